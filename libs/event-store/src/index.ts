@@ -1,0 +1,2 @@
+export * from './event-store.port';
+export * from './embedded/embedded-event-store';
