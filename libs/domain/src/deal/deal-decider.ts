@@ -50,7 +50,8 @@ function checkBusinessTime(command: DealCommand, state: DealState, { now }: Deci
       now: now.toISOString(),
     });
   }
-  if (state.exists && occurredAt < Date.parse(state.lastOccurredAt)) {
+  // A second capture is refused as DEAL_ALREADY_EXISTS whatever its time (a re-import sends the original one).
+  if (state.exists && command.type !== 'CaptureLead' && occurredAt < Date.parse(state.lastOccurredAt)) {
     throw new DealRefused(
       'OCCURRED_BEFORE_PREVIOUS_EVENT',
       "occurredAt may not lie before the deal's previous event",

@@ -50,6 +50,6 @@ export class EventUpcaster {
       if (!step) throw new UnknownEventError(`No upcaster for ${type} from schema version ${version}`);
       payload = step.upcast(payload);
     }
-    return { type, data: payload, occurredAt } as DealEvent;
+    return { type, data: payload, occurredAt } as unknown as DealEvent;
   }
 }
