@@ -8,7 +8,7 @@ const shared = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['@swc/jest', swcConfig] },
   moduleNameMapper: {
-    '^@deals/(domain|event-store|platform)$': '<rootDir>/libs/$1/src',
+    '^@deals/(domain|event-store|platform|deal-streams|idempotency)$': '<rootDir>/libs/$1/src',
   },
   setupFiles: ['reflect-metadata'],
 };

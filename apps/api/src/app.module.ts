@@ -1,0 +1,20 @@
+import type { AppConfig, Clock } from '@deals/platform';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { DealsModule } from './deals/deals.module';
+import { DemoSeeder } from './demo/demo-seeder';
+import { HealthController } from './health/health.controller';
+import { InfrastructureModule } from './infrastructure/infrastructure.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, clock?: Clock): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [InfrastructureModule.forRoot(config, clock), DealsModule],
+      controllers: [HealthController],
+      providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }, DemoSeeder],
+    };
+  }
+}

@@ -1,0 +1,53 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { AppConfig, ApiKey, Role } from '@deals/platform';
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { ApiError } from '../http/api-error';
+import { APP_CONFIG } from '../infrastructure/tokens';
+import type { AuthenticatedRequest } from './authenticated-actor';
+import { PUBLIC_KEY, ROLES_KEY } from './roles';
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** Checks `Authorization: Bearer <key>` on every route not marked public, then the route's roles. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  private readonly keys: ReadonlyArray<ApiKey & { readonly digest: Buffer }>;
+
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.keys = config.apiKeys.map((key) => ({ ...key, digest: digest(key.key) }));
+  }
+
+  canActivate(context: ExecutionContext): boolean {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const key = this.authenticate(request.headers.authorization);
+    const allowed = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets) ?? [];
+    if (!key.roles.includes('admin') && !allowed.some((role) => key.roles.includes(role))) {
+      throw new ApiError(403, 'FORBIDDEN', `This needs one of the roles: ${['admin', ...allowed].join(', ')}`, {
+        actor: key.actor,
+        roles: key.roles,
+      });
+    }
+    request.actor = { name: key.actor, roles: key.roles };
+    return true;
+  }
+
+  private authenticate(header: string | undefined): ApiKey {
+    const match = /^Bearer ([^\s]+)$/i.exec(header ?? '');
+    if (!match) {
+      throw new ApiError(401, 'UNAUTHENTICATED', 'Send an API key as "Authorization: Bearer <key>"');
+    }
+    // Compare digests in constant time, so response timing does not leak key prefixes.
+    const given = digest(match[1]!);
+    const key = this.keys.find((candidate) => timingSafeEqual(candidate.digest, given));
+    if (!key) throw new ApiError(401, 'UNAUTHENTICATED', 'The API key is not known');
+    return key;
+  }
+}

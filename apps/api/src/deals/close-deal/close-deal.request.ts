@@ -1,0 +1,25 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, ValidateIf } from 'class-validator';
+import type { Outcome } from '@deals/domain';
+import { IsIsoTime, IsMoneyOrAmount, IsText } from '../../http/validators';
+import { moneyOrAmountSchema } from '../shared/money.request';
+
+export class CloseDealRequest {
+  @ApiProperty({ enum: ['won', 'lost'] })
+  @IsIn(['won', 'lost'])
+  outcome!: Outcome;
+
+  @ApiPropertyOptional({ ...moneyOrAmountSchema, description: 'Required when won', example: 49500 })
+  @ValidateIf((request: CloseDealRequest) => request.outcome === 'won' || request.finalAmount !== undefined)
+  @IsMoneyOrAmount()
+  finalAmount?: number | { amount: number; currency: string };
+
+  @ApiProperty({ example: 'Best fit on integration; signed for two years', maxLength: 2000 })
+  @IsText(2000, { multiline: true })
+  reason!: string;
+
+  @ApiPropertyOptional({ example: '2026-04-02T11:00:00Z' })
+  @IsOptional()
+  @IsIsoTime()
+  occurredAt?: string;
+}

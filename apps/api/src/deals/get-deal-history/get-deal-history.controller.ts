@@ -1,0 +1,31 @@
+import { Controller, Get, Param, Res } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Roles } from '../../auth/roles';
+import { DealIdPipe } from '../../http/command-context';
+import { dealNotFound } from '../get-deal/get-deal.controller';
+import { type DealHistory, GetDealHistoryQuery } from './get-deal-history.query';
+
+@ApiTags('deals')
+@Controller('deals')
+export class GetDealHistoryController {
+  constructor(private readonly queryBus: QueryBus) {}
+
+  @Get(':id/history')
+  @Roles('sales', 'auditor')
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "The deal's audit history: every change with who, when and from which request, oldest first" })
+  @ApiOkResponse({ description: 'The history' })
+  @ApiNotFoundResponse({ description: 'DEAL_NOT_FOUND' })
+  async history(
+    @Param('id', DealIdPipe) dealId: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<DealHistory> {
+    const history = await this.queryBus.execute(new GetDealHistoryQuery(dealId));
+    if (!history) throw dealNotFound(dealId);
+    const last = history.entries.at(-1);
+    if (last) void reply.header('etag', `"${last.version}"`);
+    return history;
+  }
+}

@@ -1,0 +1,31 @@
+import { Controller, Get, Param, Res } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Roles } from '../../auth/roles';
+import { ApiError } from '../../http/api-error';
+import { DealIdPipe } from '../../http/command-context';
+import { type DealView, GetDealQuery } from './get-deal.query';
+
+@ApiTags('deals')
+@Controller('deals')
+export class GetDealController {
+  constructor(private readonly queryBus: QueryBus) {}
+
+  @Get(':id')
+  @Roles('sales', 'auditor', 'analyst')
+  @ApiBearerAuth()
+  @ApiOperation({ summary: "The deal's current state; its version is also sent as ETag" })
+  @ApiOkResponse({ description: 'The deal' })
+  @ApiNotFoundResponse({ description: 'DEAL_NOT_FOUND' })
+  async get(@Param('id', DealIdPipe) dealId: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<DealView> {
+    const deal = await this.queryBus.execute(new GetDealQuery(dealId));
+    if (!deal) throw dealNotFound(dealId);
+    void reply.header('etag', `"${deal.version}"`);
+    return deal;
+  }
+}
+
+export function dealNotFound(dealId: string): ApiError {
+  return new ApiError(404, 'DEAL_NOT_FOUND', 'No deal with this id has been captured', { dealId });
+}

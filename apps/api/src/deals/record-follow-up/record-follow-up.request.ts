@@ -1,0 +1,19 @@
+import { followUpChannels, type FollowUpChannel } from '@deals/domain';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional } from 'class-validator';
+import { IsIsoTime, IsText } from '../../http/validators';
+
+export class RecordFollowUpRequest {
+  @ApiProperty({ enum: followUpChannels })
+  @IsIn(followUpChannels)
+  channel!: FollowUpChannel;
+
+  @ApiProperty({ example: 'Delivery check: onboarding went well; asked for a referral', maxLength: 5000 })
+  @IsText(5000, { multiline: true })
+  notes!: string;
+
+  @ApiPropertyOptional({ example: '2026-05-02T09:00:00Z' })
+  @IsOptional()
+  @IsIsoTime()
+  occurredAt?: string;
+}

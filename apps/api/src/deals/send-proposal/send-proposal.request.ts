@@ -1,0 +1,27 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional } from 'class-validator';
+import { IsAmount, IsCurrency, IsIsoTime, IsText, maxAmount } from '../../http/validators';
+
+export class SendProposalRequest {
+  @ApiProperty({ example: 52000, minimum: 0, maximum: maxAmount })
+  @IsAmount()
+  amount!: number;
+
+  @ApiProperty({ example: 'EUR', description: 'ISO 4217 code' })
+  @IsCurrency()
+  currency!: string;
+
+  @ApiProperty({ example: '2026-04-30', description: 'Until when the offer stands; not before it is sent' })
+  @IsIsoTime()
+  validUntil!: string;
+
+  @ApiPropertyOptional({ maxLength: 5000 })
+  @IsOptional()
+  @IsText(5000, { multiline: true })
+  terms?: string;
+
+  @ApiPropertyOptional({ example: '2026-03-15T10:00:00Z' })
+  @IsOptional()
+  @IsIsoTime()
+  occurredAt?: string;
+}

@@ -1,0 +1,46 @@
+import { type ArgumentMetadata, ValidationPipe } from '@nestjs/common';
+import type { ValidationError } from 'class-validator';
+import { ApiError } from './api-error';
+
+export interface FieldError {
+  readonly field: string;
+  readonly problems: readonly string[];
+}
+
+/** Flattens nested class-validator errors into one entry per bad field, named by its path. */
+export function fieldErrors(errors: readonly ValidationError[], parent = ''): FieldError[] {
+  return errors.flatMap((error) => {
+    const field = parent ? `${parent}.${error.property}` : error.property;
+    const own = error.constraints ? [{ field, problems: Object.values(error.constraints) }] : [];
+    return [...own, ...fieldErrors(error.children ?? [], field)];
+  });
+}
+
+/** Refuses a body that is not a JSON object before class-validator sees it. */
+class BodyValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+      throw new ApiError(400, 'VALIDATION_FAILED', 'The body must be a JSON object', [
+        { field: 'body', problems: ['must be a JSON object'] },
+      ]);
+    }
+    return super.transform(value, metadata);
+  }
+}
+
+/** Unknown fields are refused, types are not coerced, and every bad field is named in the answer. */
+export function createValidationPipe(): ValidationPipe {
+  return new BodyValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: true,
+    transform: true,
+    transformOptions: { enableImplicitConversion: false },
+    validationError: { target: false, value: false },
+    exceptionFactory: (errors) => {
+      const details = fieldErrors(errors);
+      const names = details.map((detail) => detail.field).join(', ');
+      return new ApiError(400, 'VALIDATION_FAILED', `Invalid request: ${names}`, details);
+    },
+  });
+}

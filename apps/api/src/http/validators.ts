@@ -1,0 +1,122 @@
+import { isCurrencyCode } from '@deals/domain';
+import { registerDecorator, type ValidationArguments, type ValidationOptions } from 'class-validator';
+
+// Control characters other than tab and line breaks have no place in business text.
+const controlCharacters = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
+const lineBreaks = /[\r\n\t]/;
+
+function define(
+  name: string,
+  message: (args: ValidationArguments) => string,
+  test: (value: unknown) => boolean,
+  options?: ValidationOptions,
+): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name,
+      target: target.constructor,
+      propertyName: propertyName as string,
+      ...(options === undefined ? {} : { options }),
+      validator: { validate: test, defaultMessage: message },
+    });
+}
+
+/**
+ * Text a person typed: a string of 1 to `maxLength` characters, not blank, well-formed Unicode
+ * (no lone surrogates, which would not survive storage), and no control characters. Single-line
+ * unless `multiline`.
+ */
+export function IsText(maxLength: number, { multiline = false } = {}, options?: ValidationOptions): PropertyDecorator {
+  return define(
+    'isText',
+    ({ property }) =>
+      `${property} must be ${multiline ? '' : 'single-line '}text of 1 to ${maxLength} characters, not blank, without control characters`,
+    (value) =>
+      typeof value === 'string' &&
+      value.length <= maxLength &&
+      value.trim().length > 0 &&
+      value.isWellFormed() &&
+      !controlCharacters.test(value) &&
+      (multiline || !lineBreaks.test(value)),
+    options,
+  );
+}
+
+const isoDateTime = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+const earliest = Date.parse('1970-01-01T00:00:00Z');
+const latest = Date.parse('9999-12-31T23:59:59Z');
+
+/** An ISO 8601 date or date-time with a zone, that names a real day, from 1970 on. */
+export function IsIsoTime(options?: ValidationOptions): PropertyDecorator {
+  return define(
+    'isIsoTime',
+    ({ property }) => `${property} must be an ISO 8601 date (2026-03-01) or date-time with a time zone (2026-03-01T09:30:00Z), from 1970 on`,
+    (value) => {
+      if (typeof value !== 'string' || !isoDateTime.test(value)) return false;
+      const time = Date.parse(value);
+      if (Number.isNaN(time) || time < earliest || time > latest) return false;
+      // Date.parse rolls 2026-02-30 over to March; a real day keeps its date part.
+      return new Date(time + offsetMs(value)).toISOString().slice(0, 10) === value.slice(0, 10);
+    },
+    options,
+  );
+}
+
+function offsetMs(value: string): number {
+  const zone = /([+-])(\d{2}):(\d{2})$/.exec(value);
+  if (!zone) return 0;
+  const minutes = Number(zone[2]) * 60 + Number(zone[3]);
+  return (zone[1] === '+' ? 1 : -1) * minutes * 60_000;
+}
+
+export const maxAmount = 1_000_000_000_000;
+
+export function isAmount(value: unknown): value is number {
+  return (
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    value >= 0 &&
+    value <= maxAmount &&
+    Math.abs(Math.round(value * 10_000) - value * 10_000) < 1e-6
+  );
+}
+
+function isMoney(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const keys = Object.keys(value).sort();
+  const { amount, currency } = value as { amount?: unknown; currency?: unknown };
+  return (
+    keys.length === 2 &&
+    keys[0] === 'amount' &&
+    keys[1] === 'currency' &&
+    isAmount(amount) &&
+    typeof currency === 'string' &&
+    isCurrencyCode(currency)
+  );
+}
+
+const amountRule = `a number from 0 to ${maxAmount} with at most 4 decimals`;
+
+/** An amount from 0 to a trillion with at most 4 decimals. */
+export function IsAmount(options?: ValidationOptions): PropertyDecorator {
+  return define('isAmount', ({ property }) => `${property} must be ${amountRule}`, isAmount, options);
+}
+
+/** `{ amount, currency }` with an ISO 4217 currency, or, where the deal already has a currency, a bare amount. */
+export function IsMoneyOrAmount(options?: ValidationOptions): PropertyDecorator {
+  return define(
+    'isMoneyOrAmount',
+    ({ property }) => `${property} must be ${amountRule}, or { amount, currency } with an ISO 4217 currency code`,
+    (value) => isAmount(value) || isMoney(value),
+    options,
+  );
+}
+
+export function IsCurrency(options?: ValidationOptions): PropertyDecorator {
+  return define(
+    'isCurrency',
+    ({ property }) => `${property} must be an ISO 4217 currency code such as EUR or USD`,
+    (value) => typeof value === 'string' && isCurrencyCode(value),
+    options,
+  );
+}

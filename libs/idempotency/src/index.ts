@@ -1,0 +1,2 @@
+export * from './idempotency-store.port';
+export * from './embedded/embedded-idempotency-store';

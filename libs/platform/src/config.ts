@@ -1,0 +1,95 @@
+import { isAbsolute, resolve } from 'node:path';
+
+export const roles = ['sales', 'auditor', 'analyst', 'admin'] as const;
+export type Role = (typeof roles)[number];
+
+export interface ApiKey {
+  readonly key: string;
+  readonly actor: string;
+  readonly roles: readonly Role[];
+}
+
+export interface AppConfig {
+  readonly eventStore: 'embedded';
+  readonly dataDir: string;
+  readonly port: number;
+  readonly host: string;
+  /** Empty when API_KEYS is unset: the service then creates a local development key. */
+  readonly apiKeys: readonly ApiKey[];
+  readonly bodyLimitBytes: number;
+  readonly seedDemo: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly setting: string, message: string) {
+    super(`${setting}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads and checks the whole configuration once, at start; a wrong setting stops the process with its name. */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): AppConfig {
+  const dataDir = env['DATA_DIR'] || 'data';
+  return {
+    eventStore: oneOf(env, 'EVENT_STORE', ['embedded'] as const, 'embedded'),
+    dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: env['HOST'] || '127.0.0.1',
+    apiKeys: parseApiKeys(env['API_KEYS'] ?? ''),
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
+    seedDemo: oneOf(env, 'SEED_DEMO', ['true', 'false'] as const, 'true') === 'true',
+  };
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const value = env[name] || fallback;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(name, `"${value}" is not one of ${allowed.join(', ')}`);
+  }
+  return value as T;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const text = env[name];
+  if (!text) return fallback;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    throw new ConfigError(name, `"${text}" is not a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+const keyPattern = /^[A-Za-z0-9._~+/-]{16,256}$/;
+const actorPattern = /^[\p{L}\p{N}._@-]{1,100}$/u;
+
+/** `key=actor:role+role,key2=actor2:role` */
+export function parseApiKeys(text: string): ApiKey[] {
+  const entries = text.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const keys = entries.map((entry, index) => {
+    const where = `entry ${index + 1}`;
+    const match = /^([^=]+)=([^:]+):(.+)$/.exec(entry);
+    if (!match) throw new ConfigError('API_KEYS', `${where} is not in the form key=actor:role+role`);
+    const [, key = '', actor = '', roleList = ''] = match;
+    if (!keyPattern.test(key)) {
+      throw new ConfigError('API_KEYS', `${where}: a key is 16 to 256 characters of A-Z a-z 0-9 . _ ~ + / -`);
+    }
+    if (!actorPattern.test(actor)) {
+      throw new ConfigError('API_KEYS', `${where}: actor "${actor}" must be 1 to 100 letters, digits or . _ @ -`);
+    }
+    const parsedRoles = roleList.split('+').map((role) => {
+      if (!(roles as readonly string[]).includes(role)) {
+        throw new ConfigError('API_KEYS', `${where}: role "${role}" is not one of ${roles.join(', ')}`);
+      }
+      return role as Role;
+    });
+    return { key, actor, roles: [...new Set(parsedRoles)] };
+  });
+  const seen = new Set<string>();
+  for (const { key } of keys) {
+    if (seen.has(key)) throw new ConfigError('API_KEYS', 'the same key is listed twice');
+    seen.add(key);
+  }
+  return keys;
+}
