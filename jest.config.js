@@ -6,7 +6,10 @@ delete swcConfig.$schema;
 const shared = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': ['@swc/jest', swcConfig] },
+  transform: { '^.+\\.(t|j)s$': ['@swc/jest', swcConfig] },
+  // Jest's own module loader cannot require() ES modules on Node 20, so the few ESM-only
+  // dependencies are compiled to CommonJS like our code.
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   moduleNameMapper: {
     '^@deals/(domain|event-store|platform|deal-streams|idempotency)$': '<rootDir>/libs/$1/src',
   },

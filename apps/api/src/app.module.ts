@@ -1,6 +1,7 @@
 import type { AppConfig, Clock } from '@deals/platform';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { DealsModule } from './deals/deals.module';
 import { DemoSeeder } from './demo/demo-seeder';
@@ -12,7 +13,7 @@ export class AppModule {
   static forRoot(config: AppConfig, clock?: Clock): DynamicModule {
     return {
       module: AppModule,
-      imports: [InfrastructureModule.forRoot(config, clock), DealsModule],
+      imports: [CqrsModule.forRoot(), InfrastructureModule.forRoot(config, clock), DealsModule],
       controllers: [HealthController],
       providers: [{ provide: APP_GUARD, useClass: ApiKeyGuard }, DemoSeeder],
     };

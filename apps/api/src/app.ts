@@ -5,7 +5,6 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
-import { ApiError } from './http/api-error';
 import { acceptedCorrelationId, type RequestWithCorrelation } from './http/command-context';
 import { ErrorFilter, sendError } from './http/error-filter';
 import { createValidationPipe } from './http/validation';
@@ -22,7 +21,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     // Hostile JSON: refuse prototype-polluting keys instead of quietly dropping them.
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.clock), adapter, {
@@ -37,9 +36,6 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
   // Failures Fastify raises before Nest sees the request (bad JSON, body too large) get the same error shape.
   fastify.setErrorHandler((error, _request, reply) => sendError(reply, error, logger));
-  fastify.setNotFoundHandler((request, reply) =>
-    sendError(reply, new ApiError(404, 'ROUTE_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`), logger),
-  );
   app.useGlobalFilters(new ErrorFilter());
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();
