@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { AppConfig, Clock } from '@deals/platform';
-import { Logger, type LogLevel } from '@nestjs/common';
+import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
 import { acceptedCorrelationId, type RequestWithCorrelation } from './http/command-context';
-import { ErrorFilter, sendError } from './http/error-filter';
+import { ErrorFilter } from './http/error-filter';
+import { acceptJsonOnly } from './http/json-body';
 import { createValidationPipe } from './http/validation';
 
 export interface AppOptions {
@@ -25,17 +26,16 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     return503OnClosing: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.clock), adapter, {
-    logger: options.logLevels ?? ['log', 'warn', 'error'],
+    logger: options.logLevels ?? ['warn', 'error'],
     abortOnError: false,
+    bodyParser: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
-  const logger = new Logger('HTTP');
   fastify.addHook('onRequest', async (request: RequestWithCorrelation, reply) => {
     request.correlationId = acceptedCorrelationId(request.headers['x-correlation-id']) ?? randomUUID();
     void reply.header('x-correlation-id', request.correlationId);
   });
-  // Failures Fastify raises before Nest sees the request (bad JSON, body too large) get the same error shape.
-  fastify.setErrorHandler((error, _request, reply) => sendError(reply, error, logger));
+  acceptJsonOnly(fastify);
   app.useGlobalFilters(new ErrorFilter());
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { ConfigError, loadConfig } from '@deals/platform';
 import { createApp } from './app';
 import { developmentKey } from './auth/development-key';
+import { DemoSeeder } from './demo/demo-seeder';
 
 async function main(): Promise<void> {
   let config;
@@ -19,6 +20,8 @@ async function main(): Promise<void> {
   await app.listen(config.port, config.host);
   const url = await app.getUrl();
   console.log(`Deal service listening on ${url} (data in ${config.dataDir}); API docs at ${url}/docs`);
+  const seeded = app.get(DemoSeeder).seededDeals;
+  if (seeded > 0) console.log(`The event store was empty: seeded ${seeded} demo deals at several stages (SEED_DEMO=false turns this off).`);
   if (devKey) {
     console.log(
       [

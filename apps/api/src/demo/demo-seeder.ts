@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventStore } from '@deals/event-store';
 import { type AppConfig, Clock } from '@deals/platform';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { type DealCommandInput, ExecuteDealCommand } from '../deals/execute-deal-command';
 import { APP_CONFIG, EVENT_STORE } from '../infrastructure/tokens';
@@ -93,7 +93,8 @@ const demoDeals: ReadonlyArray<{ startDaysAgo: number; steps: readonly Step[] }>
 /** Fills an empty embedded store with a small demo, through the same command path as the API. */
 @Injectable()
 export class DemoSeeder implements OnApplicationBootstrap {
-  private readonly logger = new Logger('DemoSeeder');
+  /** How many demo deals this start created (none when the store already had events). */
+  seededDeals = 0;
 
   constructor(
     private readonly commandBus: CommandBus,
@@ -114,7 +115,7 @@ export class DemoSeeder implements OnApplicationBootstrap {
         ({ dealId } = await this.commandBus.execute(new ExecuteDealCommand(dealId, step(at), context)));
       }
     }
-    this.logger.log(`Seeded ${demoDeals.length} demo deals (SEED_DEMO=false turns this off)`);
+    this.seededDeals = demoDeals.length;
   }
 
   private async isEmpty(): Promise<boolean> {

@@ -1,0 +1,47 @@
+import { bodies, startTestApp, type TestApp } from '../testing/test-app';
+
+describe('probe', () => {
+  let api: TestApp;
+  beforeAll(async () => { api = await startTestApp(); });
+  afterAll(async () => { await api.close(); });
+  it('probes', async () => {
+    const show = async (label: string, p: Promise<any>) => { const r = await p; console.log(label, r.status, r.text.slice(0, 400)); return r; };
+    const lead = await api.request('POST', '/deals', { body: bodies.lead() });
+    const id = lead.body.dealId;
+    await show('text/plain', api.request('POST', '/deals', { rawBody: JSON.stringify(bodies.lead()), headers: { 'content-type': 'text/plain' } }));
+    await show('form', api.request('POST', '/deals', { rawBody: 'a=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }));
+    await show('proto', api.request('POST', '/deals', { rawBody: '{"__proto__":{"x":1},"title":"a"}' }));
+    await show('proto nested', api.request('POST', '/deals', { rawBody: JSON.stringify(bodies.lead()).replace('"name"', '"__proto__":{"x":1},"name"') }));
+    await show('ctor', api.request('POST', '/deals', { rawBody: '{"constructor":{"prototype":{"x":1}},"title":"a"}' }));
+    await show('ctor plain', api.request('POST', '/deals', { body: { ...bodies.lead(), constructor: 'x' } }));
+    await show('ctor obj', api.request('POST', '/deals', { body: { ...bodies.lead(), constructor: {a: 1} } }));
+    await show('empty json', api.request('POST', '/deals', { rawBody: '' }));
+    await show('no body', api.request('POST', '/deals', {}));
+    await show('null', api.request('POST', '/deals', { rawBody: 'null' }));
+    await show('1e400', api.request('POST', '/deals', { rawBody: JSON.stringify(bodies.lead()).replace('48000', '1e400') }));
+    const deep = '['.repeat(30000) + ']'.repeat(30000);
+    await show('deep', api.request('POST', '/deals', { rawBody: `{"title":${deep}}` }));
+    await show('deep unknown', api.request('POST', '/deals', { rawBody: JSON.stringify(bodies.lead()).replace('{', `{"x":${deep},`) }));
+    const deepObj = '{"a":'.repeat(10000) + '1' + '}'.repeat(10000);
+    await show('deep obj', api.request('POST', `/deals/${id}/qualification`, { rawBody: `{"notes":${deepObj}}` }));
+    await show('deep obj idem', api.request('POST', `/deals/${id}/qualification`, { rawBody: `{"notes":${deepObj}}`, headers: {'idempotency-key': 'k1'} }));
+    await show('long id 150', api.request('POST', `/deals/${'a'.repeat(150)}/qualification`, { body: bodies.qualification() }));
+    await show('long id 300', api.request('POST', `/deals/${'a'.repeat(300)}/qualification`, { body: bodies.qualification() }));
+    await show('long id 20000', api.request('POST', `/deals/${'a'.repeat(20000)}/qualification`, { body: bodies.qualification() }));
+    await show('big', api.request('POST', '/deals', { body: bodies.lead({ title: 'x'.repeat(1 << 20) }) }));
+    await show('idem nonascii', api.request('POST', '/deals', { body: bodies.lead(), headers: { 'idempotency-key': 'clé' } }));
+    await show('idem empty', api.request('POST', '/deals', { body: bodies.lead(), headers: { 'idempotency-key': '' } }));
+    await show('counter extra', api.request('POST', `/deals/${id}/negotiations`, { body: { counterAmount: { amount: 1, currency: 'EUR', x: 1 } } }));
+    await show('contact extra', api.request('POST', '/deals', { body: bodies.lead({ contact: { name: 'a', email: 'a@b.io', phone: '1' } }) }));
+    await show('contact string', api.request('POST', '/deals', { body: bodies.lead({ contact: 'x' }) }));
+    await show('contact null', api.request('POST', '/deals', { body: bodies.lead({ contact: null }) }));
+    await show('money number', api.request('POST', '/deals', { body: bodies.lead({ estimatedValue: 5 }) }));
+    await show('missing', api.request('POST', '/deals', { body: {} }));
+    await show('9999', api.request('POST', '/deals', { body: bodies.lead({ occurredAt: '9999-01-01' }) }));
+    await show('objections', api.request('POST', `/deals/${id}/negotiations`, { body: { objections: ['ok', 42, ''] } }));
+    await show('health', api.request('GET', '/health', { as: null }));
+    await show('404', api.request('GET', '/nope', { as: null }));
+    await show('docs', api.request('GET', '/docs', { as: null }));
+    await show('docsjson', api.request('GET', '/docs/openapi.json', { as: null }));
+  });
+});
