@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type CaptureLead, type DealCommand, DealRefused, decide, type Stage } from '@deals/domain';
 import { type CommandMetadata, dealStreamId, toEventToAppend } from '@deals/deal-streams';
 import { type EventStore, WrongExpectedRevisionError } from '@deals/event-store';
@@ -56,7 +57,13 @@ export class ExecuteDealCommand extends Command<DealCommandResult> {
 
 /** Namespace of the UUIDs derived from idempotency keys (a fixed, random UUID). */
 const idempotencyNamespace = '6f1f7c52-3f0e-4a53-9a43-5b8f1d0c2e71';
-const maxAttempts = 10;
+/** How long a command keeps retrying while other writers keep changing its deal. */
+const retryBudgetMs = 3_000;
+
+/** Exponential backoff with full jitter: up to 2, 4, 8, ... ms, capped at 100 ms per wait. */
+function retryDelayMs(attempt: number): number {
+  return Math.random() * Math.min(100, 2 ** attempt);
+}
 
 @CommandHandler(ExecuteDealCommand)
 export class ExecuteDealCommandHandler implements ICommandHandler<ExecuteDealCommand, DealCommandResult> {
@@ -100,6 +107,7 @@ export class ExecuteDealCommandHandler implements ICommandHandler<ExecuteDealCom
     input: DealCommandInput,
     context: CommandContext,
   ): Promise<DealCommandResult> {
+    const started = performance.now();
     let deal = await this.deals.load(dealId);
     if (context.expectedVersion !== undefined && deal.version !== context.expectedVersion) {
       deal = await this.deals.refresh(dealId);
@@ -137,10 +145,18 @@ export class ExecuteDealCommandHandler implements ICommandHandler<ExecuteDealCom
         return answer(dealId, deal, false);
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
-        if (attempt >= maxAttempts) {
-          throw new ApiError(409, 'CONCURRENCY_CONFLICT', 'The deal kept changing under this command; try again', {
-            attempts: attempt,
-          });
+        // With If-Match, the reload below ends in VERSION_CONFLICT: no reason to wait.
+        if (context.expectedVersion === undefined) {
+          // Back off before retrying: the writer that just won has the deal warm and would otherwise win
+          // every immediate rematch (seen with two instances on one store), starving this command. A
+          // time budget rather than a fixed count of attempts, so a burst on one deal does not fail it.
+          const delay = retryDelayMs(attempt);
+          if (performance.now() - started + delay > retryBudgetMs) {
+            throw new ApiError(409, 'CONCURRENCY_CONFLICT', 'The deal kept changing under this command; try again', {
+              attempts: attempt,
+            });
+          }
+          await sleep(delay);
         }
         deal = await this.deals.refresh(dealId);
       }

@@ -3,15 +3,46 @@ import { ApiError } from './api-error';
 
 /**
  * Bodies are JSON and nothing else: other media types get 415, and JSON that does not parse, or
- * that carries prototype-polluting keys, gets 400 MALFORMED_JSON, with our error shape.
+ * that carries prototype-polluting keys, gets 400 MALFORMED_JSON, with our error shape. JSON nested
+ * deeper than any request needs, or with keys named after Object.prototype members, gets 400
+ * VALIDATION_FAILED before anything recursive (hashing, class-transformer) walks it.
  */
 export function acceptJsonOnly(fastify: FastifyInstance): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     parseJson(request, body as string, (error: Error | null, value?: unknown) => {
-      if (error) done(new ApiError(400, 'MALFORMED_JSON', 'The body is not valid JSON', { reason: error.message }), undefined);
-      else done(null, value);
+      if (error) return done(new ApiError(400, 'MALFORMED_JSON', 'The body is not valid JSON', { reason: error.message }), undefined);
+      const problem = shapeProblem(value);
+      if (problem) return done(new ApiError(400, 'VALIDATION_FAILED', `Invalid request: ${problem.field}`, [problem]), undefined);
+      done(null, value);
     });
   });
+}
+
+/** No request body needs more than a few levels; this bound keeps recursion far from the stack limit. */
+export const maxBodyDepth = 32;
+
+/**
+ * Walks the parsed body without recursion. Keys such as `constructor` or `toString` would be
+ * skipped silently by class-transformer (so never refused as unknown fields); they are refused here.
+ */
+function shapeProblem(body: unknown): { field: string; problems: string[] } | undefined {
+  const pending: Array<{ value: unknown; path: string; depth: number }> = [{ value: body, path: '', depth: 0 }];
+  while (pending.length > 0) {
+    const { value, path, depth } = pending.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= maxBodyDepth) {
+      const field = Array.isArray(body) ? 'body' : path.split('.')[0] || 'body';
+      return { field, problems: [`must not be nested more than ${maxBodyDepth} levels deep`] };
+    }
+    for (const [key, item] of Object.entries(value)) {
+      const field = path ? `${path}.${key}` : key;
+      if (!Array.isArray(value) && key in Object.prototype) {
+        return { field, problems: [`property ${key} should not exist`] };
+      }
+      pending.push({ value: item, path: field, depth: depth + 1 });
+    }
+  }
+  return undefined;
 }

@@ -1,9 +1,17 @@
 import { isCurrencyCode } from '@deals/domain';
-import { registerDecorator, type ValidationArguments, type ValidationOptions } from 'class-validator';
+import { registerDecorator, ValidateIf, type ValidationArguments, type ValidationOptions } from 'class-validator';
 
 // Control characters other than tab and line breaks have no place in business text.
 const controlCharacters = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 const lineBreaks = /[\r\n\t]/;
+
+/**
+ * An optional field: it may be left out, but not sent as null. class-validator's IsOptional lets
+ * null through unchecked, and null would reach the events (an occurredAt of null even became 1970).
+ */
+export function OptionalNotNull(options?: ValidationOptions): PropertyDecorator {
+  return ValidateIf((_object: object, value: unknown) => value !== undefined, options);
+}
 
 function define(
   name: string,

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsEmail, IsObject, IsOptional, MaxLength, ValidateNested } from 'class-validator';
-import { IsIsoTime, IsText } from '../../http/validators';
+import { IsEmail, IsObject, MaxLength, ValidateNested } from 'class-validator';
+import { IsIsoTime, IsText, OptionalNotNull } from '../../http/validators';
 import { MoneyRequest } from '../shared/money.request';
 
 export class ContactRequest {
@@ -45,7 +45,7 @@ export class CaptureLeadRequest {
   estimatedValue!: MoneyRequest;
 
   @ApiPropertyOptional({ example: '2026-03-01T09:30:00Z', description: 'Business time; default now; may lie in the past' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIsoTime()
   occurredAt?: string;
 }

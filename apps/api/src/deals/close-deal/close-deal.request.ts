@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, ValidateIf } from 'class-validator';
+import { IsIn, ValidateIf } from 'class-validator';
 import type { Outcome } from '@deals/domain';
-import { IsIsoTime, IsMoneyOrAmount, IsText } from '../../http/validators';
+import { IsIsoTime, IsMoneyOrAmount, IsText, OptionalNotNull } from '../../http/validators';
 import { moneyOrAmountSchema } from '../shared/money.request';
 
 export class CloseDealRequest {
@@ -19,7 +19,7 @@ export class CloseDealRequest {
   reason!: string;
 
   @ApiPropertyOptional({ example: '2026-04-02T11:00:00Z' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIsoTime()
   occurredAt?: string;
 }

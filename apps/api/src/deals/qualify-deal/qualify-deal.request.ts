@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsOptional } from 'class-validator';
-import { IsIsoTime, IsText } from '../../http/validators';
+import { IsBoolean } from 'class-validator';
+import { IsIsoTime, IsText, OptionalNotNull } from '../../http/validators';
 
 /** BANT: budget, authority, need, timeline. */
 export class QualifyDealRequest {
@@ -10,12 +10,12 @@ export class QualifyDealRequest {
   @ApiProperty() @IsBoolean() timeline!: boolean;
 
   @ApiPropertyOptional({ maxLength: 5000 })
-  @IsOptional()
+  @OptionalNotNull()
   @IsText(5000, { multiline: true })
   notes?: string;
 
   @ApiPropertyOptional({ example: '2026-03-08T14:00:00Z' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIsoTime()
   occurredAt?: string;
 }

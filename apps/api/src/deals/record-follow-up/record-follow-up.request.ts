@@ -1,7 +1,7 @@
 import { followUpChannels, type FollowUpChannel } from '@deals/domain';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
-import { IsIsoTime, IsText } from '../../http/validators';
+import { IsIn } from 'class-validator';
+import { IsIsoTime, IsText, OptionalNotNull } from '../../http/validators';
 
 export class RecordFollowUpRequest {
   @ApiProperty({ enum: followUpChannels })
@@ -13,7 +13,7 @@ export class RecordFollowUpRequest {
   notes!: string;
 
   @ApiPropertyOptional({ example: '2026-05-02T09:00:00Z' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIsoTime()
   occurredAt?: string;
 }

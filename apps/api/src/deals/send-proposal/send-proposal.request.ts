@@ -1,6 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional } from 'class-validator';
-import { IsAmount, IsCurrency, IsIsoTime, IsText, maxAmount } from '../../http/validators';
+import { IsAmount, IsCurrency, IsIsoTime, IsText, OptionalNotNull, maxAmount } from '../../http/validators';
 
 export class SendProposalRequest {
   @ApiProperty({ example: 52000, minimum: 0, maximum: maxAmount })
@@ -16,12 +15,12 @@ export class SendProposalRequest {
   validUntil!: string;
 
   @ApiPropertyOptional({ maxLength: 5000 })
-  @IsOptional()
+  @OptionalNotNull()
   @IsText(5000, { multiline: true })
   terms?: string;
 
   @ApiPropertyOptional({ example: '2026-03-15T10:00:00Z' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsIsoTime()
   occurredAt?: string;
 }
