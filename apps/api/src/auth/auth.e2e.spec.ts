@@ -109,6 +109,7 @@ describe('Authentication', () => {
         ...(header === undefined ? {} : { headers: { authorization: header } }),
       });
       expectError(response, 401, 'UNAUTHENTICATED');
+      expect(response.headers.get('www-authenticate')).toBe('Bearer');
       expect(await head()).toBe(before);
     },
   );

@@ -42,6 +42,7 @@ export class ErrorFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const apiError = toApiError(error);
     if (apiError.statusCode >= 500) this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    if (apiError.statusCode === 401) void reply.header('www-authenticate', 'Bearer');
     void reply.status(apiError.statusCode).header('content-type', 'application/json; charset=utf-8').send(apiError.toBody());
   }
 }
