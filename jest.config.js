@@ -11,7 +11,7 @@ const shared = {
   // dependencies are compiled to CommonJS like our code.
   transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   moduleNameMapper: {
-    '^@deals/(domain|event-store|platform|deal-streams|idempotency)$': '<rootDir>/libs/$1/src',
+    '^@deals/(domain|event-store|platform|deal-streams|idempotency|read-models|projections)$': '<rootDir>/libs/$1/src',
   },
   setupFiles: ['reflect-metadata'],
 };

@@ -28,7 +28,7 @@ export type QualifyDeal = CommandOf<
 
 export type SendProposal = CommandOf<
   'SendProposal',
-  { readonly amount: Money; readonly validUntil: string; readonly terms?: string }
+  { readonly amount: Money; readonly validUntil: string; readonly terms?: string; readonly winProbability?: number }
 >;
 
 export type NegotiateDeal = CommandOf<
@@ -38,6 +38,7 @@ export type NegotiateDeal = CommandOf<
     readonly discountPercent?: number;
     readonly objections?: readonly string[];
     readonly notes?: string;
+    readonly winProbability?: number;
   }
 >;
 

@@ -96,11 +96,16 @@ function sendProposal(command: SendProposal, deal: Deal): DealEvent[] {
       occurredAt: command.occurredAt,
     });
   }
-  const { terms, ...rest } = command.data;
+  const { terms, winProbability, ...rest } = command.data;
   return [
     {
       type: 'ProposalSent',
-      data: { revision: deal.proposals + 1, ...rest, ...(terms === undefined ? {} : { terms }) },
+      data: {
+        revision: deal.proposals + 1,
+        ...rest,
+        ...(terms === undefined ? {} : { terms }),
+        ...(winProbability === undefined ? {} : { winProbability }),
+      },
       occurredAt: command.occurredAt,
     },
   ];
@@ -111,7 +116,7 @@ function negotiate(command: NegotiateDeal, deal: Deal): DealEvent[] {
   if (deal.stage !== 'proposal' && deal.stage !== 'negotiation') {
     throw new DealRefused('NO_PROPOSAL', 'Negotiation starts from a proposal; send one first', { stage: deal.stage });
   }
-  const { counterAmount, discountPercent, objections, notes } = command.data;
+  const { counterAmount, discountPercent, objections, notes, winProbability } = command.data;
   if (counterAmount === undefined && discountPercent === undefined && !objections?.length && !notes) {
     throw new DealRefused(
       'EMPTY_NEGOTIATION_ROUND',
@@ -127,6 +132,7 @@ function negotiate(command: NegotiateDeal, deal: Deal): DealEvent[] {
         ...(discountPercent === undefined ? {} : { discountPercent }),
         objections: objections ?? [],
         ...(notes === undefined ? {} : { notes }),
+        ...(winProbability === undefined ? {} : { winProbability }),
       },
       occurredAt: command.occurredAt,
     },

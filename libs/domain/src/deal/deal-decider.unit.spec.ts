@@ -690,3 +690,33 @@ describe('Deal evolve and fold', () => {
     expect(dealAfter([...asQualified, qualified(june(3), requalified)]).qualification).toEqual(requalified);
   });
 });
+
+describe('win probability', () => {
+  it('is carried from a proposal and from a negotiation round into the events', () => {
+    givenDeal(asQualified, context)
+      .when({ type: 'SendProposal', data: { amount: eur(45_000), validUntil: june(30), winProbability: 40 }, occurredAt: june(6) })
+      .then([
+        { type: 'ProposalSent', data: { revision: 1, amount: eur(45_000), validUntil: june(30), winProbability: 40 }, occurredAt: june(6) },
+      ]);
+    givenDeal(asProposal, context)
+      .when(negotiateDeal(june(6), { notes: 'Close to agreement', winProbability: 75 }))
+      .then([
+        { type: 'Negotiated', data: { round: 1, objections: [], notes: 'Close to agreement', winProbability: 75 }, occurredAt: june(6) },
+      ]);
+  });
+
+  it("keeps the seller's latest estimate until a newer one is given", () => {
+    const history: DealEvent[] = [
+      ...asQualified,
+      { type: 'ProposalSent', data: { revision: 1, amount: eur(45_000), validUntil: june(30), winProbability: 40 }, occurredAt: june(3) },
+      negotiated(june(4), 1, { objections: ['Price'] }),
+    ];
+    expect(dealAfter(history).winProbability).toBe(40);
+    const raised: DealEvent[] = [
+      ...history,
+      { type: 'Negotiated', data: { round: 2, objections: [], notes: 'Verbal yes', winProbability: 90 }, occurredAt: june(5) },
+    ];
+    expect(dealAfter(raised).winProbability).toBe(90);
+    expect(dealAfter(asProposal).winProbability).toBeUndefined();
+  });
+});

@@ -29,6 +29,8 @@ export interface ProposalSent {
   readonly amount: Money;
   readonly validUntil: string;
   readonly terms?: string;
+  /** The seller's estimate of the chance to win (0–100), overriding the stage's default probability. */
+  readonly winProbability?: number;
 }
 
 export interface Negotiated {
@@ -38,6 +40,8 @@ export interface Negotiated {
   readonly discountPercent?: number;
   readonly objections: readonly string[];
   readonly notes?: string;
+  /** The seller's estimate of the chance to win (0–100), overriding the stage's default probability. */
+  readonly winProbability?: number;
 }
 
 export type Outcome = 'won' | 'lost';

@@ -27,6 +27,8 @@ export interface Deal {
   readonly closeReason?: string;
   readonly closedAt?: string;
   readonly followUps: number;
+  /** The latest win probability (0–100) the seller gave; absent means "use the stage's default". */
+  readonly winProbability?: number;
 }
 
 export type DealState = NoDeal | Deal;
@@ -61,6 +63,7 @@ export function evolve(state: DealState, event: DealEvent): DealState {
         value: event.data.amount,
         proposals: event.data.revision,
         latestProposalAt: event.occurredAt,
+        winProbability: event.data.winProbability ?? deal.winProbability,
       };
     case 'Negotiated':
       return {
@@ -68,6 +71,7 @@ export function evolve(state: DealState, event: DealEvent): DealState {
         stage: 'negotiation',
         value: event.data.counterAmount ?? deal.value,
         negotiationRounds: event.data.round,
+        winProbability: event.data.winProbability ?? deal.winProbability,
       };
     case 'Closed':
       return {

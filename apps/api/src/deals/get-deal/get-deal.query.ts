@@ -21,6 +21,7 @@ export interface DealView {
   readonly closeReason: string | null;
   readonly closedAt: string | null;
   readonly followUps: number;
+  readonly winProbability: number | null;
 }
 
 export class GetDealQuery extends Query<DealView | undefined> {
@@ -56,6 +57,7 @@ export class GetDealHandler implements IQueryHandler<GetDealQuery, DealView | un
       closeReason: state.closeReason ?? null,
       closedAt: state.closedAt ?? null,
       followUps: state.followUps,
+      winProbability: state.winProbability ?? null,
     };
   }
 }

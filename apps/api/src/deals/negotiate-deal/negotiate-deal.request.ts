@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsNumber, Max, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsInt, IsNumber, Max, Min } from 'class-validator';
 import { IsIsoTime, IsMoneyOrAmount, IsText, OptionalNotNull } from '../../http/validators';
 import { moneyOrAmountSchema } from '../shared/money.request';
 
@@ -28,6 +28,18 @@ export class NegotiateDealRequest {
   @OptionalNotNull()
   @IsText(5000, { multiline: true })
   notes?: string;
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 100,
+    example: 60,
+    description: "The seller's estimate of the chance to win, in percent; overrides the stage's default probability in the weighted pipeline",
+  })
+  @OptionalNotNull()
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  winProbability?: number;
 
   @ApiPropertyOptional({ example: '2026-03-20T16:00:00Z' })
   @OptionalNotNull()

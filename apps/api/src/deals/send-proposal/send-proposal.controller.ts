@@ -15,7 +15,7 @@ export class SendProposalController {
   @DealCommandRoute('proposals', 'Send a proposal, or a revised one (also during negotiation)')
   send(
     @Param('id', DealIdPipe) dealId: string,
-    @Body() { amount, currency, validUntil, terms, occurredAt }: SendProposalRequest,
+    @Body() { amount, currency, validUntil, terms, winProbability, occurredAt }: SendProposalRequest,
     @CommandRequest() context: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CommandAnswer> {
@@ -23,7 +23,7 @@ export class SendProposalController {
       dealId,
       {
         type: 'SendProposal',
-        data: { amount: { amount, currency }, validUntil: new Date(validUntil).toISOString(), terms },
+        data: { amount: { amount, currency }, validUntil: new Date(validUntil).toISOString(), terms, winProbability },
         occurredAt,
       },
       context,

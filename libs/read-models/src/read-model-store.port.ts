@@ -1,0 +1,74 @@
+/**
+ * The read-model store port: documents, counters and sorted indexes, written only through atomic
+ * commits that also move a projection's checkpoint, so a crash or restart neither skips nor
+ * double-counts an event. Adapters: embedded (SQLite file) and Redis.
+ *
+ * Every name (collection, counter, index) starts with the owning projection's name and a colon,
+ * e.g. `pipeline:deal`, so that one projection can be reset and rebuilt without touching others.
+ */
+import type { Position } from '@deals/event-store';
+
+export type JsonObject = { readonly [key: string]: unknown };
+
+export type ReadModelChange =
+  /** Create or replace a document. */
+  | { readonly kind: 'put'; readonly collection: string; readonly id: string; readonly document: JsonObject }
+  | { readonly kind: 'delete'; readonly collection: string; readonly id: string }
+  /** Add `by` (may be negative or fractional) to one field of a counter hash; missing fields count as 0. */
+  | { readonly kind: 'increment'; readonly counter: string; readonly field: string; readonly by: number }
+  /** Add or re-score a member of a sorted index. */
+  | { readonly kind: 'index'; readonly index: string; readonly member: string; readonly score: number }
+  | { readonly kind: 'unindex'; readonly index: string; readonly member: string };
+
+export interface Checkpoint {
+  /** Position of the last event whose changes are committed. */
+  readonly position: Position;
+  /** Events the projection has processed since it was last reset. */
+  readonly eventsProcessed: number;
+  /** When the last processed event was recorded (ISO 8601), to report lag in time. */
+  readonly lastRecordedAt: string;
+}
+
+export interface IndexEntry {
+  readonly member: string;
+  readonly score: number;
+}
+
+export interface RangeOptions {
+  /** Inclusive score bounds. */
+  readonly min?: number;
+  readonly max?: number;
+  /** Resume after this entry (exclusive), in the direction of travel: keyset pagination. */
+  readonly after?: IndexEntry;
+  readonly limit: number;
+  /** Highest score first. Ties are ordered by member, in the same direction. */
+  readonly reverse?: boolean;
+}
+
+export interface ReadModelStore {
+  /** Applies the changes, in order, and sets the checkpoint, all or nothing. Resolves once durable. */
+  commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint): Promise<void>;
+
+  checkpoint(projection: string): Promise<Checkpoint | undefined>;
+
+  get(collection: string, id: string): Promise<JsonObject | undefined>;
+
+  /** Documents in the order of `ids`; undefined where missing. */
+  getMany(collection: string, ids: readonly string[]): Promise<ReadonlyArray<JsonObject | undefined>>;
+
+  /** Every document of a collection in pages, by id, so a large collection never loads whole. */
+  scan(collection: string, options?: { readonly pageSize?: number }): AsyncIterable<{ readonly id: string; readonly document: JsonObject }>;
+
+  /** All fields of a counter hash ({} when absent). */
+  counters(counter: string): Promise<Record<string, number>>;
+
+  range(index: string, options: RangeOptions): Promise<IndexEntry[]>;
+
+  /** Members with min <= score <= max. */
+  count(index: string, min?: number, max?: number): Promise<number>;
+
+  /** Removes every document, counter, index and the checkpoint of the projection. */
+  reset(projection: string): Promise<void>;
+
+  close(): Promise<void>;
+}
