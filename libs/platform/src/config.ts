@@ -9,8 +9,29 @@ export interface ApiKey {
   readonly roles: readonly Role[];
 }
 
+export type StageProbabilities = Readonly<Record<'lead' | 'qualified' | 'proposal' | 'negotiation' | 'won' | 'lost', number>>;
+export type RottingDays = Readonly<Record<'lead' | 'qualified' | 'proposal' | 'negotiation', number>>;
+
+export const defaultStageProbabilities: StageProbabilities = {
+  lead: 0.1,
+  qualified: 0.25,
+  proposal: 0.5,
+  negotiation: 0.7,
+  won: 1,
+  lost: 0,
+};
+
+export const defaultRottingDays: RottingDays = { lead: 14, qualified: 21, proposal: 30, negotiation: 21 };
+
 export interface AppConfig {
   readonly eventStore: 'embedded';
+  readonly readModelStore: 'embedded' | 'redis';
+  /** Required when readModelStore is redis. */
+  readonly redisUrl?: string;
+  /** Default chance to win per stage (0 to 1), for the weighted pipeline; a deal's own winProbability overrides it. */
+  readonly stageProbabilities: StageProbabilities;
+  /** A deal with no activity for longer than its stage's limit is rotting. */
+  readonly rottingDays: RottingDays;
   readonly dataDir: string;
   readonly port: number;
   readonly host: string;
@@ -32,8 +53,16 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Reads and checks the whole configuration once, at start; a wrong setting stops the process with its name. */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): AppConfig {
   const dataDir = env['DATA_DIR'] || 'data';
+  const readModelStore = oneOf(env, 'READ_MODEL_STORE', ['embedded', 'redis'] as const, 'embedded');
+  const redisUrl = env['REDIS_URL'];
+  if (readModelStore === 'redis' && !redisUrl) throw new ConfigError('REDIS_URL', 'is required when READ_MODEL_STORE=redis');
+  if (redisUrl && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) throw new ConfigError('REDIS_URL', `"${redisUrl}" is not a redis:// or rediss:// URL`);
   return {
     eventStore: oneOf(env, 'EVENT_STORE', ['embedded'] as const, 'embedded'),
+    readModelStore,
+    ...(redisUrl ? { redisUrl } : {}),
+    stageProbabilities: stageMap(env, 'STAGE_PROBABILITIES', defaultStageProbabilities, 0, 1),
+    rottingDays: stageMap(env, 'ROTTING_DAYS', defaultRottingDays, 1, 3650),
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
     port: integer(env, 'PORT', 3000, 0, 65535),
     host: env['HOST'] || '127.0.0.1',
@@ -49,6 +78,26 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
     throw new ConfigError(name, `"${value}" is not one of ${allowed.join(', ')}`);
   }
   return value as T;
+}
+
+/** `stage=value,stage=value`: overrides some stages' defaults; the others keep theirs. */
+function stageMap<T extends Readonly<Record<string, number>>>(env: Env, name: string, defaults: T, min: number, max: number): T {
+  const text = env[name];
+  if (!text) return defaults;
+  const result: Record<string, number> = { ...defaults };
+  for (const entry of text.split(',').map((part) => part.trim()).filter(Boolean)) {
+    const match = /^([a-z]+)=([0-9.]+)$/.exec(entry);
+    const stage = match?.[1];
+    const value = Number(match?.[2]);
+    if (!match || stage === undefined || !(stage in defaults)) {
+      throw new ConfigError(name, `"${entry}" is not stage=value with a stage among ${Object.keys(defaults).join(', ')}`);
+    }
+    if (!Number.isFinite(value) || value < min || value > max) {
+      throw new ConfigError(name, `${stage}=${match[2]} is not a number from ${min} to ${max}`);
+    }
+    result[stage] = value;
+  }
+  return result as T;
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
