@@ -1,0 +1,99 @@
+import { ConfigError, defaultRottingDays, defaultStageProbabilities, loadConfig, parseApiKeys } from './config';
+
+const cwd = '/srv/deals';
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env, cwd);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('runs everything embedded with nothing configured', () => {
+    expect(loadConfig({}, cwd)).toEqual({
+      eventStore: 'embedded',
+      readModelStore: 'embedded',
+      dataDir: '/srv/deals/data',
+      port: 3000,
+      host: '127.0.0.1',
+      apiKeys: [],
+      bodyLimitBytes: 65536,
+      seedDemo: true,
+      stageProbabilities: defaultStageProbabilities,
+      rottingDays: defaultRottingDays,
+    });
+  });
+
+  it('reads every setting it knows', () => {
+    const config = loadConfig(
+      {
+        DATA_DIR: '/var/lib/deals',
+        PORT: '8080',
+        HOST: '0.0.0.0',
+        READ_MODEL_STORE: 'redis',
+        REDIS_URL: 'redis://cache:6379/2',
+        BODY_LIMIT_BYTES: '131072',
+        SEED_DEMO: 'false',
+        STAGE_PROBABILITIES: 'lead=0.05, negotiation=0.8',
+        ROTTING_DAYS: 'proposal=10',
+        API_KEYS: 'sales-key-0123456789=jane:sales+analyst',
+      },
+      cwd,
+    );
+    expect(config).toMatchObject({
+      dataDir: '/var/lib/deals',
+      port: 8080,
+      host: '0.0.0.0',
+      readModelStore: 'redis',
+      redisUrl: 'redis://cache:6379/2',
+      bodyLimitBytes: 131072,
+      seedDemo: false,
+      stageProbabilities: { ...defaultStageProbabilities, lead: 0.05, negotiation: 0.8 },
+      rottingDays: { ...defaultRottingDays, proposal: 10 },
+      apiKeys: [{ key: 'sales-key-0123456789', actor: 'jane', roles: ['sales', 'analyst'] }],
+    });
+  });
+
+  it.each([
+    [{ EVENT_STORE: 'postgres' }, 'EVENT_STORE'],
+    [{ READ_MODEL_STORE: 'memcached' }, 'READ_MODEL_STORE'],
+    [{ READ_MODEL_STORE: 'redis' }, 'REDIS_URL'],
+    [{ REDIS_URL: 'http://cache:6379' }, 'REDIS_URL'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ PORT: '80a' }, 'PORT'],
+    [{ BODY_LIMIT_BYTES: '10' }, 'BODY_LIMIT_BYTES'],
+    [{ SEED_DEMO: 'yes' }, 'SEED_DEMO'],
+    [{ STAGE_PROBABILITIES: 'lead=1.5' }, 'STAGE_PROBABILITIES'],
+    [{ STAGE_PROBABILITIES: 'closing=0.5' }, 'STAGE_PROBABILITIES'],
+    [{ ROTTING_DAYS: 'won=10' }, 'ROTTING_DAYS'],
+    [{ ROTTING_DAYS: 'lead=0' }, 'ROTTING_DAYS'],
+    [{ API_KEYS: 'short=jane:sales' }, 'API_KEYS'],
+  ])('stops at start on a wrong setting, naming it: %p', (env, setting) => {
+    const error = configError(env);
+    expect(error.setting).toBe(setting);
+    expect(error.message).toMatch(new RegExp(`^${setting}: `));
+  });
+});
+
+describe('parseApiKeys', () => {
+  it('reads several keys with their actors and roles', () => {
+    expect(parseApiKeys('aaaaaaaaaaaaaaaa=ann:auditor, bbbbbbbbbbbbbbbb=bob:sales+admin+sales')).toEqual([
+      { key: 'aaaaaaaaaaaaaaaa', actor: 'ann', roles: ['auditor'] },
+      { key: 'bbbbbbbbbbbbbbbb', actor: 'bob', roles: ['sales', 'admin'] },
+    ]);
+  });
+
+  it.each([
+    ['no actor', 'aaaaaaaaaaaaaaaa=sales'],
+    ['unknown role', 'aaaaaaaaaaaaaaaa=ann:boss'],
+    ['key with spaces', 'aaaa aaaaaaaaaaaa=ann:sales'],
+    ['actor with spaces', 'aaaaaaaaaaaaaaaa=ann smith:sales'],
+    ['duplicate key', 'aaaaaaaaaaaaaaaa=ann:sales,aaaaaaaaaaaaaaaa=bob:sales'],
+  ])('refuses %s', (_, text) => {
+    expect(() => parseApiKeys(text)).toThrow(ConfigError);
+  });
+});
