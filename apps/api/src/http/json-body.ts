@@ -11,7 +11,7 @@ export function acceptJsonOnly(fastify: FastifyInstance): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    parseJson(request, body as string, (error: Error | null, value?: unknown) => {
+    void parseJson(request, body as string, (error: Error | null, value?: unknown) => {
       if (error) return done(new ApiError(400, 'MALFORMED_JSON', 'The body is not valid JSON', { reason: error.message }), undefined);
       const problem = shapeProblem(value);
       if (problem) return done(new ApiError(400, 'VALIDATION_FAILED', `Invalid request: ${problem.field}`, [problem]), undefined);
