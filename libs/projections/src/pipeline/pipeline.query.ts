@@ -1,0 +1,299 @@
+import { createHash } from 'node:crypto';
+import { isOpen, type Money, openStages, type Stage, stages } from '@deals/domain';
+import type { RottingDays, StageProbabilities } from '@deals/platform';
+import type { IndexEntry, ReadModelStore } from '@deals/read-models';
+import {
+  activityIndex,
+  type PipelineDealDocument,
+  pipelineDealCollection,
+  type PipelineScope,
+  totalsCounter,
+  type TotalsMeasure,
+} from './pipeline.projection';
+
+/**
+ * The read side of GET /pipeline. Totals come from precomputed counter hashes (one read), the
+ * deal list and rotting from the per-stage activity indexes (keyset ranges), so the cost does
+ * not grow with the number of deals.
+ */
+
+export interface PipelineSettings {
+  readonly stageProbabilities: StageProbabilities;
+  readonly rottingDays: RottingDays;
+}
+
+export interface PipelineRequest {
+  readonly owner?: string | undefined;
+  readonly source?: string | undefined;
+  readonly stage?: Stage | undefined;
+  /** Only deals that are rotting now. */
+  readonly rotting?: boolean | undefined;
+  readonly limit: number;
+  /** The `nextCursor` of the previous page, as given. */
+  readonly cursor?: string | undefined;
+}
+
+export type AmountsByCurrency = Record<string, number>;
+
+export interface PipelineStageSummary {
+  readonly stage: Stage;
+  readonly count: number;
+  readonly totalValue: AmountsByCurrency;
+  readonly weightedValue: AmountsByCurrency;
+  /** The stage's configured default probability (0–1), used for deals without an own one. */
+  readonly probability: number;
+  /** Open stages only: the limit and how many deals have had no activity for longer. */
+  readonly rotting: { readonly limitDays: number; readonly count: number } | null;
+}
+
+export interface PipelineDealItem {
+  readonly dealId: string;
+  readonly title: string;
+  readonly organization: string;
+  readonly owner: string;
+  readonly source: string;
+  readonly stage: Stage;
+  readonly value: Money;
+  /** The seller's own estimate (0–100), or null. */
+  readonly winProbability: number | null;
+  /** The probability applied (0–1): the own estimate while open, else the stage's. */
+  readonly probability: number;
+  readonly weightedValue: number;
+  readonly capturedAt: string;
+  readonly lastActivityAt: string;
+  readonly rotting: boolean;
+}
+
+export interface PipelineView {
+  /** The instant rotting was judged against. */
+  readonly now: string;
+  readonly filters: {
+    readonly owner: string | null;
+    readonly source: string | null;
+    readonly stage: Stage | null;
+    readonly rotting: boolean;
+  };
+  readonly stages: readonly PipelineStageSummary[];
+  /** The open stages among `stages`, added up. */
+  readonly open: { readonly count: number; readonly totalValue: AmountsByCurrency; readonly weightedValue: AmountsByCurrency };
+  /** Ordered by stage (lead → lost), then least recent activity first, so stale deals lead. */
+  readonly deals: { readonly items: readonly PipelineDealItem[]; readonly nextCursor: string | null };
+}
+
+/** A cursor that is not one this query issued, or was issued for other filters. */
+export class InvalidCursorError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidCursorError';
+  }
+}
+
+const dayMs = 86_400_000;
+
+/** Money sums keep the input precision (4 decimals); weighted values are estimates (2 decimals). */
+const roundAmount = (value: number): number => Math.round(value * 10_000) / 10_000;
+const roundWeighted = (value: number): number => Math.round(value * 100) / 100;
+
+export function probabilityOf(deal: Pick<PipelineDealDocument, 'stage' | 'winProbability'>, settings: PipelineSettings): number {
+  return isOpen(deal.stage) && deal.winProbability !== null ? deal.winProbability / 100 : settings.stageProbabilities[deal.stage];
+}
+
+/** Last activity at or before this instant (epoch ms) means rotting now: strictly longer than the limit. */
+export function rottingBefore(stage: Stage, settings: PipelineSettings, now: Date): number | undefined {
+  return isOpen(stage) ? now.getTime() - settings.rottingDays[stage] * dayMs - 1 : undefined;
+}
+
+export async function queryPipeline(store: ReadModelStore, settings: PipelineSettings, request: PipelineRequest, now: Date): Promise<PipelineView> {
+  const scope: PipelineScope = { owner: request.owner, source: request.source };
+  const shown = request.stage === undefined ? stages : [request.stage];
+  const [counters, rottingCounts, deals] = await Promise.all([
+    store.counters(totalsCounter(scope)),
+    Promise.all(shown.map((stage) => rottingCount(store, stage, scope, settings, now))),
+    listDeals(store, settings, request, scope, now),
+  ]);
+  const summaries = summarize(counters, shown, settings, rottingCounts);
+  return {
+    now: now.toISOString(),
+    filters: { owner: request.owner ?? null, source: request.source ?? null, stage: request.stage ?? null, rotting: request.rotting ?? false },
+    stages: summaries,
+    open: addUp(summaries.filter((summary) => isOpen(summary.stage))),
+    deals,
+  };
+}
+
+async function rottingCount(store: ReadModelStore, stage: Stage, scope: PipelineScope, settings: PipelineSettings, now: Date): Promise<number | null> {
+  const before = rottingBefore(stage, settings, now);
+  return before === undefined ? null : store.count(activityIndex(stage, scope), undefined, before);
+}
+
+interface Sums {
+  count: number;
+  amount: AmountsByCurrency;
+  plain: AmountsByCurrency;
+  own: AmountsByCurrency;
+}
+
+function summarize(
+  counters: Readonly<Record<string, number>>,
+  shown: readonly Stage[],
+  settings: PipelineSettings,
+  rottingCounts: ReadonlyArray<number | null>,
+): PipelineStageSummary[] {
+  const sums = new Map<Stage, Sums>(shown.map((stage) => [stage, { count: 0, amount: {}, plain: {}, own: {} }]));
+  // Per-currency deal counts decide which currencies a stage shows: a currency whose deals all
+  // left the stage can leave a rounding residue in its sums, and must not show up as 0.00000001.
+  const present = new Map<Stage, Set<string>>();
+  for (const [field, value] of Object.entries(counters)) {
+    const [measure, stage, currency] = field.split(':') as [TotalsMeasure, Stage, string];
+    const sum = sums.get(stage);
+    if (!sum || currency === undefined) continue;
+    if (measure === 'n') {
+      const count = Math.round(value);
+      sum.count += count;
+      if (count > 0) present.set(stage, (present.get(stage) ?? new Set()).add(currency));
+    } else {
+      sum[measure][currency] = value;
+    }
+  }
+  return shown.map((stage, position) => {
+    const sum = sums.get(stage)!;
+    const currencies = [...(present.get(stage) ?? [])].sort();
+    const probability = settings.stageProbabilities[stage];
+    const rotting = rottingCounts[position] ?? null;
+    return {
+      stage,
+      count: sum.count,
+      totalValue: Object.fromEntries(currencies.map((currency) => [currency, roundAmount(sum.amount[currency] ?? 0)])),
+      weightedValue: Object.fromEntries(
+        currencies.map((currency) => [currency, roundWeighted((sum.plain[currency] ?? 0) * probability + (sum.own[currency] ?? 0))]),
+      ),
+      probability,
+      rotting: isOpen(stage) && rotting !== null ? { limitDays: settings.rottingDays[stage], count: rotting } : null,
+    };
+  });
+}
+
+function addUp(summaries: readonly PipelineStageSummary[]): PipelineView['open'] {
+  const totalValue: AmountsByCurrency = {};
+  const weightedValue: AmountsByCurrency = {};
+  let count = 0;
+  for (const summary of summaries) {
+    count += summary.count;
+    for (const [currency, amount] of Object.entries(summary.totalValue)) totalValue[currency] = roundAmount((totalValue[currency] ?? 0) + amount);
+    for (const [currency, amount] of Object.entries(summary.weightedValue)) weightedValue[currency] = roundWeighted((weightedValue[currency] ?? 0) + amount);
+  }
+  return { count, totalValue: sortedKeys(totalValue), weightedValue: sortedKeys(weightedValue) };
+}
+
+function sortedKeys(amounts: AmountsByCurrency): AmountsByCurrency {
+  return Object.fromEntries(Object.entries(amounts).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listing: one stage index after the other, each least recent activity first, keyset cursor.
+
+interface CursorPayload {
+  /** Fingerprint of the filters the cursor was issued for. */
+  readonly f: string;
+  readonly st: Stage;
+  readonly s: number;
+  readonly m: string;
+}
+
+function filterFingerprint(request: PipelineRequest): string {
+  const filters = JSON.stringify([request.owner ?? null, request.source ?? null, request.stage ?? null, request.rotting ?? false]);
+  return createHash('sha256').update(filters).digest('base64url').slice(0, 16);
+}
+
+export function encodeCursor(payload: CursorPayload): string {
+  return Buffer.from(JSON.stringify(payload)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string, request: PipelineRequest): CursorPayload {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidCursorError('cursor is not one this endpoint issued');
+  }
+  const { f, st, s, m } = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+  if (
+    typeof f !== 'string' ||
+    typeof st !== 'string' ||
+    !(stages as readonly string[]).includes(st) ||
+    typeof s !== 'number' ||
+    !Number.isFinite(s) ||
+    typeof m !== 'string' ||
+    m.length === 0
+  ) {
+    throw new InvalidCursorError('cursor is not one this endpoint issued');
+  }
+  if (f !== filterFingerprint(request)) {
+    throw new InvalidCursorError('cursor was issued for other filters; send the same owner, source, stage and rotting as the first page');
+  }
+  return { f, st: st as Stage, s, m };
+}
+
+async function listDeals(
+  store: ReadModelStore,
+  settings: PipelineSettings,
+  request: PipelineRequest,
+  scope: PipelineScope,
+  now: Date,
+): Promise<PipelineView['deals']> {
+  // Closed deals pile up over the years; the list shows them only when asked for by stage.
+  const listed: readonly Stage[] = request.stage === undefined ? openStages : [request.stage];
+  const fingerprint = filterFingerprint(request);
+  const cursor = request.cursor === undefined ? undefined : decodeCursor(request.cursor, request);
+  const first = cursor === undefined ? 0 : listed.indexOf(cursor.st);
+  if (first < 0) throw new InvalidCursorError('cursor was issued for other filters');
+
+  // One more than asked, to know whether a next page exists without issuing an empty one.
+  const wanted = request.limit + 1;
+  const found: Array<IndexEntry & { readonly stage: Stage }> = [];
+  for (let position = first; position < listed.length && found.length < wanted; position++) {
+    const stage = listed[position]!;
+    const max = request.rotting ? rottingBefore(stage, settings, now) : undefined;
+    if (request.rotting && max === undefined) continue;
+    const after = position === first && cursor !== undefined ? { member: cursor.m, score: cursor.s } : undefined;
+    const entries = await store.range(activityIndex(stage, scope), {
+      ...(max === undefined ? {} : { max }),
+      ...(after === undefined ? {} : { after }),
+      limit: wanted - found.length,
+    });
+    for (const entry of entries) found.push({ ...entry, stage });
+  }
+  const page = found.slice(0, request.limit);
+  const documents = await store.getMany(
+    pipelineDealCollection,
+    page.map((entry) => entry.member),
+  );
+  const items = documents
+    .filter((document): document is NonNullable<typeof document> => document !== undefined)
+    .map((document) => toItem(document as unknown as PipelineDealDocument, settings, now));
+  const last = page.at(-1);
+  return {
+    items,
+    nextCursor: found.length > request.limit && last ? encodeCursor({ f: fingerprint, st: last.stage, s: last.score, m: last.member }) : null,
+  };
+}
+
+function toItem(deal: PipelineDealDocument, settings: PipelineSettings, now: Date): PipelineDealItem {
+  const probability = probabilityOf(deal, settings);
+  const before = rottingBefore(deal.stage, settings, now);
+  return {
+    dealId: deal.dealId,
+    title: deal.title,
+    organization: deal.organization,
+    owner: deal.owner,
+    source: deal.source,
+    stage: deal.stage,
+    value: deal.value,
+    winProbability: deal.winProbability,
+    probability,
+    weightedValue: roundWeighted(deal.value.amount * probability),
+    capturedAt: deal.capturedAt,
+    lastActivityAt: deal.lastActivityAt,
+    rotting: before !== undefined && Date.parse(deal.lastActivityAt) <= before,
+  };
+}

@@ -1,0 +1,167 @@
+import type { StoredDealEvent } from '@deals/deal-streams';
+import type { DealEvent } from '@deals/domain';
+import type {
+  Checkpoint,
+  IndexEntry,
+  JsonObject,
+  RangeOptions,
+  ReadModelChange,
+  ReadModelStore,
+} from '@deals/read-models';
+import type { DocumentReader, Projection } from '../../projection';
+
+/**
+ * A read-model store in memory, with the port's semantics, for unit tests of projections and of
+ * the queries that read them. Not an adapter: no durability, and a sort per range call.
+ */
+export class InMemoryReadModelStore implements ReadModelStore {
+  readonly documents = new Map<string, Map<string, JsonObject>>();
+  readonly counterHashes = new Map<string, Map<string, number>>();
+  readonly indexes = new Map<string, Map<string, number>>();
+  private readonly checkpoints = new Map<string, Checkpoint>();
+
+  apply(changes: readonly ReadModelChange[]): void {
+    for (const change of changes) {
+      switch (change.kind) {
+        case 'put':
+          mapOf(this.documents, change.collection).set(change.id, structuredClone(change.document));
+          break;
+        case 'delete':
+          this.documents.get(change.collection)?.delete(change.id);
+          break;
+        case 'increment': {
+          const hash = mapOf(this.counterHashes, change.counter);
+          hash.set(change.field, (hash.get(change.field) ?? 0) + change.by);
+          break;
+        }
+        case 'index':
+          mapOf(this.indexes, change.index).set(change.member, change.score);
+          break;
+        case 'unindex':
+          this.indexes.get(change.index)?.delete(change.member);
+          break;
+        default:
+          throw new Error(`Unknown change ${JSON.stringify(change satisfies never)}`);
+      }
+    }
+  }
+
+  async commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint): Promise<void> {
+    this.apply(changes);
+    this.checkpoints.set(projection, checkpoint);
+  }
+
+  async checkpoint(projection: string): Promise<Checkpoint | undefined> {
+    return this.checkpoints.get(projection);
+  }
+
+  async get(collection: string, id: string): Promise<JsonObject | undefined> {
+    return this.getSync(collection, id);
+  }
+
+  getSync(collection: string, id: string): JsonObject | undefined {
+    return this.documents.get(collection)?.get(id);
+  }
+
+  async getMany(collection: string, ids: readonly string[]): Promise<ReadonlyArray<JsonObject | undefined>> {
+    return ids.map((id) => this.getSync(collection, id));
+  }
+
+  async *scan(collection: string, options?: { readonly pageSize?: number }): AsyncIterable<{ readonly id: string; readonly document: JsonObject }> {
+    void options;
+    const entries = [...(this.documents.get(collection) ?? new Map<string, JsonObject>()).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [id, document] of entries) yield { id, document };
+  }
+
+  async counters(counter: string): Promise<Record<string, number>> {
+    return Object.fromEntries(this.counterHashes.get(counter) ?? []);
+  }
+
+  async range(index: string, options: RangeOptions): Promise<IndexEntry[]> {
+    const { min = -Infinity, max = Infinity, after, limit, reverse = false } = options;
+    const direction = reverse ? -1 : 1;
+    const compare = (a: IndexEntry, b: IndexEntry) =>
+      direction * (a.score !== b.score ? a.score - b.score : a.member < b.member ? -1 : a.member > b.member ? 1 : 0);
+    return [...(this.indexes.get(index) ?? new Map<string, number>()).entries()]
+      .map(([member, score]) => ({ member, score }))
+      .filter((entry) => entry.score >= min && entry.score <= max)
+      .sort(compare)
+      .filter((entry) => after === undefined || compare(entry, after) > 0)
+      .slice(0, limit);
+  }
+
+  async count(index: string, min = -Infinity, max = Infinity): Promise<number> {
+    return [...(this.indexes.get(index)?.values() ?? [])].filter((score) => score >= min && score <= max).length;
+  }
+
+  async reset(projection: string): Promise<void> {
+    const prefix = `${projection}:`;
+    for (const map of [this.documents, this.counterHashes, this.indexes]) {
+      for (const name of [...map.keys()]) if (name.startsWith(prefix)) map.delete(name);
+    }
+    this.checkpoints.delete(projection);
+  }
+
+  async close(): Promise<void> {}
+
+  /** Runs events through a projection the way the runner does: each sees the changes before it. */
+  project(projection: Projection, events: readonly StoredDealEvent[]): ReadModelChange[] {
+    const reader: DocumentReader = { get: (collection, id) => this.getSync(collection, id) };
+    const all: ReadModelChange[] = [];
+    for (const event of events) {
+      const changes = projection.project(event, reader);
+      this.apply(changes);
+      all.push(...changes);
+    }
+    return all;
+  }
+
+  /** Counter hashes without fields that net to zero (up to rounding), for comparing states. */
+  settledCounters(prefix: string): Record<string, Record<string, number>> {
+    const result: Record<string, Record<string, number>> = {};
+    for (const [name, hash] of [...this.counterHashes.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (!name.startsWith(prefix)) continue;
+      const fields = [...hash.entries()]
+        .filter(([, value]) => Math.abs(value) > 1e-9)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([field, value]) => [field, Math.round(value * 1e6) / 1e6] as const);
+      if (fields.length > 0) result[name] = Object.fromEntries(fields);
+    }
+    return result;
+  }
+
+  indexEntries(index: string): Record<string, number> {
+    return Object.fromEntries([...(this.indexes.get(index) ?? [])].sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
+}
+
+function mapOf<V>(maps: Map<string, Map<string, V>>, name: string): Map<string, V> {
+  let map = maps.get(name);
+  if (!map) {
+    map = new Map();
+    maps.set(name, map);
+  }
+  return map;
+}
+
+/** A deal's events as the store hands them to projections, numbered as one stream. */
+export function dealStream(dealId: string, events: readonly DealEvent[], options: { firstPosition?: number; actor?: string } = {}): StoredDealEvent[] {
+  const first = options.firstPosition ?? 1;
+  return events.map((event, revision) => ({
+    eventId: `${dealId}-${revision}`,
+    dealId,
+    revision: BigInt(revision),
+    position: { commit: BigInt(first + revision), prepare: BigInt(first + revision) },
+    event,
+    metadata: {
+      schemaVersion: 1,
+      actor: options.actor ?? 'importer',
+      commandId: `cmd-${dealId}-${revision}`,
+      correlationId: `corr-${dealId}`,
+      causationId: `cmd-${dealId}-${revision}`,
+      occurredAt: event.occurredAt,
+      // Recorded long after the business time: imported history must be measured by occurredAt.
+      recordedAt: '2026-01-15T00:00:00.000Z',
+    },
+  }));
+}
