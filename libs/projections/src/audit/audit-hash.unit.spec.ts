@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import { auditHash, type AuditHashFields, auditHashFields, auditHashPreimage, canonicalJson, genesisHash } from './audit-hash';
+import { storedEvent } from './testing/audit-events';
+
+const fields: AuditHashFields = {
+  dealId: '11111111-1111-4111-8111-111111111111',
+  version: 0,
+  eventId: '11111111-0000-4000-8000-000000000000',
+  type: 'Qualified',
+  schemaVersion: 1,
+  actor: 'sam.sales',
+  occurredAt: '2026-03-01T10:00:00.000Z',
+  recordedAt: '2026-03-10T10:00:00.000Z',
+  commandId: 'cmd-1',
+  correlationId: 'corr-1',
+  causationId: 'cmd-1',
+  data: { timeline: false, budget: true, notes: 'Größe €, "quoted"' },
+};
+
+describe('canonicalJson (RFC 8785)', () => {
+  it('sorts keys at every depth and writes no whitespace', () => {
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: true, y: null }], c: 'x' } })).toBe(
+      '{"a":{"c":"x","d":[3,{"y":null,"z":true}]},"b":1}',
+    );
+  });
+
+  it('gives the same text for the same object in any key order', () => {
+    expect(canonicalJson({ x: 1, y: { a: 1, b: 2 } })).toBe(canonicalJson({ y: { b: 2, a: 1 }, x: 1 }));
+  });
+
+  it('orders keys by UTF-16 code units, as JCS does', () => {
+    expect(canonicalJson({ b: 1, B: 2, é: 3, '\u{1F600}': 4, '\uFB33': 5 })).toBe('{"B":2,"b":1,"é":3,"\u{1F600}":4,"\uFB33":5}');
+    // In code-point order U+FB33 would come before U+1F600; in UTF-16 units the surrogate 0xD83D comes first.
+  });
+
+  it('writes numbers as ECMAScript does', () => {
+    expect(canonicalJson([0.1, -0, 1e21, 47000, 1.5e-7])).toBe('[0.1,0,1e+21,47000,1.5e-7]');
+  });
+
+  it('leaves out members whose value is undefined, like JSON', () => {
+    expect(canonicalJson({ a: 1, b: undefined })).toBe('{"a":1}');
+  });
+
+  it.each([NaN, Infinity, 10n, () => 1, Symbol('s')])('refuses %p, which JSON cannot hold', (value) => {
+    expect(() => canonicalJson({ value })).toThrow(TypeError);
+  });
+});
+
+describe('auditHash', () => {
+  it('links the first entry of a deal to 64 zeros', () => {
+    expect(genesisHash).toBe('0000000000000000000000000000000000000000000000000000000000000000');
+  });
+
+  it('is SHA-256 in lowercase hex of the canonical JSON of the fields and the previous hash (the documented recipe)', () => {
+    const preimage =
+      '{"actor":"sam.sales","causationId":"cmd-1","commandId":"cmd-1","correlationId":"corr-1",' +
+      '"data":{"budget":true,"notes":"Größe €, \\"quoted\\"","timeline":false},"dealId":"11111111-1111-4111-8111-111111111111",' +
+      '"eventId":"11111111-0000-4000-8000-000000000000","occurredAt":"2026-03-01T10:00:00.000Z",' +
+      `"previousHash":"${genesisHash}","recordedAt":"2026-03-10T10:00:00.000Z","schemaVersion":1,"type":"Qualified","version":0}`;
+
+    expect(auditHashPreimage(genesisHash, fields)).toBe(preimage);
+    expect(auditHash(genesisHash, fields)).toBe(createHash('sha256').update(preimage, 'utf8').digest('hex'));
+    expect(auditHash(genesisHash, fields)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it.each(Object.keys(fields) as Array<keyof AuditHashFields>)('changes when %s changes', (key) => {
+    const value = fields[key];
+    const altered = {
+      ...fields,
+      [key]: typeof value === 'number' ? value + 1 : typeof value === 'string' ? `${value}x` : { ...fields.data, budget: false },
+    };
+    expect(auditHash(genesisHash, altered)).not.toBe(auditHash(genesisHash, fields));
+  });
+
+  it('changes when the previous hash changes', () => {
+    expect(auditHash('f'.repeat(64), fields)).not.toBe(auditHash(genesisHash, fields));
+  });
+
+  it('does not depend on the key order of the payload', () => {
+    const reordered = { ...fields, data: { notes: fields.data['notes'], budget: true, timeline: false } };
+    expect(auditHash(genesisHash, reordered)).toBe(auditHash(genesisHash, fields));
+  });
+
+  it('ignores members outside the recipe, so a stored entry rehashes to its own hash', () => {
+    const entry = { ...fields, position: '7/7', previousHash: genesisHash, hash: 'whatever', requestHash: 'abc' };
+    expect(auditHash(genesisHash, entry)).toBe(auditHash(genesisHash, fields));
+  });
+});
+
+describe('auditHashFields', () => {
+  it('takes the payload and the audit metadata of a stored event, with the revision as a number', () => {
+    const stored = storedEvent('FollowedUp', { revision: 5, position: 42, actor: 'alex' });
+    expect(auditHashFields(stored)).toEqual({
+      dealId: stored.dealId,
+      version: 5,
+      eventId: stored.eventId,
+      type: 'FollowedUp',
+      schemaVersion: 1,
+      actor: 'alex',
+      occurredAt: stored.metadata.occurredAt,
+      recordedAt: stored.metadata.recordedAt,
+      commandId: stored.metadata.commandId,
+      correlationId: stored.metadata.correlationId,
+      causationId: stored.metadata.causationId,
+      data: { channel: 'call', notes: 'Delivery check' },
+    });
+  });
+});
