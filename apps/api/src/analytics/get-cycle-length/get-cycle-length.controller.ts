@@ -1,0 +1,53 @@
+import { Clock } from '@deals/platform';
+import { Controller, Get, Query, Res } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { ApiBadRequestResponse, ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Roles } from '../../auth/roles';
+import { ApiError } from '../../http/api-error';
+import { setLagHeaders } from '../../pipeline/projection-lag';
+import type { CycleLengthRequest } from '../analytics-library';
+import { type CycleLengthAnswer, GetCycleLengthQuery } from './get-cycle-length.query';
+import { GetCycleLengthRequest } from './get-cycle-length.request';
+
+@ApiTags('analytics')
+@Controller('analytics')
+export class GetCycleLengthController {
+  constructor(
+    private readonly queryBus: QueryBus,
+    private readonly clock: Clock,
+  ) {}
+
+  @Get('cycle-length')
+  @Roles('analyst', 'sales')
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'Cycle length, time in stage, conversion, win rate and sales velocity, in business time; cohort or period; as of any date',
+    description:
+      'Answers { basis, groupBy, from, to, asOf, won, lost, open, winRate: { byCount, byValue }, cycleLength: { count, meanDays, medianDays, p90Days }, ' +
+      'stages: [ { stage, reached, conversion: { next, nextStep, cumulative }, timeInStage } ], velocity: { CUR: {...} }, groups: [ { key, ...same figures } ], ' +
+      'projection: { position, lagEvents, lagMs, caughtUp } }. Every definition is in docs/analytics.md.',
+  })
+  @ApiOkResponse({ description: 'The figures' })
+  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED: a bad or unknown parameter, to not after from, or asOf in the future' })
+  @ApiForbiddenResponse({ description: 'FORBIDDEN: the key has neither the sales nor the analyst role' })
+  async get(@Query() request: GetCycleLengthRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<CycleLengthAnswer> {
+    const answer = await this.queryBus.execute(new GetCycleLengthQuery(this.toRequest(request)));
+    setLagHeaders(reply, answer.projection);
+    return answer;
+  }
+
+  private toRequest({ basis = 'cohort', groupBy, from, to, asOf }: GetCycleLengthRequest): CycleLengthRequest {
+    const fromDate = from === undefined ? undefined : new Date(from);
+    const toDate = to === undefined ? undefined : new Date(to);
+    const asOfDate = asOf === undefined ? undefined : new Date(asOf);
+    if (fromDate && toDate && fromDate.getTime() >= toDate.getTime()) throw invalid('to', 'to must be later than from');
+    // The future has no numbers yet; answering as if it had would look like a forecast.
+    if (asOfDate && asOfDate.getTime() > this.clock.now().getTime()) throw invalid('asOf', 'asOf must not lie in the future');
+    return { basis, groupBy, from: fromDate, to: toDate, asOf: asOfDate };
+  }
+}
+
+function invalid(field: string, problem: string): ApiError {
+  return new ApiError(400, 'VALIDATION_FAILED', `Invalid request: ${field}`, [{ field, problems: [problem] }]);
+}

@@ -1,0 +1,33 @@
+import { Clock } from '@deals/platform';
+import type { ReadModelStore } from '@deals/read-models';
+import { Inject } from '@nestjs/common';
+import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { READ_MODEL_STORE } from '../../infrastructure/tokens';
+import { type ProjectionLag, projectionLag } from '../../pipeline/projection-lag';
+import { ProjectionStatusService } from '../../projections/projection-status.service';
+import { analyticsProjectionName, type CycleLengthRequest, type CycleLengthView, queryCycleLength } from '../analytics-library';
+
+export interface CycleLengthAnswer extends CycleLengthView {
+  readonly projection: ProjectionLag;
+}
+
+export class GetCycleLengthQuery extends Query<CycleLengthAnswer> {
+  constructor(readonly request: CycleLengthRequest) {
+    super();
+  }
+}
+
+@QueryHandler(GetCycleLengthQuery)
+export class GetCycleLengthHandler implements IQueryHandler<GetCycleLengthQuery, CycleLengthAnswer> {
+  constructor(
+    @Inject(READ_MODEL_STORE) private readonly store: ReadModelStore,
+    private readonly clock: Clock,
+    private readonly projections: ProjectionStatusService,
+  ) {}
+
+  async execute({ request }: GetCycleLengthQuery): Promise<CycleLengthAnswer> {
+    const projection = await projectionLag(this.projections, analyticsProjectionName);
+    const view = await queryCycleLength(this.store, request, this.clock.now());
+    return { ...view, projection };
+  }
+}

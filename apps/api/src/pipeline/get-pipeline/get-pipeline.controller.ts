@@ -1,0 +1,43 @@
+import { Controller, Get, Query, Res } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { ApiBadRequestResponse, ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Roles } from '../../auth/roles';
+import { setLagHeaders } from '../projection-lag';
+import { GetPipelineQuery, type PipelineAnswer } from './get-pipeline.query';
+import { defaultPipelineLimit, GetPipelineRequest } from './get-pipeline.request';
+
+@ApiTags('pipeline')
+@Controller('pipeline')
+export class GetPipelineController {
+  constructor(private readonly queryBus: QueryBus) {}
+
+  @Get()
+  @Roles('analyst', 'sales')
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'Per stage: count, total and weighted value per currency; the deals, a page at a time; rotting deals',
+    description:
+      'Answers { now, filters, stages: [ { stage, count, totalValue, weightedValue, probability, rotting } ], open, ' +
+      'deals: { items, nextCursor }, projection: { position, lagEvents, lagMs, caughtUp } }. ' +
+      'Weighted value = amount × the deal’s own win probability while open, else the stage’s configured probability. ' +
+      'The list runs by stage, then least recent activity first; only nextCursor null ends it. See docs/analytics.md.',
+  })
+  @ApiOkResponse({ description: 'The pipeline' })
+  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED: a bad or unknown parameter, or a cursor issued for other filters' })
+  @ApiForbiddenResponse({ description: 'FORBIDDEN: the key has neither the sales nor the analyst role' })
+  async get(@Query() request: GetPipelineRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<PipelineAnswer> {
+    const answer = await this.queryBus.execute(
+      new GetPipelineQuery({
+        owner: request.owner,
+        source: request.source,
+        stage: request.stage,
+        rotting: request.rotting,
+        limit: request.limit ?? defaultPipelineLimit,
+        cursor: request.cursor,
+      }),
+    );
+    setLagHeaders(reply, answer.projection);
+    return answer;
+  }
+}

@@ -1,0 +1,52 @@
+import { type Stage, stages } from '@deals/domain';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsText, OptionalNotNull } from '../../http/validators';
+
+export const maxPipelineLimit = 200;
+export const defaultPipelineLimit = 50;
+
+/** A query string value is text; only whole decimal numbers become numbers, anything else stays text and fails IsInt. */
+const wholeNumber = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value);
+
+/** Only the words true and false are booleans; anything else stays text and fails IsBoolean. */
+const trueOrFalse = ({ value }: { value: unknown }): unknown => (value === 'true' ? true : value === 'false' ? false : value);
+
+/** GET /pipeline query string. Unknown parameters are refused, repeated ones too (they arrive as lists). */
+export class GetPipelineRequest {
+  @ApiPropertyOptional({ description: 'Only deals of this owner (totals and list)', example: 'jane.doe', maxLength: 100 })
+  @OptionalNotNull()
+  @IsText(100)
+  owner?: string;
+
+  @ApiPropertyOptional({ description: 'Only deals from this source (totals and list)', example: 'referral', maxLength: 100 })
+  @OptionalNotNull()
+  @IsText(100)
+  source?: string;
+
+  @ApiPropertyOptional({ description: 'Only this stage (totals and list); without it the list shows the open stages', enum: stages })
+  @OptionalNotNull()
+  @IsIn(stages)
+  stage?: Stage;
+
+  @ApiPropertyOptional({ description: 'List only deals idle for longer than their stage’s rotting limit', enum: ['true', 'false'] })
+  @OptionalNotNull()
+  @Transform(trueOrFalse)
+  @IsBoolean({ message: 'rotting must be true or false' })
+  rotting?: boolean;
+
+  @ApiPropertyOptional({ description: 'Deals per page', minimum: 1, maximum: maxPipelineLimit, default: defaultPipelineLimit })
+  @OptionalNotNull()
+  @Transform(wholeNumber)
+  @IsInt()
+  @Min(1)
+  @Max(maxPipelineLimit)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'deals.nextCursor of the previous page, sent with the same filters' })
+  @OptionalNotNull()
+  @MaxLength(1024)
+  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor must be a nextCursor this service returned' })
+  cursor?: string;
+}

@@ -1,0 +1,4 @@
+export * from './analytics.projection';
+export * from './analytics.query';
+export * from './cycle-metrics';
+export * from './deal-timeline';
