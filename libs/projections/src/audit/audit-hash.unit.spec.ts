@@ -106,3 +106,36 @@ describe('auditHashFields', () => {
     });
   });
 });
+
+describe('the test vectors published in docs/audit.md', () => {
+  it('chains two follow-ups of one deal to the documented hashes', () => {
+    const first: AuditHashFields = {
+      dealId: '3f2b8c1e-6a4d-4e0b-9c57-2d8e1a9b4f60',
+      version: 0,
+      eventId: '9a7d3c52-1f4e-5b86-a0c9-6e2f8d4b1a37',
+      type: 'FollowedUp',
+      schemaVersion: 1,
+      actor: 'sam.sales',
+      occurredAt: '2026-03-01T10:00:00.000Z',
+      recordedAt: '2026-03-01T10:00:00.123Z',
+      commandId: 'c1',
+      correlationId: 'corr-1',
+      causationId: 'c1',
+      data: { notes: 'Delivery check', channel: 'call' },
+    };
+    const second: AuditHashFields = {
+      ...first,
+      version: 1,
+      eventId: '0b1c2d3e-4f50-5617-8293-a4b5c6d7e8f9',
+      occurredAt: '2026-03-02T09:00:00.000Z',
+      recordedAt: '2026-03-02T09:00:00.000Z',
+      commandId: 'c2',
+      causationId: 'c2',
+      data: { channel: 'email', notes: 'Referral: asked for an intro' },
+    };
+
+    const firstHash = auditHash(genesisHash, first);
+    expect(firstHash).toBe('d4e59b0ed935b3da0ad69ec4013d6947f0f2a3fedc7eca1fbc59d44a1aab02c7');
+    expect(auditHash(firstHash, second)).toBe('4d3297d373bbad4b0686d365ec5a6aaa6bb4599544e8fade29ad9a035657e7af');
+  });
+});
