@@ -1,5 +1,5 @@
 import type { StoredDealEvent } from '@deals/deal-streams';
-import { assertNever, isOpen, type Money, type Stage } from '@deals/domain';
+import { assertNever, isOpen, type Money, type Stage, stages } from '@deals/domain';
 import type { JsonObject, ReadModelChange } from '@deals/read-models';
 import type { DocumentReader, DocumentRef, Projection } from '../projection';
 
@@ -9,14 +9,18 @@ import type { DocumentReader, DocumentRef, Projection } from '../projection';
  *
  * - `pipeline:deal` — one document per deal (stage, value, own win probability, last activity).
  * - `pipeline:totals[:owner:<o>][:source:<s>]` — counter hashes per filter scope, with fields
- *   per stage and currency: `n` (deals), `amount` (total value), `plain` (value of deals without
- *   an own probability) and `own` (Σ value × own probability). Weighted value is
- *   `plain × stageProbability + own`, so stage probabilities stay configurable at query time.
- * - `pipeline:activity:<stage>[:owner:<o>][:source:<s>]` — sorted indexes of deal ids by last
- *   activity (epoch ms of business time): keyset listing, and rotting = range(max = now − limit).
+ *   `<measure>:<stage>:<currency>`: `n` (deals), `amount` (total value), and for deals with an own
+ *   win probability `ownAmount` (their value) and `ownWeighted` (Σ value × own probability).
+ *   Weighted value is `(amount − ownAmount) × stageProbability + ownWeighted`, so stage
+ *   probabilities stay configurable at query time.
+ * - `pipeline:activity[:owner:<o>][:source:<s>]` — one sorted index per scope of deal ids, scored
+ *   `stageRank × 10¹⁴ + last activity` (epoch ms of business time): each stage is a contiguous
+ *   score band ordered by last activity, so listing a stage, paging, and rotting
+ *   (band start … now − limit) are ranges, and a stage change is one re-score, not a move.
  *
  * Owner and source never change after capture (there is no reassignment event), so a deal stays
- * in the same four scopes for life.
+ * in the same four scopes for life. Per event: one document, one index re-score per scope, and
+ * counter deltas only for the fields that changed (none for most events).
  */
 export const pipelineProjectionName = 'pipeline';
 export const pipelineDealCollection = `${pipelineProjectionName}:deal`;
@@ -44,7 +48,23 @@ export interface PipelineScope {
   readonly source?: string | undefined;
 }
 
-export type TotalsMeasure = 'n' | 'amount' | 'plain' | 'own';
+export type TotalsMeasure = 'n' | 'amount' | 'ownAmount' | 'ownWeighted';
+
+/** Width of one stage's score band; epoch ms stay below it until the year 5138. */
+export const stageBand = 1e14;
+
+export function stageRank(stage: Stage): number {
+  return stages.indexOf(stage);
+}
+
+/** The activity index score: stage band plus epoch ms. Integers below 2⁵³, so exact as doubles. */
+export function activityScore(stage: Stage, activityMs: number): number {
+  return stageRank(stage) * stageBand + activityMs;
+}
+
+export function stageOfScore(score: number): Stage | undefined {
+  return stages[Math.floor(score / stageBand)];
+}
 
 // Owner and source are free text; encoding them keeps `:` in a name unambiguous.
 function scopeSuffix({ owner, source }: PipelineScope): string {
@@ -55,41 +75,49 @@ export function totalsCounter(scope: PipelineScope): string {
   return `${pipelineProjectionName}:totals${scopeSuffix(scope)}`;
 }
 
-export function activityIndex(stage: Stage, scope: PipelineScope): string {
-  return `${pipelineProjectionName}:activity:${stage}${scopeSuffix(scope)}`;
+export function activityIndex(scope: PipelineScope): string {
+  return `${pipelineProjectionName}:activity${scopeSuffix(scope)}`;
 }
 
 export function totalsField(measure: TotalsMeasure, stage: Stage, currency: string): string {
   return `${measure}:${stage}:${currency}`;
 }
 
-/** The four scopes a deal is counted and indexed in: all deals, its owner, its source, both. */
-function scopesOf(deal: PipelineDealDocument): PipelineScope[] {
-  return [{}, { owner: deal.owner }, { source: deal.source }, { owner: deal.owner, source: deal.source }];
+/** Counter and index names of the four scopes a deal is counted in: all deals, its owner, its source, both. */
+function scopeNamesOf(deal: PipelineDealDocument): Array<{ readonly counter: string; readonly index: string }> {
+  const owner = `:owner:${encodeURIComponent(deal.owner)}`;
+  const source = `:source:${encodeURIComponent(deal.source)}`;
+  return ['', owner, source, `${owner}${source}`].map((suffix) => ({
+    counter: `${pipelineProjectionName}:totals${suffix}`,
+    index: `${pipelineProjectionName}:activity${suffix}`,
+  }));
 }
 
+type Contribution = Array<[field: string, value: number]>;
+
 /** What one deal adds to a totals hash. The own probability counts only while the deal is open. */
-function contribution(deal: PipelineDealDocument): Map<string, number> {
+function contribution(deal: PipelineDealDocument): Contribution {
   const { stage } = deal;
   const { amount, currency } = deal.value;
-  const fields = new Map<string, number>([
+  const fields: Contribution = [
     [totalsField('n', stage, currency), 1],
     [totalsField('amount', stage, currency), amount],
-  ]);
+  ];
   if (isOpen(stage) && deal.winProbability !== null) {
-    fields.set(totalsField('own', stage, currency), (amount * deal.winProbability) / 100);
-  } else {
-    fields.set(totalsField('plain', stage, currency), amount);
+    fields.push([totalsField('ownAmount', stage, currency), amount], [totalsField('ownWeighted', stage, currency), (amount * deal.winProbability) / 100]);
   }
   return fields;
 }
 
 /** Field deltas from one contribution to the next; unchanged fields produce nothing. */
-function difference(before: Map<string, number> | undefined, after: Map<string, number>): Array<[string, number]> {
-  const deltas = new Map<string, number>();
-  for (const [field, value] of before ?? []) deltas.set(field, -value);
-  for (const [field, value] of after) deltas.set(field, (deltas.get(field) ?? 0) + value);
-  return [...deltas].filter(([, delta]) => delta !== 0);
+function difference(before: Contribution | undefined, after: Contribution): Contribution {
+  const deltas: Contribution = before === undefined ? [] : before.map(([field, value]) => [field, -value]);
+  for (const [field, value] of after) {
+    const existing = deltas.find(([name]) => name === field);
+    if (existing) existing[1] += value;
+    else deltas.push([field, value]);
+  }
+  return deltas.filter(([, delta]) => delta !== 0);
 }
 
 function evolveDocument(deal: PipelineDealDocument, stored: StoredDealEvent): PipelineDealDocument {
@@ -156,14 +184,12 @@ export const pipelineProjection: Projection = {
       { kind: 'put', collection: pipelineDealCollection, id: after.dealId, document: after as unknown as JsonObject },
     ];
     const deltas = difference(before && contribution(before), contribution(after));
-    const score = Date.parse(after.lastActivityAt);
-    for (const scope of scopesOf(after)) {
-      const counter = totalsCounter(scope);
+    const score = activityScore(after.stage, Date.parse(after.lastActivityAt));
+    const rescore = before === undefined || score !== activityScore(before.stage, Date.parse(before.lastActivityAt));
+    if (deltas.length === 0 && !rescore) return changes;
+    for (const { counter, index } of scopeNamesOf(after)) {
       for (const [field, by] of deltas) changes.push({ kind: 'increment', counter, field, by });
-      if (before !== undefined && before.stage !== after.stage) {
-        changes.push({ kind: 'unindex', index: activityIndex(before.stage, scope), member: after.dealId });
-      }
-      changes.push({ kind: 'index', index: activityIndex(after.stage, scope), member: after.dealId, score });
+      if (rescore) changes.push({ kind: 'index', index, member: after.dealId, score });
     }
     return changes;
   },

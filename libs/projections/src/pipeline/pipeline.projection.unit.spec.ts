@@ -1,7 +1,7 @@
 import type { StoredDealEvent } from '@deals/deal-streams';
 import type { DealEvent } from '@deals/domain';
 import type { ReadModelChange } from '@deals/read-models';
-import { activityIndex, pipelineDealCollection, pipelineProjection, totalsCounter } from './pipeline.projection';
+import { activityIndex, pipelineDealCollection, pipelineProjection, stageBand, totalsCounter } from './pipeline.projection';
 import { at, eur, followedUp, leadCaptured, lost, negotiated, proposalSent, qualified, usd, won } from './testing/deal-events';
 import { dealStream, InMemoryReadModelStore } from './testing/in-memory-read-model';
 
@@ -34,11 +34,14 @@ const scopes = [all, alice, webinar, both];
 
 const capture = leadCaptured(at(6, 1), { dealId: 'd1', estimatedValue: eur(40_000) });
 
-/** The same counter deltas in each of the deal's four scopes, then the index moves. */
-function inEveryScope(deltas: ReadonlyArray<[string, number]>, indexMoves: (scope: object) => ReadModelChange[]): ReadModelChange[] {
+/** Activity score: the stage's band (lead 0, qualified 1, proposal 2, negotiation 3, won 4, lost 5) plus epoch ms. */
+const score = (band: number, time: string) => band * stageBand + Date.parse(time);
+
+/** The same counter deltas in each of the deal's four scopes, then its re-scored index entry there. */
+function inEveryScope(deltas: ReadonlyArray<[string, number]>, newScore?: number): ReadModelChange[] {
   return scopes.flatMap((scope) => [
     ...deltas.map(([field, by]): ReadModelChange => ({ kind: 'increment', counter: totalsCounter(scope), field, by })),
-    ...indexMoves(scope),
+    ...(newScore === undefined ? [] : [{ kind: 'index' as const, index: activityIndex(scope), member: 'd1', score: newScore }]),
   ]);
 }
 
@@ -72,21 +75,39 @@ describe('pipeline projection', () => {
         [
           ['n:lead:EUR', 1],
           ['amount:lead:EUR', 40_000],
-          ['plain:lead:EUR', 40_000],
         ],
-        (scope) => [{ kind: 'index', index: activityIndex('lead', scope), member: 'd1', score: Date.parse(at(6, 1)) }],
+        score(0, at(6, 1)),
       ),
     ]);
   });
 
-  it('qualification moves the deal’s count and value from lead to qualified and its activity entry with it', () => {
-    const { store } = given([capture]).when(qualified(at(6, 3)));
+  it('qualification moves the deal’s count and value from lead to qualified, and re-scores it into the qualified band', () => {
+    given([capture])
+      .when(qualified(at(6, 3)))
+      .then([
+        expect.objectContaining({ kind: 'put', document: expect.objectContaining({ stage: 'qualified', revision: 1 }) }),
+        ...inEveryScope(
+          [
+            ['n:lead:EUR', -1],
+            ['amount:lead:EUR', -40_000],
+            ['n:qualified:EUR', 1],
+            ['amount:qualified:EUR', 40_000],
+          ],
+          score(1, at(6, 3)),
+        ),
+      ]);
+    const { store } = given([capture, qualified(at(6, 3))]);
     expect(store.settledCounters('pipeline:totals')).toEqual(
-      Object.fromEntries(scopes.map((scope) => [totalsCounter(scope), { 'amount:qualified:EUR': 40_000, 'n:qualified:EUR': 1, 'plain:qualified:EUR': 40_000 }])),
+      Object.fromEntries(scopes.map((scope) => [totalsCounter(scope), { 'amount:qualified:EUR': 40_000, 'n:qualified:EUR': 1 }])),
     );
-    expect(store.indexEntries('pipeline:activity:lead')).toEqual({});
-    expect(store.indexEntries('pipeline:activity:qualified')).toEqual({ d1: Date.parse(at(6, 3)) });
-    expect(store.indexEntries('pipeline:activity:qualified:owner:alice:source:webinar')).toEqual({ d1: Date.parse(at(6, 3)) });
+    expect(store.indexEntries('pipeline:activity')).toEqual({ d1: score(1, at(6, 3)) });
+    expect(store.indexEntries('pipeline:activity:owner:alice:source:webinar')).toEqual({ d1: score(1, at(6, 3)) });
+  });
+
+  it('a re-qualification at the same instant changes neither totals nor index, only the document', () => {
+    given([capture, qualified(at(6, 3))])
+      .when(qualified(at(6, 3)))
+      .then([expect.objectContaining({ kind: 'put', document: expect.objectContaining({ stage: 'qualified', revision: 2 }) })]);
   });
 
   it('a proposal with an own win probability is counted as value × probability, apart from deals without one', () => {
@@ -98,16 +119,13 @@ describe('pipeline projection', () => {
           [
             ['n:qualified:EUR', -1],
             ['amount:qualified:EUR', -40_000],
-            ['plain:qualified:EUR', -40_000],
             ['n:proposal:EUR', 1],
             ['amount:proposal:EUR', 52_000],
+            ['ownAmount:proposal:EUR', 52_000],
             // 52 000 × 60 / 100
-            ['own:proposal:EUR', 31_200],
+            ['ownWeighted:proposal:EUR', 31_200],
           ],
-          (scope) => [
-            { kind: 'unindex', index: activityIndex('qualified', scope), member: 'd1' },
-            { kind: 'index', index: activityIndex('proposal', scope), member: 'd1', score: Date.parse(at(6, 5)) },
-          ],
+          score(2, at(6, 5)),
         ),
       ]);
   });
@@ -118,28 +136,32 @@ describe('pipeline projection', () => {
       .when(negotiated(at(6, 10), { round: 2 }))
       .then([
         expect.objectContaining({ kind: 'put', document: expect.objectContaining({ stage: 'negotiation', lastActivityAt: at(6, 10) }) }),
-        ...inEveryScope([], (scope) => [{ kind: 'index', index: activityIndex('negotiation', scope), member: 'd1', score: Date.parse(at(6, 10)) }]),
+        ...inEveryScope([], score(3, at(6, 10))),
       ]);
   });
 
   it('a counter amount within negotiation changes only the value fields, by the difference', () => {
     const history = [capture, qualified(at(6, 3)), proposalSent(at(6, 5), eur(52_000), { winProbability: 50 }), negotiated(at(6, 8))];
     const { store } = given(history).when(negotiated(at(6, 10), { round: 2, counterAmount: eur(48_000) }));
-    // own = 48 000 × 50 / 100
-    expect(store.settledCounters('pipeline:totals')[totalsCounter(all)]).toEqual({ 'amount:negotiation:EUR': 48_000, 'n:negotiation:EUR': 1, 'own:negotiation:EUR': 24_000 });
+    // ownWeighted = 48 000 × 50 / 100
+    expect(store.settledCounters('pipeline:totals')[totalsCounter(all)]).toEqual({
+      'amount:negotiation:EUR': 48_000,
+      'n:negotiation:EUR': 1,
+      'ownAmount:negotiation:EUR': 48_000,
+      'ownWeighted:negotiation:EUR': 24_000,
+    });
   });
 
   it('a won deal counts its final amount in won without its own probability, and leaves the open stages', () => {
     const history = [capture, qualified(at(6, 3)), proposalSent(at(6, 5), eur(52_000), { winProbability: 80 })];
     const { store } = given(history).when(won(at(6, 20), eur(50_000)));
-    expect(store.settledCounters('pipeline:totals')[totalsCounter(all)]).toEqual({ 'amount:won:EUR': 50_000, 'n:won:EUR': 1, 'plain:won:EUR': 50_000 });
-    expect(store.indexEntries('pipeline:activity:won')).toEqual({ d1: Date.parse(at(6, 20)) });
-    expect(store.indexEntries('pipeline:activity:proposal')).toEqual({});
+    expect(store.settledCounters('pipeline:totals')[totalsCounter(all)]).toEqual({ 'amount:won:EUR': 50_000, 'n:won:EUR': 1 });
+    expect(store.indexEntries('pipeline:activity')).toEqual({ d1: score(4, at(6, 20)) });
   });
 
   it('a lost deal without a final amount keeps its latest figure', () => {
     const { store } = given([capture]).when(lost(at(6, 2)));
-    expect(store.settledCounters('pipeline:totals')[totalsCounter(alice)]).toEqual({ 'amount:lost:EUR': 40_000, 'n:lost:EUR': 1, 'plain:lost:EUR': 40_000 });
+    expect(store.settledCounters('pipeline:totals')[totalsCounter(alice)]).toEqual({ 'amount:lost:EUR': 40_000, 'n:lost:EUR': 1 });
   });
 
   it('a follow-up after the close only moves the activity time', () => {
@@ -148,7 +170,7 @@ describe('pipeline projection', () => {
       .when(followedUp(at(7, 1)))
       .then([
         expect.objectContaining({ kind: 'put', document: expect.objectContaining({ stage: 'lost', lastActivityAt: at(7, 1), revision: 2 }) }),
-        ...inEveryScope([], (scope) => [{ kind: 'index', index: activityIndex('lost', scope), member: 'd1', score: Date.parse(at(7, 1)) }]),
+        ...inEveryScope([], score(5, at(7, 1))),
       ]);
   });
 
@@ -193,52 +215,49 @@ describe('pipeline projection', () => {
           // d1 52 000 (own 60 % → 31 200) + d3 9 000 (no own probability)
           'amount:proposal:EUR': 61_000,
           'n:proposal:EUR': 2,
-          'own:proposal:EUR': 31_200,
-          'plain:proposal:EUR': 9_000,
+          'ownAmount:proposal:EUR': 52_000,
+          'ownWeighted:proposal:EUR': 31_200,
           'amount:proposal:USD': 12_000,
           'n:proposal:USD': 1,
-          'plain:proposal:USD': 12_000,
           'amount:lost:EUR': 5_000,
           'n:lost:EUR': 1,
-          'plain:lost:EUR': 5_000,
         },
         'pipeline:totals:owner:alice': {
           'amount:proposal:EUR': 61_000,
           'n:proposal:EUR': 2,
-          'own:proposal:EUR': 31_200,
-          'plain:proposal:EUR': 9_000,
+          'ownAmount:proposal:EUR': 52_000,
+          'ownWeighted:proposal:EUR': 31_200,
           'amount:lost:EUR': 5_000,
           'n:lost:EUR': 1,
-          'plain:lost:EUR': 5_000,
         },
-        'pipeline:totals:owner:alice:source:referral': { 'amount:proposal:EUR': 9_000, 'n:proposal:EUR': 1, 'plain:proposal:EUR': 9_000 },
+        'pipeline:totals:owner:alice:source:referral': { 'amount:proposal:EUR': 9_000, 'n:proposal:EUR': 1 },
         'pipeline:totals:owner:alice:source:webinar': {
           'amount:proposal:EUR': 52_000,
           'n:proposal:EUR': 1,
-          'own:proposal:EUR': 31_200,
+          'ownAmount:proposal:EUR': 52_000,
+          'ownWeighted:proposal:EUR': 31_200,
           'amount:lost:EUR': 5_000,
           'n:lost:EUR': 1,
-          'plain:lost:EUR': 5_000,
         },
-        'pipeline:totals:owner:bob': { 'amount:proposal:USD': 12_000, 'n:proposal:USD': 1, 'plain:proposal:USD': 12_000 },
-        'pipeline:totals:owner:bob:source:webinar': { 'amount:proposal:USD': 12_000, 'n:proposal:USD': 1, 'plain:proposal:USD': 12_000 },
-        'pipeline:totals:source:referral': { 'amount:proposal:EUR': 9_000, 'n:proposal:EUR': 1, 'plain:proposal:EUR': 9_000 },
+        'pipeline:totals:owner:bob': { 'amount:proposal:USD': 12_000, 'n:proposal:USD': 1 },
+        'pipeline:totals:owner:bob:source:webinar': { 'amount:proposal:USD': 12_000, 'n:proposal:USD': 1 },
+        'pipeline:totals:source:referral': { 'amount:proposal:EUR': 9_000, 'n:proposal:EUR': 1 },
         'pipeline:totals:source:webinar': {
           'amount:proposal:EUR': 52_000,
           'n:proposal:EUR': 1,
-          'own:proposal:EUR': 31_200,
+          'ownAmount:proposal:EUR': 52_000,
+          'ownWeighted:proposal:EUR': 31_200,
           'amount:proposal:USD': 12_000,
           'n:proposal:USD': 1,
-          'plain:proposal:USD': 12_000,
           'amount:lost:EUR': 5_000,
           'n:lost:EUR': 1,
-          'plain:lost:EUR': 5_000,
         },
       });
-      expect(store.indexEntries(activityIndex('proposal', {}))).toEqual({
-        d1: Date.parse(at(6, 5)),
-        d2: Date.parse(at(6, 6)),
-        d3: Date.parse(at(6, 7)),
+      expect(store.indexEntries(activityIndex({}))).toEqual({
+        d1: score(2, at(6, 5)),
+        d2: score(2, at(6, 6)),
+        d3: score(2, at(6, 7)),
+        d4: score(5, at(6, 9)),
       });
     });
 

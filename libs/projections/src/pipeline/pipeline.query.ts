@@ -7,14 +7,17 @@ import {
   type PipelineDealDocument,
   pipelineDealCollection,
   type PipelineScope,
+  stageBand,
+  stageOfScore,
+  stageRank,
   totalsCounter,
   type TotalsMeasure,
 } from './pipeline.projection';
 
 /**
  * The read side of GET /pipeline. Totals come from precomputed counter hashes (one read), the
- * deal list and rotting from the per-stage activity indexes (keyset ranges), so the cost does
- * not grow with the number of deals.
+ * deal list and rotting from the activity index's stage bands (keyset ranges and counts), so the
+ * cost does not grow with the number of deals.
  */
 
 export interface PipelineSettings {
@@ -123,14 +126,16 @@ export async function queryPipeline(store: ReadModelStore, settings: PipelineSet
 
 async function rottingCount(store: ReadModelStore, stage: Stage, scope: PipelineScope, settings: PipelineSettings, now: Date): Promise<number | null> {
   const before = rottingBefore(stage, settings, now);
-  return before === undefined ? null : store.count(activityIndex(stage, scope), undefined, before);
+  if (before === undefined) return null;
+  const band = stageRank(stage) * stageBand;
+  return store.count(activityIndex(scope), band, band + before);
 }
 
 interface Sums {
   count: number;
   amount: AmountsByCurrency;
-  plain: AmountsByCurrency;
-  own: AmountsByCurrency;
+  ownAmount: AmountsByCurrency;
+  ownWeighted: AmountsByCurrency;
 }
 
 function summarize(
@@ -139,7 +144,7 @@ function summarize(
   settings: PipelineSettings,
   rottingCounts: ReadonlyArray<number | null>,
 ): PipelineStageSummary[] {
-  const sums = new Map<Stage, Sums>(shown.map((stage) => [stage, { count: 0, amount: {}, plain: {}, own: {} }]));
+  const sums = new Map<Stage, Sums>(shown.map((stage) => [stage, { count: 0, amount: {}, ownAmount: {}, ownWeighted: {} }]));
   // Per-currency deal counts decide which currencies a stage shows: a currency whose deals all
   // left the stage can leave a rounding residue in its sums, and must not show up as 0.00000001.
   const present = new Map<Stage, Set<string>>();
@@ -165,7 +170,11 @@ function summarize(
       count: sum.count,
       totalValue: Object.fromEntries(currencies.map((currency) => [currency, roundAmount(sum.amount[currency] ?? 0)])),
       weightedValue: Object.fromEntries(
-        currencies.map((currency) => [currency, roundWeighted((sum.plain[currency] ?? 0) * probability + (sum.own[currency] ?? 0))]),
+        currencies.map((currency) => {
+          const amount = sum.amount[currency] ?? 0;
+          const own = sum.ownAmount[currency] ?? 0;
+          return [currency, roundWeighted((amount - own) * probability + (sum.ownWeighted[currency] ?? 0))];
+        }),
       ),
       probability,
       rotting: isOpen(stage) && rotting !== null ? { limitDays: settings.rottingDays[stage], count: rotting } : null,
@@ -190,12 +199,12 @@ function sortedKeys(amounts: AmountsByCurrency): AmountsByCurrency {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Listing: one stage index after the other, each least recent activity first, keyset cursor.
+// Listing: stage band after stage band, each least recent activity first, keyset cursor.
 
 interface CursorPayload {
   /** Fingerprint of the filters the cursor was issued for. */
   readonly f: string;
-  readonly st: Stage;
+  /** Score and member of the last deal on the previous page; the score names its stage. */
   readonly s: number;
   readonly m: string;
 }
@@ -216,22 +225,14 @@ export function decodeCursor(cursor: string, request: PipelineRequest): CursorPa
   } catch {
     throw new InvalidCursorError('cursor is not one this endpoint issued');
   }
-  const { f, st, s, m } = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
-  if (
-    typeof f !== 'string' ||
-    typeof st !== 'string' ||
-    !(stages as readonly string[]).includes(st) ||
-    typeof s !== 'number' ||
-    !Number.isFinite(s) ||
-    typeof m !== 'string' ||
-    m.length === 0
-  ) {
+  const { f, s, m } = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+  if (typeof f !== 'string' || typeof s !== 'number' || !Number.isFinite(s) || stageOfScore(s) === undefined || typeof m !== 'string' || m.length === 0) {
     throw new InvalidCursorError('cursor is not one this endpoint issued');
   }
   if (f !== filterFingerprint(request)) {
     throw new InvalidCursorError('cursor was issued for other filters; send the same owner, source, stage and rotting as the first page');
   }
-  return { f, st: st as Stage, s, m };
+  return { f, s, m };
 }
 
 async function listDeals(
@@ -245,23 +246,26 @@ async function listDeals(
   const listed: readonly Stage[] = request.stage === undefined ? openStages : [request.stage];
   const fingerprint = filterFingerprint(request);
   const cursor = request.cursor === undefined ? undefined : decodeCursor(request.cursor, request);
-  const first = cursor === undefined ? 0 : listed.indexOf(cursor.st);
+  const first = cursor === undefined ? 0 : listed.indexOf(stageOfScore(cursor.s)!);
   if (first < 0) throw new InvalidCursorError('cursor was issued for other filters');
 
+  const index = activityIndex(scope);
   // One more than asked, to know whether a next page exists without issuing an empty one.
   const wanted = request.limit + 1;
-  const found: Array<IndexEntry & { readonly stage: Stage }> = [];
+  const found: IndexEntry[] = [];
   for (let position = first; position < listed.length && found.length < wanted; position++) {
     const stage = listed[position]!;
-    const max = request.rotting ? rottingBefore(stage, settings, now) : undefined;
-    if (request.rotting && max === undefined) continue;
+    const band = stageRank(stage) * stageBand;
+    const before = rottingBefore(stage, settings, now);
+    if (request.rotting && before === undefined) continue;
     const after = position === first && cursor !== undefined ? { member: cursor.m, score: cursor.s } : undefined;
-    const entries = await store.range(activityIndex(stage, scope), {
-      ...(max === undefined ? {} : { max }),
+    const entries = await store.range(index, {
+      min: band,
+      max: request.rotting ? band + before! : band + stageBand - 1,
       ...(after === undefined ? {} : { after }),
       limit: wanted - found.length,
     });
-    for (const entry of entries) found.push({ ...entry, stage });
+    found.push(...entries);
   }
   const page = found.slice(0, request.limit);
   const documents = await store.getMany(
@@ -274,7 +278,7 @@ async function listDeals(
   const last = page.at(-1);
   return {
     items,
-    nextCursor: found.length > request.limit && last ? encodeCursor({ f: fingerprint, st: last.stage, s: last.score, m: last.member }) : null,
+    nextCursor: found.length > request.limit && last ? encodeCursor({ f: fingerprint, s: last.score, m: last.member }) : null,
   };
 }
 
