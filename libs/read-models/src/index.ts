@@ -1,1 +1,2 @@
 export * from './read-model-store.port';
+export * from './embedded/embedded-read-model-store';

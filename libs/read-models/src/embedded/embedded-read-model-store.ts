@@ -1,0 +1,305 @@
+import Database from 'better-sqlite3';
+import {
+  netChanges,
+  type NetChanges,
+  nonNegativeInteger,
+  positiveInteger,
+  projectionNamespace,
+  roundCounter,
+  validCheckpoint,
+} from '../adapter-rules';
+import type {
+  Checkpoint,
+  IndexEntry,
+  JsonObject,
+  RangeOptions,
+  ReadModelChange,
+  ReadModelStore,
+} from '../read-model-store.port';
+
+const schemaVersion = 1;
+const defaultScanPageSize = 500;
+
+interface CheckpointRow {
+  readonly commit_position: string;
+  readonly prepare_position: string;
+  readonly events_processed: number;
+  readonly last_recorded_at: string;
+}
+
+interface EntryRow {
+  readonly member: string;
+  readonly score: number;
+}
+
+/** Bounds and keyset cursor of a range query; the `after` columns are bound only by the statements that use them. */
+interface RangeParams {
+  readonly name: string;
+  readonly min: number;
+  readonly max: number;
+  readonly limit: number;
+  readonly score?: number;
+  readonly member?: string;
+}
+
+function prepareStatements(db: Database.Database) {
+  // The keyset term comes first in each range query: written so, SQLite seeks the (name, score, member)
+  // index to the cursor instead of walking every tie before it.
+  const range = (where: string, order: 'ASC' | 'DESC') =>
+    db.prepare<RangeParams, EntryRow>(
+      `SELECT member, score FROM index_entries
+       WHERE name = @name ${where} AND score >= @min AND score <= @max
+       ORDER BY score ${order}, member ${order} LIMIT @limit`,
+    );
+  return {
+    putDocument: db.prepare<[string, string, string]>(
+      `INSERT INTO documents (collection, id, json) VALUES (?, ?, ?)
+       ON CONFLICT (collection, id) DO UPDATE SET json = excluded.json`,
+    ),
+    deleteDocument: db.prepare<[string, string]>('DELETE FROM documents WHERE collection = ? AND id = ?'),
+    increment: db.prepare<[string, string, number]>(
+      `INSERT INTO counters (counter, field, value) VALUES (?, ?, ?)
+       ON CONFLICT (counter, field) DO UPDATE SET value = value + excluded.value`,
+    ),
+    index: db.prepare<[string, string, number]>(
+      `INSERT INTO index_entries (name, member, score) VALUES (?, ?, ?)
+       ON CONFLICT (name, member) DO UPDATE SET score = excluded.score`,
+    ),
+    unindex: db.prepare<[string, string]>('DELETE FROM index_entries WHERE name = ? AND member = ?'),
+    putCheckpoint: db.prepare<[string, string, string, number, string]>(
+      `INSERT INTO checkpoints (projection, commit_position, prepare_position, events_processed, last_recorded_at)
+       VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (projection) DO UPDATE SET commit_position = excluded.commit_position,
+         prepare_position = excluded.prepare_position, events_processed = excluded.events_processed,
+         last_recorded_at = excluded.last_recorded_at`,
+    ),
+    checkpoint: db.prepare<[string], CheckpointRow>(
+      'SELECT commit_position, prepare_position, events_processed, last_recorded_at FROM checkpoints WHERE projection = ?',
+    ),
+    document: db.prepare<[string, string], { json: string }>('SELECT json FROM documents WHERE collection = ? AND id = ?'),
+    // The ids travel as one JSON array, so any number of them takes one prepared statement.
+    documents: db.prepare<[string, string], { id: string; json: string }>(
+      'SELECT id, json FROM documents WHERE collection = ? AND id IN (SELECT value FROM json_each(?))',
+    ),
+    firstPage: db.prepare<[string, number], { id: string; json: string }>(
+      'SELECT id, json FROM documents WHERE collection = ? ORDER BY id LIMIT ?',
+    ),
+    nextPage: db.prepare<[string, string, number], { id: string; json: string }>(
+      'SELECT id, json FROM documents WHERE collection = ? AND id > ? ORDER BY id LIMIT ?',
+    ),
+    counters: db.prepare<[string], { field: string; value: number }>('SELECT field, value FROM counters WHERE counter = ?'),
+    rangeForwards: range('', 'ASC'),
+    rangeForwardsAfter: range('AND (score, member) > (@score, @member)', 'ASC'),
+    rangeBackwards: range('', 'DESC'),
+    rangeBackwardsAfter: range('AND (score, member) < (@score, @member)', 'DESC'),
+    count: db.prepare<[string, number, number], { n: number }>(
+      'SELECT count(*) AS n FROM index_entries WHERE name = ? AND score >= ? AND score <= ?',
+    ),
+    // Names between `p:` (inclusive) and `p;` (exclusive) are exactly those starting with `p:`, since ';'
+    // follows ':' in byte order: a range on the primary key, with no LIKE wildcard to escape.
+    resetDocuments: db.prepare<[string, string]>('DELETE FROM documents WHERE collection >= ? AND collection < ?'),
+    resetCounters: db.prepare<[string, string]>('DELETE FROM counters WHERE counter >= ? AND counter < ?'),
+    resetIndexes: db.prepare<[string, string]>('DELETE FROM index_entries WHERE name >= ? AND name < ?'),
+    resetCheckpoint: db.prepare<[string]>('DELETE FROM checkpoints WHERE projection = ?'),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+/**
+ * Read models in one SQLite file (WAL). A commit is one transaction holding every change and the
+ * checkpoint, so they land together or not at all.
+ *
+ * synchronous=NORMAL: in WAL mode a commit then survives a crash of the process but may be lost in a
+ * power cut. Losing it is harmless here: the changes and the checkpoint are lost together, so the
+ * runner re-projects those events from the older checkpoint; nothing is skipped or counted twice.
+ * FULL would add an fsync to every commit for nothing the event store does not already keep.
+ *
+ * Names compare in byte order (SQLite's BINARY collation on UTF-8), as Redis orders members.
+ */
+export class EmbeddedReadModelStore implements ReadModelStore {
+  private readonly statements: Statements;
+  private readonly write: Database.Transaction<(projection: string, changes: NetChanges, checkpoint: Checkpoint) => void>;
+  private readonly clear: Database.Transaction<(projection: string) => void>;
+
+  private constructor(private readonly db: Database.Database) {
+    const statements = prepareStatements(db);
+    this.statements = statements;
+    this.write = db.transaction((projection: string, changes: NetChanges, checkpoint: Checkpoint) => {
+      for (const [collection, documents] of changes.documents) {
+        for (const [id, json] of documents) {
+          if (json === null) statements.deleteDocument.run(collection, id);
+          else statements.putDocument.run(collection, id, json);
+        }
+      }
+      for (const [counter, fields] of changes.counters) {
+        for (const [field, by] of fields) statements.increment.run(counter, field, by);
+      }
+      for (const [index, members] of changes.indexes) {
+        for (const [member, score] of members) {
+          if (score === null) statements.unindex.run(index, member);
+          else statements.index.run(index, member, score);
+        }
+      }
+      statements.putCheckpoint.run(
+        projection,
+        checkpoint.position.commit.toString(),
+        checkpoint.position.prepare.toString(),
+        checkpoint.eventsProcessed,
+        checkpoint.lastRecordedAt,
+      );
+    });
+    this.clear = db.transaction((projection: string) => {
+      const from = projectionNamespace(projection);
+      const to = `${projection};`;
+      statements.resetDocuments.run(from, to);
+      statements.resetCounters.run(from, to);
+      statements.resetIndexes.run(from, to);
+      statements.resetCheckpoint.run(projection);
+    });
+  }
+
+  /** Opens the file, creating it and its schema when missing. */
+  static open(path: string): EmbeddedReadModelStore {
+    const db = new Database(path);
+    try {
+      // Set first: switching to WAL and creating the schema may wait for another process.
+      db.pragma('busy_timeout = 5000');
+      const journalMode = db.pragma('journal_mode = WAL', { simple: true });
+      if (journalMode !== 'wal') throw new Error(`${path} cannot use WAL (journal mode ${String(journalMode)})`);
+      db.pragma('synchronous = NORMAL');
+      migrate(db, path);
+      return new EmbeddedReadModelStore(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  async commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint): Promise<void> {
+    const net = netChanges(projection, changes);
+    // IMMEDIATE takes the write lock up front, so another process's writer makes this wait, not fail.
+    this.write.immediate(projection, net, validCheckpoint(checkpoint));
+  }
+
+  async checkpoint(projection: string): Promise<Checkpoint | undefined> {
+    const row = this.statements.checkpoint.get(projection);
+    if (row === undefined) return undefined;
+    return {
+      position: { commit: BigInt(row.commit_position), prepare: BigInt(row.prepare_position) },
+      eventsProcessed: row.events_processed,
+      lastRecordedAt: row.last_recorded_at,
+    };
+  }
+
+  async get(collection: string, id: string): Promise<JsonObject | undefined> {
+    const row = this.statements.document.get(collection, id);
+    return row === undefined ? undefined : parse(row.json);
+  }
+
+  async getMany(collection: string, ids: readonly string[]): Promise<ReadonlyArray<JsonObject | undefined>> {
+    if (ids.length === 0) return [];
+    const found = new Map<string, string>();
+    for (const row of this.statements.documents.all(collection, JSON.stringify(ids))) found.set(row.id, row.json);
+    return ids.map((id) => {
+      const json = found.get(id);
+      return json === undefined ? undefined : parse(json);
+    });
+  }
+
+  async *scan(
+    collection: string,
+    options: { readonly pageSize?: number } = {},
+  ): AsyncGenerator<{ readonly id: string; readonly document: JsonObject }> {
+    const pageSize = positiveInteger(options.pageSize ?? defaultScanPageSize, 'pageSize');
+    let after: string | undefined;
+    for (;;) {
+      const rows =
+        after === undefined
+          ? this.statements.firstPage.all(collection, pageSize)
+          : this.statements.nextPage.all(collection, after, pageSize);
+      for (const row of rows) yield { id: row.id, document: parse(row.json) };
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < pageSize) return;
+      after = last.id;
+    }
+  }
+
+  async counters(counter: string): Promise<Record<string, number>> {
+    const result: Record<string, number> = {};
+    for (const row of this.statements.counters.all(counter)) result[row.field] = roundCounter(row.value);
+    return result;
+  }
+
+  async range(index: string, options: RangeOptions): Promise<IndexEntry[]> {
+    const limit = nonNegativeInteger(options.limit, 'limit');
+    if (limit === 0) return [];
+    const params = { name: index, min: options.min ?? -Infinity, max: options.max ?? Infinity, limit };
+    const { after, reverse = false } = options;
+    const statements = this.statements;
+    const rows =
+      after === undefined
+        ? (reverse ? statements.rangeBackwards : statements.rangeForwards).all(params)
+        : (reverse ? statements.rangeBackwardsAfter : statements.rangeForwardsAfter).all({
+            ...params,
+            score: after.score,
+            member: after.member,
+          });
+    return rows.map((row) => ({ member: row.member, score: row.score }));
+  }
+
+  async count(index: string, min = -Infinity, max = Infinity): Promise<number> {
+    return this.statements.count.get(index, min, max)?.n ?? 0;
+  }
+
+  async reset(projection: string): Promise<void> {
+    this.clear.immediate(projection);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function migrate(db: Database.Database, path: string): void {
+  db.transaction(() => {
+    const version = Number(db.pragma('user_version', { simple: true }));
+    if (version === schemaVersion) return;
+    if (version !== 0) throw new Error(`${path} has schema version ${version}; this build knows ${schemaVersion}`);
+    // Documents keep a rowid: their JSON is often larger than WITHOUT ROWID tables handle well.
+    db.exec(`
+      CREATE TABLE documents (
+        collection TEXT NOT NULL,
+        id         TEXT NOT NULL,
+        json       TEXT NOT NULL,
+        PRIMARY KEY (collection, id)
+      ) STRICT;
+      CREATE TABLE counters (
+        counter TEXT NOT NULL,
+        field   TEXT NOT NULL,
+        value   REAL NOT NULL,
+        PRIMARY KEY (counter, field)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE index_entries (
+        name   TEXT NOT NULL,
+        member TEXT NOT NULL,
+        score  REAL NOT NULL,
+        PRIMARY KEY (name, member)
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX index_entries_by_score ON index_entries (name, score, member);
+      -- Positions as decimal text: they are 64-bit unsigned in EventStoreDB, beyond what a JS number holds.
+      CREATE TABLE checkpoints (
+        projection       TEXT    PRIMARY KEY,
+        commit_position  TEXT    NOT NULL,
+        prepare_position TEXT    NOT NULL,
+        events_processed INTEGER NOT NULL,
+        last_recorded_at TEXT    NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      PRAGMA user_version = ${schemaVersion};
+    `);
+  }).immediate();
+}
+
+function parse(json: string): JsonObject {
+  return JSON.parse(json) as JsonObject;
+}

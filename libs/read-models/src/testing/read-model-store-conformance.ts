@@ -1,0 +1,397 @@
+import { randomUUID } from 'node:crypto';
+import type { Checkpoint, IndexEntry, JsonObject, ReadModelChange, ReadModelStore } from '../read-model-store.port';
+
+export interface ReadModelStoreFixture {
+  readonly store: ReadModelStore;
+  /** Closes the store and releases what the fixture made. */
+  readonly cleanup: () => Promise<void>;
+}
+
+/**
+ * The behaviour every ReadModelStore adapter must have, written only against the port. Each test owns
+ * its data (random projection names) and never clears the store, so it can run against a shared server.
+ */
+export function describeReadModelStoreConformance(
+  adapterName: string,
+  createFixture: () => Promise<ReadModelStoreFixture>,
+): void {
+  describe(`ReadModelStore conformance: ${adapterName}`, () => {
+    let fixture: ReadModelStoreFixture;
+    let store: ReadModelStore;
+
+    beforeEach(async () => {
+      fixture = await createFixture();
+      store = fixture.store;
+    });
+
+    afterEach(async () => {
+      await fixture.cleanup();
+    });
+
+    describe('commit', () => {
+      it('applies puts, deletes, increments, index and unindex in order', async () => {
+        const p = projectionName();
+        await store.commit(
+          p,
+          [
+            put(`${p}:deal`, 'a', { stage: 'lead', tags: ['x'], nested: { amount: 1.5 } }),
+            put(`${p}:deal`, 'b', { stage: 'lead' }),
+            put(`${p}:deal`, 'b', { stage: 'won' }),
+            put(`${p}:deal`, 'c', { stage: 'lost' }),
+            del(`${p}:deal`, 'c'),
+            del(`${p}:deal`, 'd'),
+            put(`${p}:deal`, 'd', { stage: 'proposal' }),
+            increment(`${p}:totals`, 'n', 1),
+            increment(`${p}:totals`, 'n', 1),
+            increment(`${p}:totals`, 'amount', 0.1),
+            increment(`${p}:totals`, 'amount', 0.2),
+            increment(`${p}:totals`, 'debt', -2.5),
+            index(`${p}:activity`, 'a', 10),
+            index(`${p}:activity`, 'b', 20),
+            index(`${p}:activity`, 'a', 30),
+            index(`${p}:activity`, 'c', 5),
+            unindex(`${p}:activity`, 'c'),
+            unindex(`${p}:activity`, 'e'),
+            index(`${p}:activity`, 'e', -1),
+          ],
+          checkpointAt(1n),
+        );
+
+        expect(await store.get(`${p}:deal`, 'a')).toEqual({ stage: 'lead', tags: ['x'], nested: { amount: 1.5 } });
+        expect(await store.get(`${p}:deal`, 'b')).toEqual({ stage: 'won' });
+        expect(await store.get(`${p}:deal`, 'c')).toBeUndefined();
+        expect(await store.get(`${p}:deal`, 'd')).toEqual({ stage: 'proposal' });
+        expect(await store.counters(`${p}:totals`)).toEqual({ n: 2, amount: 0.3, debt: -2.5 });
+        expect(await everything(store, `${p}:activity`)).toEqual([entry('e', -1), entry('b', 20), entry('a', 30)]);
+      });
+
+      it('adds to counters across commits, with many fields, negative and fractional amounts', async () => {
+        const p = projectionName();
+        const fields = Array.from({ length: 50 }, (_, i) => `field-${i}`);
+        await store.commit(p, fields.map((field, i) => increment(`${p}:totals`, field, i)), checkpointAt(1n));
+        await store.commit(p, fields.map((field) => increment(`${p}:totals`, field, -0.25)), checkpointAt(2n));
+        await store.commit(p, [increment(`${p}:totals`, 'field-0', 0.25)], checkpointAt(3n));
+
+        const expected = Object.fromEntries(fields.map((field, i) => [field, i - 0.25]));
+        expected['field-0'] = 0;
+        expect(await store.counters(`${p}:totals`)).toEqual(expected);
+      });
+
+      it('moves the checkpoint with an empty list of changes', async () => {
+        const p = projectionName();
+        await store.commit(p, [], checkpointAt(7n));
+        expect(await store.checkpoint(p)).toEqual(checkpointAt(7n));
+      });
+
+      it.each<[string, (p: string) => ReadModelChange]>([
+        ['an increment that is not a finite number', (p) => increment(`${p}:totals`, 'n', Number.NaN)],
+        ['a score that is not finite', (p) => index(`${p}:activity`, 'x', Number.POSITIVE_INFINITY)],
+        ['a document that is not an object', (p) => ({ kind: 'put', collection: `${p}:deal`, id: 'x', document: [] as unknown as JsonObject })],
+        ['a document that is not JSON', (p) => put(`${p}:deal`, 'x', { big: 1n })],
+        ['a name outside the projection', () => put('elsewhere:deal', 'x', {})],
+        ['an unknown kind of change', (p) => ({ kind: 'rename', collection: `${p}:deal` }) as unknown as ReadModelChange],
+      ])('is all or nothing: a commit with %s changes nothing and keeps the checkpoint', async (_, bad) => {
+        const p = projectionName();
+        await store.commit(p, [put(`${p}:deal`, 'a', { v: 1 }), increment(`${p}:totals`, 'n', 1), index(`${p}:activity`, 'a', 1)], checkpointAt(1n));
+
+        await expect(
+          store.commit(
+            p,
+            [
+              put(`${p}:deal`, 'a', { v: 2 }),
+              put(`${p}:deal`, 'b', { v: 2 }),
+              del(`${p}:deal`, 'a'),
+              increment(`${p}:totals`, 'n', 1),
+              index(`${p}:activity`, 'b', 2),
+              unindex(`${p}:activity`, 'a'),
+              bad(p),
+            ],
+            checkpointAt(2n),
+          ),
+        ).rejects.toThrow();
+
+        expect(await store.getMany(`${p}:deal`, ['a', 'b'])).toEqual([{ v: 1 }, undefined]);
+        expect(await store.counters(`${p}:totals`)).toEqual({ n: 1 });
+        expect(await everything(store, `${p}:activity`)).toEqual([entry('a', 1)]);
+        expect(await store.checkpoint(p)).toEqual(checkpointAt(1n));
+      });
+
+      it('lands no checkpoint when the first commit fails', async () => {
+        const p = projectionName();
+        await expect(store.commit(p, [put(`${p}:deal`, 'a', {}), increment(`${p}:totals`, 'n', Number.NaN)], checkpointAt(1n))).rejects.toThrow();
+        expect(await store.checkpoint(p)).toBeUndefined();
+        expect(await store.get(`${p}:deal`, 'a')).toBeUndefined();
+      });
+
+      it('keeps concurrent commits of different projections apart', async () => {
+        const projections = Array.from({ length: 4 }, () => projectionName());
+        await Promise.all(
+          Array.from({ length: 40 }, (_, turn) => {
+            const p = projections[turn % projections.length] ?? '';
+            const n = BigInt(Math.floor(turn / projections.length) + 1);
+            return store.commit(p, [increment(`${p}:totals`, 'n', 1), put(`${p}:deal`, `d${turn}`, { turn })], checkpointAt(n));
+          }),
+        );
+        for (const [i, p] of projections.entries()) {
+          expect(await store.counters(`${p}:totals`)).toEqual({ n: 10 });
+          expect(await store.checkpoint(p)).toEqual(checkpointAt(10n));
+          const ids = (await documents(store, `${p}:deal`)).map((document) => document.id);
+          expect(ids).toEqual(Array.from({ length: 10 }, (_, k) => `d${k * projections.length + i}`).sort());
+        }
+      });
+    });
+
+    describe('checkpoint', () => {
+      it('is undefined for a projection that never committed', async () => {
+        expect(await store.checkpoint(projectionName())).toBeUndefined();
+      });
+
+      it('round-trips positions beyond 2^53 exactly', async () => {
+        const p = projectionName();
+        const checkpoint: Checkpoint = {
+          position: { commit: 2n ** 64n - 1n, prepare: 2n ** 53n + 1n },
+          eventsProcessed: 1_234_567,
+          lastRecordedAt: '2025-03-04T05:06:07.089Z',
+        };
+        await store.commit(p, [], checkpoint);
+        expect(await store.checkpoint(p)).toEqual(checkpoint);
+      });
+    });
+
+    describe('documents', () => {
+      it('get and getMany answer in the order asked, undefined where missing', async () => {
+        const p = projectionName();
+        await store.commit(p, [put(`${p}:deal`, 'a', { n: 1 }), put(`${p}:deal`, 'b', { n: 2 }), put(`${p}:other`, 'c', { n: 3 })], checkpointAt(1n));
+
+        expect(await store.get(`${p}:deal`, 'missing')).toBeUndefined();
+        expect(await store.get(`${p}:deal`, 'c')).toBeUndefined();
+        expect(await store.getMany(`${p}:deal`, ['b', 'missing', 'a', 'b'])).toEqual([{ n: 2 }, undefined, { n: 1 }, { n: 2 }]);
+        expect(await store.getMany(`${p}:deal`, [])).toEqual([]);
+        expect(await store.getMany(`${p}:nothing`, ['a'])).toEqual([undefined]);
+      });
+
+      it('keeps any JSON object as it was put', async () => {
+        const p = projectionName();
+        const document = { text: 'Zoë “quoted” \u0000 ✓ 😀', n: -0.000123, big: 9_007_199_254_740_991, list: [1, 'two', null, { three: true }], empty: {} };
+        await store.commit(p, [put(`${p}:deal`, 'weird id: ✓/😀', document)], checkpointAt(1n));
+        expect(await store.get(`${p}:deal`, 'weird id: ✓/😀')).toEqual(document);
+      });
+
+      it('scan pages through a collection in id order', async () => {
+        const p = projectionName();
+        const ids = Array.from({ length: 57 }, (_, i) => `deal-${String(i).padStart(3, '0')}`).reverse();
+        await store.commit(p, [...ids.map((id) => put(`${p}:deal`, id, { id })), put(`${p}:deals`, 'other', {})], checkpointAt(1n));
+
+        const seen = await documents(store, `${p}:deal`, 10);
+        expect(seen.map((document) => document.id)).toEqual([...ids].sort());
+        expect(seen.every(({ id, document }) => document['id'] === id)).toBe(true);
+        expect(await documents(store, `${p}:nothing`)).toEqual([]);
+      });
+
+      it('scan reads lazily, one page at a time', async () => {
+        const p = projectionName();
+        await store.commit(p, ['a', 'b', 'c'].map((id) => put(`${p}:deal`, id, {})), checkpointAt(1n));
+
+        const seen: string[] = [];
+        for await (const { id } of store.scan(`${p}:deal`, { pageSize: 2 })) {
+          seen.push(id);
+          // Written after the first page was read: only a scan that reads page by page can see it.
+          if (id === 'a') await store.commit(p, [put(`${p}:deal`, 'd', {})], checkpointAt(2n));
+        }
+        expect(seen).toEqual(['a', 'b', 'c', 'd']);
+      });
+    });
+
+    describe('counters', () => {
+      it('reads an absent counter as {}', async () => {
+        expect(await store.counters(`${projectionName()}:totals`)).toEqual({});
+      });
+    });
+
+    describe('indexes', () => {
+      /** Scores with ties: 1 (m1..m3), 2 (n1, n2), 3 (o1..o4), 4 (p1). */
+      async function tiedIndex(): Promise<{ name: string; entries: IndexEntry[] }> {
+        const p = projectionName();
+        const name = `${p}:activity`;
+        const entries = [
+          ...['m1', 'm2', 'm3'].map((member) => entry(member, 1)),
+          ...['n1', 'n2'].map((member) => entry(member, 2)),
+          ...['o1', 'o2', 'o3', 'o4'].map((member) => entry(member, 3)),
+          entry('p1', 4),
+        ];
+        const shuffled = [...entries].sort(() => Math.random() - 0.5);
+        await store.commit(p, shuffled.map(({ member, score }) => index(name, member, score)), checkpointAt(1n));
+        return { name, entries };
+      }
+
+      it('range orders by score then member, with bounds and a limit', async () => {
+        const { name, entries } = await tiedIndex();
+        expect(await store.range(name, { limit: 100 })).toEqual(entries);
+        expect(await store.range(name, { limit: 4 })).toEqual(entries.slice(0, 4));
+        expect(await store.range(name, { min: 2, max: 3, limit: 100 })).toEqual(entries.slice(3, 9));
+        expect(await store.range(name, { min: 2.5, limit: 2 })).toEqual(entries.slice(5, 7));
+        expect(await store.range(name, { max: 1, limit: 100 })).toEqual(entries.slice(0, 3));
+        expect(await store.range(name, { min: 5, limit: 100 })).toEqual([]);
+        expect(await store.range(name, { limit: 0 })).toEqual([]);
+        expect(await store.range(`${name}-missing`, { limit: 10 })).toEqual([]);
+      });
+
+      it('range in reverse orders by score then member, both descending', async () => {
+        const { name, entries } = await tiedIndex();
+        const reversed = [...entries].reverse();
+        expect(await store.range(name, { reverse: true, limit: 100 })).toEqual(reversed);
+        expect(await store.range(name, { reverse: true, min: 2, max: 3, limit: 3 })).toEqual(reversed.slice(1, 4));
+      });
+
+      it.each([false, true])('pages with `after` through ties on score (reverse: %s)', async (reverse) => {
+        const { name, entries } = await tiedIndex();
+        const expected = reverse ? [...entries].reverse() : entries;
+        for (const pageSize of [1, 2, 3, 5]) {
+          const pages: IndexEntry[][] = [];
+          let after: IndexEntry | undefined;
+          for (;;) {
+            const page = await store.range(name, { limit: pageSize, reverse, ...(after ? { after } : {}) });
+            if (page.length === 0) break;
+            pages.push(page);
+            after = page.at(-1);
+          }
+          expect(pages.flat()).toEqual(expected);
+          expect(pages.every((page) => page.length <= pageSize)).toBe(true);
+        }
+      });
+
+      it('pages with `after` and bounds together', async () => {
+        const { name, entries } = await tiedIndex();
+        expect(await store.range(name, { min: 1, max: 3, after: entry('n1', 2), limit: 3 })).toEqual(entries.slice(4, 7));
+        expect(await store.range(name, { min: 1, max: 3, after: entry('o3', 3), limit: 3 })).toEqual(entries.slice(8, 9));
+        expect(await store.range(name, { min: 1, max: 3, after: entry('n2', 2), limit: 3, reverse: true })).toEqual(
+          entries.slice(1, 4).reverse(),
+        );
+        // A cursor before the range starts it; one beyond its end finds nothing.
+        expect(await store.range(name, { min: 2, after: entry('m3', 1), limit: 2 })).toEqual(entries.slice(3, 5));
+        expect(await store.range(name, { max: 2, after: entry('o1', 3), limit: 2 })).toEqual([]);
+      });
+
+      it('continues after a cursor whose member has moved or gone since the page was read', async () => {
+        const { name, entries } = await tiedIndex();
+        const p = name.slice(0, name.indexOf(':'));
+        await store.commit(p, [index(name, 'n1', 9), unindex(name, 'o2')], checkpointAt(2n));
+        const now = entries.filter(({ member }) => member !== 'n1' && member !== 'o2').concat(entry('n1', 9));
+
+        expect(await store.range(name, { after: entry('n1', 2), limit: 3 })).toEqual(now.slice(3, 6));
+        expect(await store.range(name, { after: entry('o2', 3), limit: 10 })).toEqual(now.slice(5));
+        expect(await store.range(name, { after: entry('o2', 3), limit: 2, reverse: true })).toEqual([entry('o1', 3), entry('n2', 2)]);
+        expect(await store.range(name, { after: entry('a', 3), limit: 1 })).toEqual([entry('o1', 3)]);
+      });
+
+      it('count counts members within inclusive bounds', async () => {
+        const { name } = await tiedIndex();
+        expect(await store.count(name)).toBe(10);
+        expect(await store.count(name, 2)).toBe(7);
+        expect(await store.count(name, 2, 3)).toBe(6);
+        expect(await store.count(name, undefined, 1)).toBe(3);
+        expect(await store.count(name, 3.5, 3.9)).toBe(0);
+        expect(await store.count(`${name}-missing`)).toBe(0);
+      });
+    });
+
+    describe('reset', () => {
+      it("removes only the projection's own data, even beside a projection whose name extends it", async () => {
+        const suffix = randomUUID().slice(0, 8);
+        const [pipe, pipeline] = [`pipe${suffix}`, `pipe${suffix}line`];
+        const data = (p: string) => [
+          put(`${p}:deal`, 'a', { p }),
+          put(`${p}:deal:archive`, 'a', { p }),
+          increment(`${p}:totals`, 'n', 1),
+          index(`${p}:activity`, 'a', 1),
+        ];
+        await store.commit(pipe, data(pipe), checkpointAt(1n));
+        await store.commit(pipeline, data(pipeline), checkpointAt(2n));
+
+        await store.reset(pipe);
+
+        expect(await store.checkpoint(pipe)).toBeUndefined();
+        expect(await store.get(`${pipe}:deal`, 'a')).toBeUndefined();
+        expect(await store.get(`${pipe}:deal:archive`, 'a')).toBeUndefined();
+        expect(await documents(store, `${pipe}:deal`)).toEqual([]);
+        expect(await store.counters(`${pipe}:totals`)).toEqual({});
+        expect(await store.count(`${pipe}:activity`)).toBe(0);
+
+        expect(await store.checkpoint(pipeline)).toEqual(checkpointAt(2n));
+        expect(await store.get(`${pipeline}:deal`, 'a')).toEqual({ p: pipeline });
+        expect(await store.get(`${pipeline}:deal:archive`, 'a')).toEqual({ p: pipeline });
+        expect(await store.counters(`${pipeline}:totals`)).toEqual({ n: 1 });
+        expect(await store.range(`${pipeline}:activity`, { limit: 10 })).toEqual([entry('a', 1)]);
+
+        // A projection starts again from nothing after a reset.
+        await store.commit(pipe, [increment(`${pipe}:totals`, 'n', 1)], checkpointAt(3n));
+        expect(await store.counters(`${pipe}:totals`)).toEqual({ n: 1 });
+      });
+
+      it('treats wildcard characters in a projection name literally', async () => {
+        const suffix = randomUUID().slice(0, 8);
+        const wild = `w%_*?[xy]${suffix}`;
+        // What the name would match as a LIKE pattern, and as a glob pattern, were it not escaped.
+        const tame = [`wAB*?[xy]${suffix}`, `w%_Qx${suffix}`];
+        for (const p of [wild, ...tame]) await store.commit(p, [put(`${p}:deal`, 'a', {}), increment(`${p}:totals`, 'n', 1)], checkpointAt(1n));
+
+        await store.reset(wild);
+
+        expect(await store.get(`${wild}:deal`, 'a')).toBeUndefined();
+        for (const p of tame) {
+          expect(await store.get(`${p}:deal`, 'a')).toEqual({});
+          expect(await store.counters(`${p}:totals`)).toEqual({ n: 1 });
+          expect(await store.checkpoint(p)).toEqual(checkpointAt(1n));
+        }
+      });
+
+      it('refuses a projection name with a colon, which would reach into other projections', async () => {
+        await expect(store.reset('pipe:line')).rejects.toThrow(TypeError);
+        await expect(store.commit('pipe:line', [], checkpointAt(1n))).rejects.toThrow(TypeError);
+      });
+    });
+  });
+}
+
+/** A fresh projection name per test: tests never see each other's data, even on a shared server. */
+function projectionName(): string {
+  return `conformance${randomUUID().replaceAll('-', '')}`;
+}
+
+function checkpointAt(commit: bigint): Checkpoint {
+  return { position: { commit, prepare: commit }, eventsProcessed: Number(commit), lastRecordedAt: `2025-01-01T00:00:00.${String(commit).padStart(3, '0')}Z` };
+}
+
+function put(collection: string, id: string, document: JsonObject): ReadModelChange {
+  return { kind: 'put', collection, id, document };
+}
+
+function del(collection: string, id: string): ReadModelChange {
+  return { kind: 'delete', collection, id };
+}
+
+function increment(counter: string, field: string, by: number): ReadModelChange {
+  return { kind: 'increment', counter, field, by };
+}
+
+function index(name: string, member: string, score: number): ReadModelChange {
+  return { kind: 'index', index: name, member, score };
+}
+
+function unindex(name: string, member: string): ReadModelChange {
+  return { kind: 'unindex', index: name, member };
+}
+
+function entry(member: string, score: number): IndexEntry {
+  return { member, score };
+}
+
+async function everything(store: ReadModelStore, name: string): Promise<IndexEntry[]> {
+  return store.range(name, { limit: 10_000 });
+}
+
+async function documents(store: ReadModelStore, collection: string, pageSize?: number) {
+  const all: Array<{ id: string; document: JsonObject }> = [];
+  for await (const item of store.scan(collection, pageSize === undefined ? {} : { pageSize })) all.push(item);
+  return all;
+}
