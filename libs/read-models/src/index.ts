@@ -1,2 +1,3 @@
 export * from './read-model-store.port';
 export * from './embedded/embedded-read-model-store';
+export * from './redis/redis-read-model-store';
