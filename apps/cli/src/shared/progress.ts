@@ -40,6 +40,8 @@ export class ProgressReporter {
     this.now = options.now ?? (() => performance.now());
     this.unit = options.unit ?? 'events';
     this.interval = stream.isTTY ? (options.ttyIntervalMs ?? 100) : (options.lineIntervalMs ?? 5_000);
+    // In a log, a short run needs no progress lines at all: the first comes after one interval.
+    if (!stream.isTTY) this.lastDraw = this.now();
   }
 
   update(figures: ProgressFigures): void {

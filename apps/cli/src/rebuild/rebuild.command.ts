@@ -1,0 +1,39 @@
+import type { EventStore } from '@deals/event-store';
+import type { ReadModelStore } from '@deals/read-models';
+import { EVENT_STORE, READ_MODEL_STORE } from '../../../api/src/infrastructure/tokens';
+import { allProjections } from '../../../api/src/projections/projection-registry';
+import { parseCommandArgs } from '../shared/args';
+import { cliConfig, withCliContext } from '../shared/app-context';
+import { CliFailure, type CliIo, exitCodes, type ExitCode, UsageError } from '../shared/cli-io';
+import { describeRebuild, rebuildProjection } from '../shared/run-projection';
+
+export const rebuildUsage = `rebuild [--projection pipeline|analytics|audit|all]
+    Reset a projection (default: all) and rebuild it from the first event, with a progress bar on
+    stderr. Admin operation. Stop the service's projector on the same read model first: a live
+    runner writing while the rebuild resets and refills it would race it.`;
+
+export async function runRebuild(args: readonly string[], io: CliIo): Promise<ExitCode> {
+  const { values } = parseCommandArgs(args, { projection: { type: 'string', default: 'all' } });
+  const config = cliConfig(io);
+  const available = allProjections(config);
+  const names = available.map((projection) => projection.name);
+  const chosen = values.projection === 'all' ? available : available.filter((projection) => projection.name === values.projection);
+  if (chosen.length === 0) {
+    if (values.projection !== 'all') throw new UsageError(`--projection must be one of ${[...names, 'all'].join(', ')}; got ${JSON.stringify(values.projection)}`);
+    throw new CliFailure('No projections are registered in this build: nothing to rebuild');
+  }
+  return withCliContext(config, async (context) => {
+    const eventStore = context.get<EventStore>(EVENT_STORE);
+    const store = context.get<ReadModelStore>(READ_MODEL_STORE);
+    io.stderr.write(`Rebuilding ${chosen.map((projection) => projection.name).join(', ')} in ${where(config.readModelStore, config.dataDir)}\n`);
+    for (const projection of chosen) {
+      const result = await rebuildProjection(eventStore, store, projection, io.stderr, { label: `rebuild ${projection.name}` });
+      io.stdout.write(`rebuilt ${describeRebuild(result)}\n`);
+    }
+    return exitCodes.ok;
+  });
+}
+
+function where(kind: 'embedded' | 'redis', dataDir: string): string {
+  return kind === 'redis' ? 'the Redis read model (REDIS_URL)' : `${dataDir}/read-models.sqlite`;
+}

@@ -1,0 +1,52 @@
+import type { StoredDealEvent } from '@deals/deal-streams';
+import type { EventStore } from '@deals/event-store';
+import { type Projection, ProjectionRunner } from '@deals/projections';
+import type { ReadModelStore } from '@deals/read-models';
+import type { OutputStream } from './cli-io';
+import { count, duration, ProgressReporter } from './progress';
+
+export interface RebuildResult {
+  readonly projection: string;
+  readonly eventsProcessed: number;
+  readonly seconds: number;
+}
+
+/**
+ * Resets one projection in `store` and rebuilds it from the first event (only the events `filter`
+ * keeps, for a replay), drawing progress on `progressStream`. Answers a one-line summary.
+ */
+export async function rebuildProjection(
+  eventStore: EventStore,
+  store: ReadModelStore,
+  projection: Projection,
+  progressStream: OutputStream,
+  options: { readonly label?: string; readonly filter?: (event: StoredDealEvent) => boolean } = {},
+): Promise<RebuildResult> {
+  const runner = new ProjectionRunner(eventStore, store, projection, options.filter ? { filter: options.filter } : {});
+  const progress = new ProgressReporter(progressStream, options.label ?? projection.name);
+  const started = performance.now();
+  try {
+    await runner.rebuild((step) =>
+      progress.update({
+        processed: step.eventsProcessed,
+        total: eventsInStore(step.headPosition),
+        perSecond: step.eventsPerSecond,
+        etaSeconds: step.etaSeconds,
+      }),
+    );
+  } finally {
+    progress.clear();
+  }
+  const checkpoint = await store.checkpoint(projection.name);
+  return { projection: projection.name, eventsProcessed: checkpoint?.eventsProcessed ?? 0, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The embedded store numbers events 1, 2, 3, …: its head position is the number of events. */
+function eventsInStore(head: { readonly commit: bigint } | undefined): number | undefined {
+  return head === undefined ? undefined : Number(head.commit);
+}
+
+export function describeRebuild(result: RebuildResult): string {
+  const rate = result.seconds > 0 ? ` (${count(Math.round(result.eventsProcessed / result.seconds))} events/s)` : '';
+  return `${result.projection}: ${count(result.eventsProcessed)} events in ${duration(result.seconds)}${rate}`;
+}

@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DealEventReader, type StoredDealEvent } from '@deals/deal-streams';
+import { EmbeddedEventStore } from '@deals/event-store';
+import { runCli } from '../cli';
+import type { ExitCode } from '../shared/cli-io';
+
+export interface CliRun {
+  readonly code: ExitCode;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** A fresh DATA_DIR per test, removed afterwards: tests never share a store. */
+export function tempDataDir(): { readonly dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'deals-cli-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Runs one command line in this process, with its output captured, as `npm run cli -- …` would. */
+export async function cli(argv: readonly string[], env: Record<string, string>, cwd = process.cwd()): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(argv, {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    env,
+    cwd,
+  });
+  return { code, stdout, stderr };
+}
+
+/** Every deal event in the store, in global order, read back as today's schema. */
+export async function storedEvents(dataDir: string): Promise<StoredDealEvent[]> {
+  const store = EmbeddedEventStore.open({ path: join(dataDir, 'events.sqlite') });
+  const reader = new DealEventReader();
+  try {
+    const events: StoredDealEvent[] = [];
+    for await (const recorded of store.readAll()) events.push(reader.read(recorded));
+    return events;
+  } finally {
+    await store.close();
+  }
+}
