@@ -12,15 +12,18 @@ export function parseCommandArgs<O extends Options>(args: readonly string[], opt
   try {
     parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals: maxPositionals > 0 });
   } catch (error) {
-    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
-      throw new UsageError(error.message);
-    }
+    // Checked by code, not by class: node's own TypeError is another realm's class under jest.
+    if (isParseArgsError(error)) throw new UsageError(error.message);
     throw error;
   }
   if (parsed.positionals.length > maxPositionals) {
     throw new UsageError(`Unexpected argument ${JSON.stringify(parsed.positionals[maxPositionals])}`);
   }
   return parsed;
+}
+
+function isParseArgsError(error: unknown): error is Error & { code: string } {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && error.code.startsWith('ERR_PARSE_ARGS') && 'message' in error;
 }
 
 /** The option's value when it is one of `allowed`; a usage error naming the option otherwise. */
