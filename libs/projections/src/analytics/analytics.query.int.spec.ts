@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EmbeddedReadModelStore, type ReadModelStore } from '@deals/read-models';
+import { commitProjection } from '../pipeline/testing/commit-projection';
+import { analyticsProjection } from './analytics.projection';
+import { queryCycleLength } from './analytics.query';
+import { computeCycleAnalytics } from './cycle-metrics';
+import { cycleFixtureEvents, cycleFixtureTimelines, day } from './testing/cycle-fixture';
+
+let directory: string;
+let store: ReadModelStore;
+
+beforeAll(async () => {
+  directory = mkdtempSync(join(tmpdir(), 'analytics-int-'));
+  store = EmbeddedReadModelStore.open(join(directory, 'read-models.sqlite'));
+  await commitProjection(store, analyticsProjection, cycleFixtureEvents(), 4);
+});
+
+afterAll(async () => {
+  await store.close();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+describe('cycle-length query on the embedded read-model store', () => {
+  it('stores the hand-written timelines', async () => {
+    const stored = [];
+    for await (const { document } of store.scan('analytics:deal', { pageSize: 2 })) stored.push(document);
+    expect(stored).toEqual(cycleFixtureTimelines);
+  });
+
+  it.each([
+    { basis: 'cohort' as const, asOf: day(60) },
+    { basis: 'cohort' as const, asOf: day(14), groupBy: 'owner' as const },
+    { basis: 'period' as const, from: day(10), to: day(21), asOf: day(60), groupBy: 'month' as const },
+  ])('answers what the metrics give for the same timelines: %o', async (options) => {
+    const view = await queryCycleLength(
+      store,
+      {
+        basis: options.basis,
+        groupBy: options.groupBy,
+        from: options.from === undefined ? undefined : new Date(options.from),
+        to: options.to === undefined ? undefined : new Date(options.to),
+        asOf: new Date(options.asOf),
+      },
+      new Date(day(90)),
+    );
+    expect(view).toEqual(expect.objectContaining(computeCycleAnalytics(cycleFixtureTimelines, options)));
+  });
+
+  it('hand-computed headline figures, cohort as of day 60', async () => {
+    const view = await queryCycleLength(store, { basis: 'cohort', asOf: new Date(day(60)) }, new Date(day(90)));
+    expect({ won: view.won, lost: view.lost, open: view.open, winRate: view.winRate, cycleLength: view.cycleLength }).toEqual({
+      won: 3,
+      lost: 2,
+      open: 2,
+      winRate: { byCount: 0.6, byValue: { EUR: 0.68, USD: 0.7143 } },
+      cycleLength: { count: 3, meanDays: 14.67, medianDays: 13, p90Days: 18.6 },
+    });
+  });
+});
