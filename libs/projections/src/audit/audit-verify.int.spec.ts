@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { DealEventReader, dealStreamId, type StoredDealEvent, toEventToAppend } from '@deals/deal-streams';
 import type { DealEvent } from '@deals/domain';
 import { EmbeddedEventStore } from '@deals/event-store';
+import { EmbeddedReadModelStore, type JsonObject, type ReadModelChange, type ReadModelStore } from '@deals/read-models';
 import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
 import { auditHash, auditHashFields, genesisHash } from './audit-hash';
 import { auditProjection, entryId } from './audit.projection';
@@ -21,15 +22,17 @@ import { storedEvent } from './testing/audit-events';
 interface World {
   readonly file: string;
   readonly store: EmbeddedEventStore;
-  readonly audit: InMemoryReadModelStore;
+  readonly audit: ReadModelStore;
   readonly deals: readonly string[];
+  /** Writes to the read model behind the projection's back, through the port, leaving the checkpoint as it is. */
+  tamper(change: ReadModelChange): Promise<void>;
   /** Projects every event in the store up to now, as the runner would, and moves the checkpoint. */
   project(): Promise<void>;
   sql(statement: string, ...params: unknown[]): void;
 }
 
 let dir: string;
-const opened: EmbeddedEventStore[] = [];
+const opened: Array<{ close(): Promise<void> }> = [];
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-verify-'));
@@ -45,12 +48,21 @@ function domainEvent(stored: StoredDealEvent, dealId: string): DealEvent {
   return event.type === 'LeadCaptured' ? ({ ...event, data: { ...event.data, dealId } } as DealEvent) : event;
 }
 
+type ReadModelKind = 'embedded' | 'in-memory';
+
+async function openReadModels(kind: ReadModelKind): Promise<ReadModelStore> {
+  if (kind === 'in-memory') return new InMemoryReadModelStore();
+  const store = await EmbeddedReadModelStore.open(path.join(dir, 'read-models.sqlite'));
+  opened.push(store);
+  return store;
+}
+
 /** Three deals of five events each, appended interleaved by two actors, plus one stream that is not a deal. */
-async function world(): Promise<World> {
+async function world(kind: ReadModelKind): Promise<World> {
   const file = path.join(dir, 'events.sqlite');
   const store = EmbeddedEventStore.open({ path: file });
   opened.push(store);
-  const audit = new InMemoryReadModelStore();
+  const audit = await openReadModels(kind);
   const deals = [randomUUID(), randomUUID(), randomUUID()];
   const types = ['LeadCaptured', 'Qualified', 'ProposalSent', 'Negotiated', 'Closed'] as const;
   for (const [revision, type] of types.entries()) {
@@ -83,11 +95,24 @@ async function world(): Promise<World> {
         if (recorded.position.commit <= projectedUpTo || !recorded.streamId.startsWith('deal-')) continue;
         events.push(reader.read(recorded));
       }
-      audit.project(auditProjection, events);
+      const heads = new Map<string, JsonObject>();
+      const changes: ReadModelChange[] = [];
+      for (const event of events) {
+        const previous = heads.get(event.dealId) ?? (await audit.get('audit:head', event.dealId));
+        const eventChanges = auditProjection.project(event, {
+          get: (collection, id) => (collection === 'audit:head' && id === event.dealId ? previous : undefined),
+        });
+        for (const change of eventChanges) if (change.kind === 'put' && change.collection === 'audit:head') heads.set(change.id, change.document);
+        changes.push(...eventChanges);
+      }
       if (last) {
         projectedUpTo = last.position.commit;
-        await audit.commit('audit', [], { position: last.position, eventsProcessed: 0, lastRecordedAt: '' });
+        await audit.commit('audit', changes, { position: last.position, eventsProcessed: events.length, lastRecordedAt: '' });
       }
+    },
+    async tamper(change) {
+      const checkpoint = await audit.checkpoint('audit');
+      await audit.commit('audit', [change], checkpoint!);
     },
     sql(statement, ...params) {
       const db = new Database(file);
@@ -102,14 +127,14 @@ async function world(): Promise<World> {
 
 async function entryOf(w: World, dealId: string, version: number) {
   for await (const recorded of w.store.readStream(dealStreamId(dealId), { fromRevision: BigInt(version), maxCount: 1 })) {
-    return { id: entryId(recorded.position), document: w.audit.getSync('audit:entry', entryId(recorded.position))! };
+    return { id: entryId(recorded.position), document: (await w.audit.get('audit:entry', entryId(recorded.position)))! };
   }
   throw new Error('no such event');
 }
 
-describe('verifyAuditChains', () => {
+describe.each<ReadModelKind>(['embedded', 'in-memory'])('verifyAuditChains (%s read models)', (kind) => {
   it('finds an intact log ok, counting the deal events and deals up to the checkpoint', async () => {
-    const w = await world();
+    const w = await world(kind);
     await w.project();
 
     const result = await verifyAuditChains(w.store, w.audit);
@@ -118,7 +143,7 @@ describe('verifyAuditChains', () => {
   });
 
   it('checks nothing, and says so, before the projection has run', async () => {
-    const w = await world();
+    const w = await world(kind);
     expect(await verifyAuditChains(w.store, w.audit)).toEqual({
       ok: true,
       checkedEvents: 0,
@@ -129,7 +154,7 @@ describe('verifyAuditChains', () => {
   });
 
   it('leaves events after the checkpoint alone: they are not projected yet', async () => {
-    const w = await world();
+    const w = await world(kind);
     await w.project();
     await w.store.appendToStream(dealStreamId(w.deals[0]!), [
       toEventToAppend(randomUUID(), { type: 'FollowedUp', data: { channel: 'call', notes: 'x' }, occurredAt: '2026-03-09T00:00:00.000Z' }, {
@@ -144,13 +169,13 @@ describe('verifyAuditChains', () => {
   });
 
   it('works across batch boundaries', async () => {
-    const w = await world();
+    const w = await world(kind);
     await w.project();
     expect(await verifyAuditChains(w.store, w.audit, { batchSize: 2 })).toMatchObject({ ok: true, checkedEvents: 15 });
   });
 
   it("reports an event whose payload was changed in the store as the deal's first broken link", async () => {
-    const w = await world();
+    const w = await world(kind);
     await w.project();
     const dealId = w.deals[1]!;
     const { document } = await entryOf(w, dealId, 2);
@@ -173,14 +198,14 @@ describe('verifyAuditChains', () => {
   });
 
   it('reports an event whose actor was changed in its metadata', async () => {
-    const w = await world();
+    const w = await world(kind);
     await w.project();
     w.sql(`UPDATE events SET metadata = json_set(metadata, '$.actor', 'someone.else') WHERE stream_id = ? AND revision = 4`, dealStreamId(w.deals[2]!));
     expect((await verifyAuditChains(w.store, w.audit)).firstBrokenLink).toMatchObject({ dealId: w.deals[2], version: 4, reason: 'event-altered' });
   });
 
   it('reports an event that no longer reads as a deal event, without a recomputed hash', async () => {
-    const w = await world();
+    const w = await world(kind);
     await w.project();
     w.sql(`UPDATE events SET type = 'Forged' WHERE stream_id = ? AND revision = 1`, dealStreamId(w.deals[0]!));
     expect((await verifyAuditChains(w.store, w.audit)).firstBrokenLink).toMatchObject({
@@ -192,10 +217,10 @@ describe('verifyAuditChains', () => {
   });
 
   it('reports an audit entry edited in the read model as an altered entry', async () => {
-    const w = await world();
+    const w = await world(kind);
     await w.project();
     const { id, document } = await entryOf(w, w.deals[0]!, 3);
-    w.audit.apply([{ kind: 'put', collection: 'audit:entry', id, document: { ...document, actor: 'innocent.bystander' } }]);
+    await w.tamper({ kind: 'put', collection: 'audit:entry', id, document: { ...document, actor: 'innocent.bystander' } });
 
     expect((await verifyAuditChains(w.store, w.audit)).firstBrokenLink).toMatchObject({
       dealId: w.deals[0],
@@ -206,32 +231,32 @@ describe('verifyAuditChains', () => {
   });
 
   it('reports an entry re-linked to another previous hash as a broken link', async () => {
-    const w = await world();
+    const w = await world(kind);
     await w.project();
     const { id, document } = await entryOf(w, w.deals[2]!, 3);
     const previousHash = genesisHash;
     const hash = auditHash(previousHash, document as never);
-    w.audit.apply([{ kind: 'put', collection: 'audit:entry', id, document: { ...document, previousHash, hash } }]);
+    await w.tamper({ kind: 'put', collection: 'audit:entry', id, document: { ...document, previousHash, hash } });
 
     expect((await verifyAuditChains(w.store, w.audit)).firstBrokenLink).toMatchObject({ dealId: w.deals[2], version: 3, reason: 'broken-link' });
   });
 
   it('still reports an entry rewritten with a freshly computed hash, though it cannot tell it from an altered event', async () => {
-    const w = await world();
+    const w = await world(kind);
     await w.project();
     const { id, document } = await entryOf(w, w.deals[1]!, 1);
     const forged = { ...document, data: { budget: false, authority: false, need: false, timeline: false } };
     const hash = auditHash(String(document['previousHash']), forged as never);
-    w.audit.apply([{ kind: 'put', collection: 'audit:entry', id, document: { ...forged, hash } }]);
+    await w.tamper({ kind: 'put', collection: 'audit:entry', id, document: { ...forged, hash } });
 
     expect((await verifyAuditChains(w.store, w.audit)).firstBrokenLink).toMatchObject({ dealId: w.deals[1], version: 1, reason: 'event-altered' });
   });
 
   it('reports a missing audit entry', async () => {
-    const w = await world();
+    const w = await world(kind);
     await w.project();
     const { id } = await entryOf(w, w.deals[1]!, 4);
-    w.audit.apply([{ kind: 'delete', collection: 'audit:entry', id }]);
+    await w.tamper({ kind: 'delete', collection: 'audit:entry', id });
     expect((await verifyAuditChains(w.store, w.audit)).firstBrokenLink).toMatchObject({
       dealId: w.deals[1],
       version: 4,
@@ -241,14 +266,14 @@ describe('verifyAuditChains', () => {
   });
 
   it('reports an event deleted from the middle of a stream as a broken link at the next one', async () => {
-    const w = await world();
+    const w = await world(kind);
     await w.project();
     w.sql(`DELETE FROM events WHERE stream_id = ? AND revision = 2`, dealStreamId(w.deals[0]!));
     expect((await verifyAuditChains(w.store, w.audit)).firstBrokenLink).toMatchObject({ dealId: w.deals[0], version: 3, reason: 'broken-link' });
   });
 
   it("counts the entries of a deal whose whole stream was deleted as unexpected", async () => {
-    const w = await world();
+    const w = await world(kind);
     await w.project();
     w.sql(`DELETE FROM events WHERE stream_id = ?`, dealStreamId(w.deals[1]!));
     const result = await verifyAuditChains(w.store, w.audit);
@@ -257,7 +282,7 @@ describe('verifyAuditChains', () => {
   });
 
   it('reports the first broken link in store order when there are several', async () => {
-    const w = await world();
+    const w = await world(kind);
     await w.project();
     w.sql(`UPDATE events SET data = json_set(data, '$.reason', 'x') WHERE stream_id = ? AND revision = 4`, dealStreamId(w.deals[0]!));
     w.sql(`UPDATE events SET data = json_set(data, '$.budget', false) WHERE stream_id = ? AND revision = 1`, dealStreamId(w.deals[2]!));
@@ -265,14 +290,14 @@ describe('verifyAuditChains', () => {
   });
 
   it('recomputes the same hashes the projection stored, from the events alone', async () => {
-    const w = await world();
+    const w = await world(kind);
     await w.project();
     const reader = new DealEventReader();
     let previous = genesisHash;
     for await (const recorded of w.store.readStream(dealStreamId(w.deals[0]!))) {
       const event = reader.read(recorded);
       previous = auditHash(previous, auditHashFields(event));
-      expect(w.audit.getSync('audit:entry', entryId(event.position))?.['hash']).toBe(previous);
+      expect((await w.audit.get('audit:entry', entryId(event.position)))?.['hash']).toBe(previous);
     }
   });
 });

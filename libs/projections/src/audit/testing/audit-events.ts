@@ -63,3 +63,37 @@ export function storedEvent<T extends DealEventType>(
     metadata,
   };
 }
+
+/** A small deterministic random source, so a failing case can be reproduced. */
+export function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+export const actors = ['alice', 'bob', 'carol', '@eve'];
+export const types: DealEventType[] = ['LeadCaptured', 'Qualified', 'ProposalSent', 'Negotiated', 'Closed', 'FollowedUp'];
+export const deals = Array.from({ length: 6 }, (_, index) => `${String(index + 1).repeat(8)}-0000-4000-8000-000000000000`);
+
+/** 120 events over 6 deals, interleaved, by 4 actors, recorded a minute apart; business times backdated at random. */
+export function auditHistory(seed = 7, count = 120): StoredDealEvent[] {
+  const next = random(seed);
+  const revisions = new Map<string, number>();
+  return Array.from({ length: count }, (_, index) => {
+    const dealId = deals[Math.floor(next() * deals.length)]!;
+    const revision = revisions.get(dealId) ?? 0;
+    revisions.set(dealId, revision + 1);
+    const type = revision === 0 ? 'LeadCaptured' : types[1 + Math.floor(next() * (types.length - 1))]!;
+    return storedEvent(type, {
+      dealId,
+      revision,
+      position: index + 1,
+      actor: actors[Math.floor(next() * actors.length)]!,
+      recordedAt: new Date(Date.UTC(2026, 2, 1) + index * 60_000).toISOString(),
+      occurredAt: new Date(Date.UTC(2025, 0, 1) + Math.floor(next() * 400) * 86_400_000).toISOString(),
+      eventId: `${String(index).padStart(8, '0')}-0000-4000-8000-000000000000`,
+    });
+  });
+}
