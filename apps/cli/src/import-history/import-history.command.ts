@@ -1,12 +1,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CommandBus } from '@nestjs/cqrs';
+import { DealRepository } from '../../../api/src/deals/deal-repository';
 import { oneOf, parseCommandArgs } from '../shared/args';
 import { cliConfig, withCliContext } from '../shared/app-context';
 import { CliFailure, type CliIo, exitCodes, type ExitCode, UsageError } from '../shared/cli-io';
 import { ProgressReporter, count } from '../shared/progress';
 import { formatOf, HistoryFileError, historyFormats, readHistoryFile } from './history-file';
-import { describeRejection, importHistory } from './import-history';
+import { type AlreadyImported, describeRejection, importHistory } from './import-history';
 
 export const importUsage = `import <file.csv|file.jsonl> [--actor <name>] [--dry-run] [--format csv|jsonl]
     Import deal history exported from another CRM: one row per step, in order, with a backdated
@@ -60,6 +61,7 @@ export async function runImportHistory(args: readonly string[], io: CliIo): Prom
             progress.update({ processed: rows, perSecond: seconds > 0 ? rows / seconds : undefined });
           },
         },
+        importedBefore(context.get(DealRepository)),
       );
     } catch (error) {
       if (error instanceof HistoryFileError) throw new CliFailure(`${file}: ${error.message}`);
@@ -74,4 +76,13 @@ export async function runImportHistory(args: readonly string[], io: CliIo): Prom
     io.stdout.write(`${summary}\n`);
     return counts.rejected > 0 ? exitCodes.failure : exitCodes.ok;
   });
+}
+
+/** A row's content hash is stored with its events (metadata.requestHash): found there, the row is in. */
+function importedBefore(deals: DealRepository): AlreadyImported {
+  return async (dealId, requestHash) => {
+    const deal = await deals.load(dealId);
+    for (const outcome of deal.outcomes.values()) if (outcome.requestHash === requestHash) return true;
+    return false;
+  };
 }

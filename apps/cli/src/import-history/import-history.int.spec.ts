@@ -125,6 +125,18 @@ describe('import', () => {
     expect(await storedEvents(data.dir)).toEqual(before);
   });
 
+  it('recognises rows imported before under another --actor, instead of appending the last steps again', async () => {
+    const file = join(data.dir, 'history.csv');
+    writeFileSync(file, historyCsv);
+    await cli(['import', file, '--actor', 'first.run'], env);
+    const before = await storedEvents(data.dir);
+
+    const again = await cli(['import', file, '--actor', 'second.run'], env);
+
+    expect(again.stdout).toContain('0 imported, 12 already imported, 7 rejected, of 19 rows');
+    expect(await storedEvents(data.dir)).toEqual(before);
+  });
+
   it('imports JSON lines nested as the API bodies, with the same checks', async () => {
     const file = join(data.dir, 'history.jsonl');
     writeFileSync(file, historyJsonl);

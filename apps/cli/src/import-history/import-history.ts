@@ -38,6 +38,14 @@ export interface ImportCounts {
   readonly correlationId: string;
 }
 
+/**
+ * Whether the deal already holds the events of a row with this content, whoever imported it. The
+ * command handler recognises a replay by command id, which derives from actor and key; this check
+ * also covers the same file imported again under another --actor, which would otherwise append the
+ * last step of each deal a second time.
+ */
+export type AlreadyImported = (dealId: string, requestHash: string) => Promise<boolean>;
+
 export interface ImportListener {
   onRejected?(rejection: Rejection): void;
   onProgress?(counts: ImportCounts): void;
@@ -66,6 +74,7 @@ export async function importHistory(
   rows: AsyncIterable<RawRow>,
   options: ImportOptions,
   listener: ImportListener = {},
+  alreadyImported: AlreadyImported = async () => false,
 ): Promise<ImportCounts> {
   const pipe: ValidationPipe = createValidationPipe();
   const correlationId = options.correlationId ?? randomUUID();
@@ -95,6 +104,7 @@ export async function importHistory(
 
   const execute = async (command: ImportCommand, line: number): Promise<Outcome> => {
     if (failure) return { kind: 'stopped' };
+    if (await alreadyImported(command.dealId, command.requestHash)) return { kind: 'alreadyImported' };
     try {
       const result = await commandBus.execute(
         new ExecuteDealCommand(command.dealId, command.input, {

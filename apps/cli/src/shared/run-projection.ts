@@ -1,5 +1,5 @@
 import type { StoredDealEvent } from '@deals/deal-streams';
-import type { EventStore } from '@deals/event-store';
+import { type EventStore, parsePosition } from '@deals/event-store';
 import { type Projection, ProjectionRunner } from '@deals/projections';
 import type { ReadModelStore } from '@deals/read-models';
 import type { OutputStream } from './cli-io';
@@ -29,9 +29,9 @@ export async function rebuildProjection(
     await runner.rebuild((step) =>
       progress.update({
         processed: step.eventsProcessed,
-        total: eventsInStore(step.headPosition),
+        total: step.eventsProcessed + remainingEvents(step.position, step.headPosition),
         perSecond: step.eventsPerSecond,
-        etaSeconds: step.etaSeconds,
+        etaSeconds: step.etaSeconds ?? undefined,
       }),
     );
   } finally {
@@ -41,9 +41,12 @@ export async function rebuildProjection(
   return { projection: projection.name, eventsProcessed: checkpoint?.eventsProcessed ?? 0, seconds: (performance.now() - started) / 1000 };
 }
 
-/** The embedded store numbers events 1, 2, 3, …: its head position is the number of events. */
-function eventsInStore(head: { readonly commit: bigint } | undefined): number | undefined {
-  return head === undefined ? undefined : Number(head.commit);
+/**
+ * Events between the checkpoint and the head: the difference of commit positions, exact for the
+ * embedded store (its positions number its events), an estimate for EventStoreDB (log offsets).
+ */
+function remainingEvents(position: string, head: string | null): number {
+  return head === null ? 0 : Math.max(0, Number(parsePosition(head).commit - parsePosition(position).commit));
 }
 
 export function describeRebuild(result: RebuildResult): string {
