@@ -52,7 +52,7 @@ type ReadModelKind = 'embedded' | 'in-memory';
 
 async function openReadModels(kind: ReadModelKind): Promise<ReadModelStore> {
   if (kind === 'in-memory') return new InMemoryReadModelStore();
-  const store = await EmbeddedReadModelStore.open(path.join(dir, 'read-models.sqlite'));
+  const store = EmbeddedReadModelStore.open(path.join(dir, 'read-models.sqlite'));
   opened.push(store);
   return store;
 }

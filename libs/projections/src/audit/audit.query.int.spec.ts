@@ -39,7 +39,7 @@ const events = auditHistory(11, 300);
 
 beforeAll(async () => {
   directory = mkdtempSync(join(tmpdir(), 'audit-int-'));
-  store = await EmbeddedReadModelStore.open(join(directory, 'read-models.sqlite'));
+  store = EmbeddedReadModelStore.open(join(directory, 'read-models.sqlite'));
   // Small batches, so that one deal's chain spans several commits.
   await commitAudit(store, events, 7);
   reference.project(auditProjection, events);
