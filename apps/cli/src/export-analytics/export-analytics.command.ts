@@ -1,14 +1,13 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ReadModelStore } from '@deals/read-models';
-import { bases, groupings, queryCycleLength } from '../../../api/src/analytics/analytics-library';
+import { analyticsProjectionName, bases, groupings, queryCycleLength } from '../../../api/src/analytics/analytics-library';
 import { READ_MODEL_STORE } from '../../../api/src/infrastructure/tokens';
 import { isoTime, oneOf, parseCommandArgs, safeName } from '../shared/args';
 import { cliConfig, withCliContext } from '../shared/app-context';
-import { CliFailure, type CliIo, exitCodes, type ExitCode, UsageError } from '../shared/cli-io';
 import { openReplay } from '../replay/replay-store';
+import { CliFailure, type CliIo, exitCodes, type ExitCode, UsageError } from '../shared/cli-io';
 import { analyticsCsv } from './analytics-csv';
-import { analyticsProjectionName } from '../../../api/src/analytics/analytics-library';
 
 export const exportAnalyticsUsage = `export-analytics [--groupBy owner|source|month] [--basis cohort|period] [--from <date>] [--to <date>]
                    [--asOf <date>] [--from-replay <name>] [--out <file.csv>]

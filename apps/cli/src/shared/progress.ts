@@ -51,14 +51,6 @@ export class ProgressReporter {
     this.draw(figures);
   }
 
-  /** Draws these figures now, whatever the interval: the last state before a summary. */
-  flush(figures: ProgressFigures): void {
-    this.lastDraw = this.now();
-    this.draw(figures);
-    if (this.stream.isTTY) this.stream.write('\n');
-    this.drawn = false;
-  }
-
   /** Removes the bar from a terminal, so the summary that follows starts on a clean line. */
   clear(): void {
     if (this.stream.isTTY && this.drawn) this.stream.write('\r\x1b[2K');

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { DealEventReader, type StoredDealEvent } from '@deals/deal-streams';
 import { EmbeddedEventStore } from '@deals/event-store';
 import { runCli } from '../cli';
@@ -41,5 +42,26 @@ export async function storedEvents(dataDir: string): Promise<StoredDealEvent[]> 
     return events;
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * Every row of every table of an embedded read-model file, sorted, with numbers rounded to 9
+ * significant digits: sums of the same increments batched differently may differ in the last bit.
+ */
+export function dumpReadModels(file: string): Record<string, string[]> {
+  const db = new Database(file, { readonly: true });
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>;
+    return Object.fromEntries(
+      tables.map(({ name }) => [
+        name,
+        (db.prepare(`SELECT * FROM "${name}"`).all() as Array<Record<string, unknown>>)
+          .map((row) => JSON.stringify(row, (_key, value: unknown) => (typeof value === 'number' ? Number(value.toPrecision(9)) : value)))
+          .sort(),
+      ]),
+    );
+  } finally {
+    db.close();
   }
 }
