@@ -1,14 +1,15 @@
 import { Clock } from '@deals/platform';
-import { Controller, Get, Query, Res } from '@nestjs/common';
+import { Controller, Get, Query, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBadRequestResponse, ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { ApiError } from '../../http/api-error';
+import { refuseUnknownQueryKeys } from '../../pipeline/known-query-keys';
 import { setLagHeaders } from '../../pipeline/projection-lag';
 import type { CycleLengthRequest } from '../analytics-library';
 import { type CycleLengthAnswer, GetCycleLengthQuery } from './get-cycle-length.query';
-import { GetCycleLengthRequest } from './get-cycle-length.request';
+import { cycleLengthQueryKeys, GetCycleLengthRequest } from './get-cycle-length.request';
 
 @ApiTags('analytics')
 @Controller('analytics')
@@ -31,7 +32,12 @@ export class GetCycleLengthController {
   @ApiOkResponse({ description: 'The figures' })
   @ApiBadRequestResponse({ description: 'VALIDATION_FAILED: a bad or unknown parameter, to not after from, or asOf in the future' })
   @ApiForbiddenResponse({ description: 'FORBIDDEN: the key has neither the sales nor the analyst role' })
-  async get(@Query() request: GetCycleLengthRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<CycleLengthAnswer> {
+  async get(
+    @Query() request: GetCycleLengthRequest,
+    @Req() raw: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<CycleLengthAnswer> {
+    refuseUnknownQueryKeys(raw.url, cycleLengthQueryKeys);
     const answer = await this.queryBus.execute(new GetCycleLengthQuery(this.toRequest(request)));
     setLagHeaders(reply, answer.projection);
     return answer;

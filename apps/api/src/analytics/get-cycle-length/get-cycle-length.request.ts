@@ -3,6 +3,8 @@ import { IsIn } from 'class-validator';
 import { IsIsoTime, OptionalNotNull } from '../../http/validators';
 import { type Basis, bases, type GroupBy, groupings } from '../analytics-library';
 
+export const cycleLengthQueryKeys = ['basis', 'groupBy', 'from', 'to', 'asOf'] as const;
+
 /** GET /analytics/cycle-length query string. Unknown parameters are refused, repeated ones too (they arrive as lists). */
 export class GetCycleLengthRequest {
   @ApiPropertyOptional({

@@ -1,11 +1,12 @@
-import { Controller, Get, Query, Res } from '@nestjs/common';
+import { Controller, Get, Query, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBadRequestResponse, ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
+import { refuseUnknownQueryKeys } from '../known-query-keys';
 import { setLagHeaders } from '../projection-lag';
 import { GetPipelineQuery, type PipelineAnswer } from './get-pipeline.query';
-import { defaultPipelineLimit, GetPipelineRequest } from './get-pipeline.request';
+import { defaultPipelineLimit, GetPipelineRequest, pipelineQueryKeys } from './get-pipeline.request';
 
 @ApiTags('pipeline')
 @Controller('pipeline')
@@ -26,7 +27,12 @@ export class GetPipelineController {
   @ApiOkResponse({ description: 'The pipeline' })
   @ApiBadRequestResponse({ description: 'VALIDATION_FAILED: a bad or unknown parameter, or a cursor issued for other filters' })
   @ApiForbiddenResponse({ description: 'FORBIDDEN: the key has neither the sales nor the analyst role' })
-  async get(@Query() request: GetPipelineRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<PipelineAnswer> {
+  async get(
+    @Query() request: GetPipelineRequest,
+    @Req() raw: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<PipelineAnswer> {
+    refuseUnknownQueryKeys(raw.url, pipelineQueryKeys);
     const answer = await this.queryBus.execute(
       new GetPipelineQuery({
         owner: request.owner,

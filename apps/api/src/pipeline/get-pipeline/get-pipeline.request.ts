@@ -4,6 +4,7 @@ import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, Matches, Max, MaxLength, Min } from 'class-validator';
 import { IsText, OptionalNotNull } from '../../http/validators';
 
+export const pipelineQueryKeys = ['owner', 'source', 'stage', 'rotting', 'limit', 'cursor'] as const;
 export const maxPipelineLimit = 200;
 export const defaultPipelineLimit = 50;
 
