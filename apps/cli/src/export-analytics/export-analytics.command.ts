@@ -7,6 +7,7 @@ import { isoTime, oneOf, parseCommandArgs, safeName } from '../shared/args';
 import { cliConfig, withCliContext } from '../shared/app-context';
 import { openReplay } from '../replay/replay-store';
 import { CliFailure, type CliIo, exitCodes, type ExitCode, UsageError } from '../shared/cli-io';
+import { count } from '../shared/progress';
 import { analyticsCsv } from './analytics-csv';
 
 export const exportAnalyticsUsage = `export-analytics [--groupBy owner|source|month] [--basis cohort|period] [--from <date>] [--to <date>]
@@ -47,7 +48,7 @@ export async function runExportAnalytics(args: readonly string[], io: CliIo): Pr
     }
     const view = await queryCycleLength(store, { basis, groupBy, from, to, asOf: asOf ?? defaultAsOf }, now);
     const csv = analyticsCsv(view);
-    io.stderr.write(`Analytics from ${source} (${checkpoint.eventsProcessed} events projected), as of ${view.asOf}: ${view.groups.length + 1} rows\n`);
+    io.stderr.write(`Analytics from ${source}, as of ${view.asOf}: ${count(view.groups.length + 1)} rows\n`);
     if (out === undefined) {
       io.stdout.write(csv);
     } else {

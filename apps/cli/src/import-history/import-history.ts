@@ -57,7 +57,7 @@ type Outcome =
   | { readonly kind: 'stopped' };
 
 /** Deals imported side by side: enough appends in flight to share the event store's group commits. */
-const defaultConcurrency = 64;
+const defaultConcurrency = 256;
 
 /**
  * Imports deal history row by row: each row is checked like an HTTP request, then sent through the

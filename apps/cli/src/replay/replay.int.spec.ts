@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmbeddedReadModelStore } from '@deals/read-models';
+import { Redis } from 'ioredis';
 import { queryCycleLength } from '../../../api/src/analytics/analytics-library';
 import { parseCsv } from '../../../api/src/audit/testing/parse-csv';
 import { importedDealId } from '../import-history/history-row';
@@ -36,6 +38,8 @@ describe('replay', () => {
     const file = join(data.dir, 'read-models-replay-q1.sqlite');
     expect(existsSync(file)).toBe(true);
     expect(run.stdout).toContain(file);
+    // D's close on 2025-04-10 is read (the checkpoint moves past it) but not projected.
+    expect(run.stdout).toMatch(/^replayed analytics: 11 of 12 events in /m);
     expect(run.stdout).toContain('export-analytics --from-replay q1');
     expect(dumpReadModels(join(data.dir, 'read-models.sqlite'))).toEqual(live);
   }, 60_000);
@@ -87,6 +91,30 @@ describe('replay', () => {
     // At midnight on 2025-02-01, A and B were open; B was lost and D captured later that morning.
     const early = await cli(['export-analytics', '--from-replay', 'until-2025-02-01'], env);
     expect(rowsOf(early.stdout)[0]).toMatchObject({ won: '0', lost: '0', open: '2' });
+  }, 60_000);
+
+  it('replays into a key prefix of its own when the read models live in Redis', async () => {
+    // CI starts a Redis; without one this test fails rather than skips.
+    const redisEnv = { ...env, READ_MODEL_STORE: 'redis', REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379' };
+    const name = `test-${randomUUID().slice(0, 8)}`;
+    const prefix = `deals-replay:${name}:`;
+    const redis = new Redis(redisEnv.REDIS_URL);
+    try {
+      const run = await cli(['replay', '--until', replayUntil, '--into', name], redisEnv);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`Redis keys prefixed ${prefix}`);
+      expect((await redis.keys(`${prefix}*`)).length).toBeGreaterThan(0);
+
+      const fromRedis = await cli(['export-analytics', '--from-replay', name], redisEnv);
+      await cli(['replay', '--until', replayUntil, '--into', 'q1'], env);
+      const fromSqlite = await cli(['export-analytics', '--from-replay', 'q1'], env);
+      expect(fromRedis.code).toBe(0);
+      expect(rowsOf(fromRedis.stdout)).toEqual(rowsOf(fromSqlite.stdout));
+    } finally {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length > 0) await redis.unlink(...keys);
+      redis.disconnect();
+    }
   }, 60_000);
 
   it('fails with exit 1 when asked for a replay that does not exist', async () => {

@@ -60,7 +60,8 @@ export class ProgressReporter {
   private draw(figures: ProgressFigures): void {
     const line = formatProgress(this.label, figures, this.stream.isTTY ? barWidth : 0, this.unit);
     if (this.stream.isTTY) {
-      const width = this.stream.columns ?? 120;
+      // 0 when the terminal does not say (a pty without a size): assume a common width.
+      const width = this.stream.columns || 120;
       this.stream.write(`\r\x1b[2K${line.slice(0, Math.max(20, width - 1))}`);
       this.drawn = true;
     } else {

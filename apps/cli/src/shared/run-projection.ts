@@ -7,7 +7,10 @@ import { count, duration, ProgressReporter } from './progress';
 
 export interface RebuildResult {
   readonly projection: string;
+  /** Every event read, kept or not: the checkpoint's count. */
   readonly eventsProcessed: number;
+  /** The events the filter kept (a replay's events up to its date); all of them without a filter. */
+  readonly eventsKept: number;
   readonly seconds: number;
 }
 
@@ -22,7 +25,10 @@ export async function rebuildProjection(
   progressStream: OutputStream,
   options: { readonly label?: string; readonly filter?: (event: StoredDealEvent) => boolean } = {},
 ): Promise<RebuildResult> {
-  const runner = new ProjectionRunner(eventStore, store, projection, options.filter ? { filter: options.filter } : {});
+  let kept = 0;
+  const { filter } = options;
+  const counting = filter === undefined ? undefined : (event: StoredDealEvent) => filter(event) && ++kept > 0;
+  const runner = new ProjectionRunner(eventStore, store, projection, counting ? { filter: counting } : {});
   const progress = new ProgressReporter(progressStream, options.label ?? projection.name);
   const started = performance.now();
   try {
@@ -38,7 +44,8 @@ export async function rebuildProjection(
     progress.clear();
   }
   const checkpoint = await store.checkpoint(projection.name);
-  return { projection: projection.name, eventsProcessed: checkpoint?.eventsProcessed ?? 0, seconds: (performance.now() - started) / 1000 };
+  const eventsProcessed = checkpoint?.eventsProcessed ?? 0;
+  return { projection: projection.name, eventsProcessed, eventsKept: counting ? kept : eventsProcessed, seconds: (performance.now() - started) / 1000 };
 }
 
 /**
@@ -51,5 +58,9 @@ function remainingEvents(position: string, head: string | null): number {
 
 export function describeRebuild(result: RebuildResult): string {
   const rate = result.seconds > 0 ? ` (${count(Math.round(result.eventsProcessed / result.seconds))} events/s)` : '';
-  return `${result.projection}: ${count(result.eventsProcessed)} events in ${duration(result.seconds)}${rate}`;
+  const events =
+    result.eventsKept === result.eventsProcessed
+      ? `${count(result.eventsProcessed)} events`
+      : `${count(result.eventsKept)} of ${count(result.eventsProcessed)} events`;
+  return `${result.projection}: ${events} in ${duration(result.seconds)}${rate}`;
 }
