@@ -32,6 +32,7 @@ Commands:
     This text.
 
 Exit codes: 0 done, 1 failed (or, for import, some rows rejected), 2 wrong usage.
+Set DEBUG=1 to see the stack trace of an unexpected failure.
 More: docs/cli.md
 `;
 
@@ -62,7 +63,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       io.stderr.write(`${error.message}\n`);
       return exitCodes.failure;
     }
-    io.stderr.write(`${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    // An operator needs the reason; the stack trace only when asked for (DEBUG set), e.g. for a bug report.
+    const detail = error instanceof Error ? (io.env['DEBUG'] ? (error.stack ?? error.message) : error.message) : String(error);
+    io.stderr.write(`${name} failed: ${detail}\n`);
     return exitCodes.failure;
   }
 }

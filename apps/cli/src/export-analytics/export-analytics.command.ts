@@ -48,7 +48,7 @@ export async function runExportAnalytics(args: readonly string[], io: CliIo): Pr
     }
     const view = await queryCycleLength(store, { basis, groupBy, from, to, asOf: asOf ?? defaultAsOf }, now);
     const csv = analyticsCsv(view);
-    io.stderr.write(`Analytics from ${source}, as of ${view.asOf}: ${count(view.groups.length + 1)} rows\n`);
+    io.stderr.write(`Analytics from ${source}, as of ${view.asOf}: ${count(view.groups.length + 1)} row${view.groups.length === 0 ? '' : 's'}\n`);
     if (out === undefined) {
       io.stdout.write(csv);
     } else {
