@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { type AppConfig, type Clock, ConfigError, loadConfig } from '@deals/platform';
+import { type AppConfig, ConfigError, loadConfig } from '@deals/platform';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CliModule } from '../cli.module';
@@ -15,10 +15,6 @@ export function cliConfig(io: CliIo): AppConfig {
   }
 }
 
-export interface CliContextOptions {
-  readonly clock?: Clock;
-}
-
 /**
  * Boots the CLI's Nest context, runs `work` in it and closes it (stores flushed and closed) whatever
  * happens, so a failed command never leaves a SQLite file or a Redis connection open.
@@ -26,10 +22,9 @@ export interface CliContextOptions {
 export async function withCliContext<T>(
   config: AppConfig,
   work: (context: INestApplicationContext) => Promise<T>,
-  options: CliContextOptions = {},
 ): Promise<T> {
   mkdirSync(config.dataDir, { recursive: true });
-  const context = await NestFactory.createApplicationContext(CliModule.forRoot(config, options.clock), {
+  const context = await NestFactory.createApplicationContext(CliModule.forRoot(config), {
     logger: ['error'],
     abortOnError: false,
   });
