@@ -1,0 +1,461 @@
+import { DealEventReader, dealStreamPrefix, type StoredDealEvent } from '@deals/deal-streams';
+import {
+  comparePositions,
+  type EventStore,
+  formatPosition,
+  type Position,
+  type RecordedEvent,
+  type Subscription,
+} from '@deals/event-store';
+import { ChangeSet, type Checkpoint, type JsonObject, type ReadModelChange, type ReadModelStore } from '@deals/read-models';
+import type { DocumentReader, DocumentRef, Projection } from '../projection';
+
+export interface ProjectionStatus {
+  readonly projection: string;
+  /** The checkpoint (formatPosition), or null before the first commit. */
+  readonly position: string | null;
+  readonly eventsProcessed: number;
+  readonly lastRecordedAt: string | null;
+  /**
+   * Events in the store after the checkpoint: the difference of commit positions. Exact for the
+   * embedded store, whose positions number its events; approximate for EventStoreDB, whose positions
+   * are offsets in its log.
+   */
+  readonly lagEvents: number;
+  /** How long the oldest event not yet projected has been in the store; 0 when caught up. */
+  readonly lagMs: number;
+  readonly caughtUp: boolean;
+  /** Why the runner stopped, when a projection or a store failed. */
+  readonly error?: string;
+}
+
+export interface CatchUpProgress {
+  /** Events in the checkpoint: since the projection was last reset. */
+  readonly eventsProcessed: number;
+  readonly position: string;
+  /** The store's head when catchUp was called: where it will stop. */
+  readonly headPosition: string | null;
+  /** Since catchUp was called. */
+  readonly eventsPerSecond: number;
+  readonly etaSeconds: number | null;
+}
+
+export interface RunnerOptions {
+  /** Events per commit. Default 2,000. */
+  readonly batchSize?: number;
+  /** Live mode: commit a partial batch once its first event has waited this long. Default 20. */
+  readonly maxBatchDelayMs?: number;
+  /** The clock for lag; epoch milliseconds. */
+  readonly now?: () => number;
+  /**
+   * Events to project (e.g. a replay up to a date: occurredAt <= date). Those left out still move the
+   * checkpoint, so the replay ends at the store's head like any catch-up.
+   */
+  readonly filter?: (event: StoredDealEvent) => boolean;
+  readonly reader?: DealEventReader;
+  /** Where a failure is reported. Default console.error. */
+  readonly log?: (message: string) => void;
+}
+
+const defaultBatchSize = 2_000;
+const defaultMaxBatchDelayMs = 20;
+const defaultWaitForMs = 10_000;
+/** How often waitFor looks at a checkpoint that another process may be moving. */
+const waitForPollMs = 25;
+
+/** A promise with its resolver, to wake whoever waits on the runner's commits. */
+interface Signal {
+  readonly promise: Promise<void>;
+  readonly fire: () => void;
+}
+
+/** What one event of a batch asks of the projection; undefined when the filter leaves it out. */
+type Plan = { readonly event: StoredDealEvent; readonly reads: readonly DocumentRef[] } | undefined;
+
+/**
+ * Runs one projection: subscribes to the deal streams from the projection's checkpoint and commits
+ * each batch's changes together with the checkpoint of its last event, so that a crash or a restart
+ * at any point neither skips nor double-counts an event.
+ *
+ * A batch loads every document its events name in `reads` with one getMany per collection, then
+ * projects the events in order; each event sees the documents as the earlier events of the batch left
+ * them. The batch's changes are folded into their net effect as they come (the last put of a document,
+ * one sum per counter field), which is where rebuild speed comes from.
+ *
+ * At most one loop consumes events per runner. Two runners of one projection on one store, in one
+ * process or two, would commit the same events twice: run each projection in one place.
+ */
+export class ProjectionRunner {
+  private readonly batchSize: number;
+  private readonly maxBatchDelayMs: number;
+  private readonly now: () => number;
+  private readonly filter: ((event: StoredDealEvent) => boolean) | undefined;
+  private readonly reader: DealEventReader;
+  private readonly log: (message: string) => void;
+
+  private consuming: Promise<void> | undefined;
+  private subscription: Subscription | undefined;
+  /** Set by start(): consume forever. Otherwise the loop ends once it has committed `target`. */
+  private live = false;
+  private target: Position | undefined;
+  private stopRequested = false;
+  private committed: Checkpoint | undefined;
+  private failure: Error | undefined;
+  /** Fired at each commit, at a failure and when the loop ends. */
+  private changed = signal();
+  private readonly progressListeners = new Set<(checkpoint: Checkpoint) => void>();
+
+  constructor(
+    private readonly eventStore: EventStore,
+    private readonly store: ReadModelStore,
+    private readonly projection: Projection,
+    options: RunnerOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? defaultBatchSize;
+    if (!Number.isSafeInteger(this.batchSize) || this.batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${this.batchSize}`);
+    this.maxBatchDelayMs = options.maxBatchDelayMs ?? defaultMaxBatchDelayMs;
+    if (!(this.maxBatchDelayMs >= 0)) throw new RangeError(`maxBatchDelayMs must not be negative, got ${this.maxBatchDelayMs}`);
+    this.now = options.now ?? Date.now;
+    this.filter = options.filter;
+    this.reader = options.reader ?? new DealEventReader();
+    this.log = options.log ?? ((message) => console.error(message));
+  }
+
+  /** Projects from the stored checkpoint on, catching up and then following live appends, until stop(). */
+  start(): void {
+    this.live = true;
+    this.consume();
+  }
+
+  /** Graceful: commits the batch in hand with its checkpoint, then closes the subscription. */
+  async stop(): Promise<void> {
+    this.live = false;
+    this.stopRequested = true;
+    // Ends the iteration: a loop waiting for events wakes, commits what it holds and returns.
+    await this.subscription?.close();
+    await this.consuming;
+  }
+
+  /** Projects up to the store's head as it is now, then resolves (or rejects with why it stopped). */
+  async catchUp(onProgress?: (progress: CatchUpProgress) => void): Promise<ProjectionStatus> {
+    const head = await this.head();
+    if (head === undefined) return this.status();
+    const target = head.position;
+    const initial = await this.store.checkpoint(this.projection.name);
+    if (reached(initial, target)) return this.status();
+
+    if (this.target === undefined || comparePositions(this.target, target) < 0) this.target = target;
+    const startedAt = performance.now();
+    const startedWith = initial?.eventsProcessed ?? 0;
+    const report = (checkpoint: Checkpoint) => {
+      const seconds = (performance.now() - startedAt) / 1000;
+      const eventsPerSecond = seconds > 0 ? (checkpoint.eventsProcessed - startedWith) / seconds : 0;
+      const remaining = Number(target.commit - checkpoint.position.commit);
+      onProgress?.({
+        eventsProcessed: checkpoint.eventsProcessed,
+        position: formatPosition(checkpoint.position),
+        headPosition: formatPosition(target),
+        eventsPerSecond,
+        etaSeconds: eventsPerSecond > 0 ? Math.max(0, remaining) / eventsPerSecond : null,
+      });
+    };
+    this.progressListeners.add(report);
+    try {
+      const loop = this.consume();
+      for (;;) {
+        const changed = this.changed.promise;
+        if (reached(this.committed, target)) break;
+        if (this.failure) throw this.failure;
+        if (this.consuming === undefined) throw new Error(`${this.projection.name} stopped before catching up to ${formatPosition(target)}`);
+        await changed;
+      }
+      // A catch-up loop ends by itself at its target; wait for it to close its subscription.
+      if (!this.live) await loop;
+    } finally {
+      this.progressListeners.delete(report);
+    }
+    return this.status();
+  }
+
+  /**
+   * Resolves once the checkpoint reaches the position, whoever moves it: this runner, or a projector
+   * in another process (then seen by polling).
+   */
+  async waitFor(position: Position, timeoutMs = defaultWaitForMs): Promise<void> {
+    const timeout = delay(timeoutMs);
+    try {
+      for (;;) {
+        const changed = this.changed.promise;
+        if (reached(await this.store.checkpoint(this.projection.name), position)) return;
+        if (this.failure) throw this.failure;
+        const poll = delay(waitForPollMs);
+        const woken = await Promise.race([changed, poll.promise, timeout.promise]);
+        poll.cancel();
+        if (woken === 'elapsed' && timeout.elapsed()) {
+          throw new Error(`${this.projection.name} did not reach ${formatPosition(position)} within ${timeoutMs} ms`);
+        }
+      }
+    } finally {
+      timeout.cancel();
+    }
+  }
+
+  async status(): Promise<ProjectionStatus> {
+    const [checkpoint, head] = await Promise.all([this.store.checkpoint(this.projection.name), this.head()]);
+    const caughtUp = head === undefined || reached(checkpoint, head.position);
+    let lagEvents = 0;
+    let lagMs = 0;
+    if (head !== undefined && !caughtUp) {
+      lagEvents = Number(head.position.commit - (checkpoint?.position.commit ?? 0n));
+      const oldest = await this.firstDealEvent({ fromPosition: checkpoint?.position ?? 'start' }, checkpoint?.position);
+      lagMs = oldest === undefined ? 0 : Math.max(0, this.now() - oldest.created.getTime());
+    }
+    return {
+      projection: this.projection.name,
+      position: checkpoint ? formatPosition(checkpoint.position) : null,
+      eventsProcessed: checkpoint?.eventsProcessed ?? 0,
+      lastRecordedAt: checkpoint?.lastRecordedAt ?? null,
+      lagEvents,
+      lagMs,
+      caughtUp,
+      ...(this.failure ? { error: this.failure.message } : {}),
+    };
+  }
+
+  /** Removes the projection's read model and checkpoint, then catches up from the first event. */
+  async rebuild(onProgress?: (progress: CatchUpProgress) => void): Promise<ProjectionStatus> {
+    if (this.consuming) throw new Error(`Stop ${this.projection.name} before rebuilding it`);
+    await this.store.reset(this.projection.name);
+    return this.catchUp(onProgress);
+  }
+
+  /** The one consuming loop: joins the running one, or starts it afresh (clearing an earlier failure). */
+  private consume(): Promise<void> {
+    if (this.consuming === undefined) {
+      this.failure = undefined;
+      this.stopRequested = false;
+      const loop = this.run().finally(() => {
+        this.consuming = undefined;
+        this.target = undefined;
+        this.notify();
+      });
+      this.consuming = loop;
+    }
+    return this.consuming;
+  }
+
+  /** Never rejects: a failure is kept for status(), catchUp() and waitFor() to report. */
+  private async run(): Promise<void> {
+    let subscription: Subscription | undefined;
+    try {
+      let checkpoint = await this.store.checkpoint(this.projection.name);
+      this.committed = checkpoint;
+      if (this.stopRequested || this.finished(checkpoint)) return;
+      subscription = this.eventStore.subscribeToAll({
+        fromPosition: checkpoint?.position ?? 'start',
+        streamPrefixes: [dealStreamPrefix],
+      });
+      this.subscription = subscription;
+      const events = subscription[Symbol.asyncIterator]();
+      let batch: RecordedEvent[] = [];
+      let next: Promise<IteratorResult<RecordedEvent>> | undefined;
+      let deadline: Delay | undefined;
+      for (;;) {
+        next ??= events.next();
+        // Racing costs a promise per event, so only a live batch waiting on its deadline races.
+        const outcome = deadline ? await Promise.race([next, deadline.promise]) : await next;
+        if (outcome === 'elapsed') {
+          deadline = undefined;
+          checkpoint = await this.flush(batch, checkpoint);
+          batch = [];
+          continue;
+        }
+        next = undefined;
+        if (outcome.done) break;
+        batch.push(outcome.value);
+        if (batch.length === 1 && this.live) deadline = delay(this.maxBatchDelayMs);
+        const atTarget = !this.live && this.target !== undefined && comparePositions(outcome.value.position, this.target) >= 0;
+        if (batch.length >= this.batchSize || atTarget) {
+          deadline?.cancel();
+          deadline = undefined;
+          checkpoint = await this.flush(batch, checkpoint);
+          batch = [];
+          if (this.finished(checkpoint)) break;
+        }
+      }
+      deadline?.cancel();
+      // Closed by stop(): the batch in hand is committed before the loop ends.
+      if (batch.length > 0) await this.flush(batch, checkpoint);
+    } catch (error) {
+      this.failure = error instanceof Error ? error : new Error(String(error));
+      this.live = false;
+      this.log(`Projection ${this.projection.name} stopped: ${this.failure.stack ?? this.failure.message}`);
+    } finally {
+      this.subscription = undefined;
+      await subscription?.close().catch((error: unknown) => this.log(`Closing the subscription of ${this.projection.name} failed: ${String(error)}`));
+    }
+  }
+
+  private notify(): void {
+    this.changed.fire();
+    this.changed = signal();
+  }
+
+  /** A catch-up loop is done once it has committed its target; a live one never is. */
+  private finished(checkpoint: Checkpoint | undefined): boolean {
+    return !this.live && this.target !== undefined && reached(checkpoint, this.target);
+  }
+
+  /**
+   * Projects and commits one batch. When an event fails, the events before it are committed and the
+   * error is thrown: the checkpoint stops just short of the failing event, which is never skipped.
+   */
+  private async flush(batch: readonly RecordedEvent[], previous: Checkpoint | undefined): Promise<Checkpoint | undefined> {
+    const { name } = this.projection;
+    const plans: Plan[] = [];
+    let failure: { readonly error: unknown } | undefined;
+    for (const recorded of batch) {
+      try {
+        const event = this.reader.read(recorded);
+        plans.push(this.filter === undefined || this.filter(event) ? { event, reads: this.projection.reads(event) } : undefined);
+      } catch (error) {
+        failure = { error };
+        break;
+      }
+    }
+
+    const documents = await this.load(plans);
+    let declared: readonly DocumentRef[] = [];
+    const reader: DocumentReader = {
+      get: (collection, id) => {
+        // Reading a document not named in reads() would work or not depending on where batches split.
+        if (!declared.some((ref) => ref.collection === collection && ref.id === id)) {
+          throw new Error(`${name} read ${collection}/${id} without naming it in reads()`);
+        }
+        return documents.get(collection)?.get(id);
+      },
+    };
+    const changes = new ChangeSet(name);
+    let done = 0;
+    for (const plan of plans) {
+      if (plan !== undefined) {
+        declared = plan.reads;
+        let own: ReadModelChange[];
+        try {
+          own = this.projection.project(plan.event, reader);
+          // Refuses a malformed change here, so that it is this event that fails.
+          changes.add(own);
+        } catch (error) {
+          failure = { error };
+          break;
+        }
+        for (const change of own) {
+          // Later events of the batch read what this one wrote; only documents some event reads are kept.
+          if (change.kind === 'put' || change.kind === 'delete') {
+            const loaded = documents.get(change.collection);
+            if (loaded?.has(change.id)) loaded.set(change.id, change.kind === 'put' ? change.document : undefined);
+          }
+        }
+      }
+      done += 1;
+    }
+
+    let checkpoint = previous;
+    const last = batch[done - 1];
+    if (last !== undefined) {
+      checkpoint = {
+        position: last.position,
+        eventsProcessed: (previous?.eventsProcessed ?? 0) + done,
+        lastRecordedAt: last.created.toISOString(),
+      };
+      await this.store.commit(name, changes.toChanges(), checkpoint);
+      this.committed = checkpoint;
+      for (const listener of this.progressListeners) listener(checkpoint);
+      this.notify();
+    }
+    if (failure) {
+      const event = batch[done];
+      const where = event ? ` on event ${event.id} (${event.type} in ${event.streamId} at ${formatPosition(event.position)})` : '';
+      const { error } = failure;
+      throw new Error(`Projection ${name} failed${where}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    return checkpoint;
+  }
+
+  /** Every document the batch reads, with one getMany per collection. */
+  private async load(plans: readonly Plan[]): Promise<Map<string, Map<string, JsonObject | undefined>>> {
+    const wanted = new Map<string, Set<string>>();
+    for (const plan of plans) {
+      for (const { collection, id } of plan?.reads ?? []) {
+        let ids = wanted.get(collection);
+        if (ids === undefined) wanted.set(collection, (ids = new Set()));
+        ids.add(id);
+      }
+    }
+    const documents = new Map<string, Map<string, JsonObject | undefined>>();
+    await Promise.all(
+      [...wanted].map(async ([collection, idSet]) => {
+        const ids = [...idSet];
+        const found = await this.store.getMany(collection, ids);
+        documents.set(collection, new Map(ids.map((id, i) => [id, found[i]])));
+      }),
+    );
+    return documents;
+  }
+
+  /** The last deal event in the store. */
+  private head(): Promise<RecordedEvent | undefined> {
+    return this.firstDealEvent({ direction: 'backwards' });
+  }
+
+  /**
+   * The first deal event a read yields after `after`. Only deals have streams today, so a read of two
+   * events (the first may be `after` itself: reads include their start) finds it; the full read that
+   * follows is for stores that also hold other streams.
+   */
+  private async firstDealEvent(
+    options: { readonly direction?: 'backwards'; readonly fromPosition?: 'start' | Position },
+    after?: Position,
+  ): Promise<RecordedEvent | undefined> {
+    for (const maxCount of [2, undefined]) {
+      let seen = 0;
+      for await (const event of this.eventStore.readAll(maxCount === undefined ? options : { ...options, maxCount })) {
+        seen += 1;
+        if (after !== undefined && comparePositions(event.position, after) <= 0) continue;
+        if (event.streamId.startsWith(dealStreamPrefix)) return event;
+      }
+      if (maxCount !== undefined && seen < maxCount) return undefined;
+    }
+    return undefined;
+  }
+}
+
+function reached(checkpoint: Checkpoint | undefined, position: Position): boolean {
+  return checkpoint !== undefined && comparePositions(checkpoint.position, position) >= 0;
+}
+
+function signal(): Signal {
+  let fire = () => {};
+  const promise = new Promise<void>((resolve) => (fire = resolve));
+  return { promise, fire };
+}
+
+interface Delay {
+  readonly promise: Promise<'elapsed'>;
+  readonly cancel: () => void;
+  readonly elapsed: () => boolean;
+}
+
+/** A timer as a promise; an infinite delay never elapses. */
+function delay(ms: number): Delay {
+  let timer: NodeJS.Timeout | undefined;
+  let elapsed = false;
+  const promise = new Promise<'elapsed'>((resolve) => {
+    if (ms === Infinity) return;
+    timer = setTimeout(() => {
+      elapsed = true;
+      resolve('elapsed');
+    }, ms);
+  });
+  return { promise, cancel: () => clearTimeout(timer), elapsed: () => elapsed };
+}
