@@ -4,6 +4,7 @@ import type { RottingDays, StageProbabilities } from '@deals/platform';
 import type { IndexEntry, ReadModelStore } from '@deals/read-models';
 import {
   activityIndex,
+  contribution,
   type PipelineDealDocument,
   pipelineDealCollection,
   type PipelineScope,
@@ -107,13 +108,11 @@ export function rottingBefore(stage: Stage, settings: PipelineSettings, now: Dat
 }
 
 export async function queryPipeline(store: ReadModelStore, settings: PipelineSettings, request: PipelineRequest, now: Date): Promise<PipelineView> {
-  const scope: PipelineScope = { owner: request.owner, source: request.source };
   const shown = request.stage === undefined ? stages : [request.stage];
-  const [counters, rottingCounts, deals] = await Promise.all([
-    store.counters(totalsCounter(scope)),
-    Promise.all(shown.map((stage) => rottingCount(store, stage, scope, settings, now))),
-    listDeals(store, settings, request, scope, now),
-  ]);
+  const { counters, rottingCounts, deals } =
+    request.owner !== undefined && request.source !== undefined
+      ? await fromIntersection(store, settings, { ...request, owner: request.owner, source: request.source }, shown, now)
+      : await fromScope(store, settings, request, shown, now);
   const summaries = summarize(counters, shown, settings, rottingCounts);
   return {
     now: now.toISOString(),
@@ -124,11 +123,103 @@ export async function queryPipeline(store: ReadModelStore, settings: PipelineSet
   };
 }
 
+interface ScopeAnswer {
+  /** Fields as in the totals counter hashes. */
+  readonly counters: Readonly<Record<string, number>>;
+  /** Per shown stage; null for closed stages. */
+  readonly rottingCounts: ReadonlyArray<number | null>;
+  readonly deals: PipelineView['deals'];
+}
+
+/** No filter, or one of owner and source: precomputed totals, counts and ranges of one scope. */
+async function fromScope(store: ReadModelStore, settings: PipelineSettings, request: PipelineRequest, shown: readonly Stage[], now: Date): Promise<ScopeAnswer> {
+  const scope = request.owner !== undefined ? { owner: request.owner } : { source: request.source };
+  const [counters, rottingCounts, deals] = await Promise.all([
+    store.counters(totalsCounter(scope)),
+    Promise.all(shown.map((stage) => rottingCount(store, stage, scope, settings, now))),
+    listDeals(store, settings, request, scope, now),
+  ]);
+  return { counters, rottingCounts, deals };
+}
+
 async function rottingCount(store: ReadModelStore, stage: Stage, scope: PipelineScope, settings: PipelineSettings, now: Date): Promise<number | null> {
   const before = rottingBefore(stage, settings, now);
   if (before === undefined) return null;
   const band = stageRank(stage) * stageBand;
   return store.count(activityIndex(scope), band, band + before);
+}
+
+const walkPageSize = 1_000;
+
+/**
+ * Owner and source together: totals per pair are not kept (they would multiply the counter fields
+ * a rebuild writes by owners × sources), so this walks the pair's own activity index in pages and
+ * adds its deals up. The cost is bounded by that pair's deals, never by all deals; totals, rotting
+ * and the list come out of the same walk.
+ */
+async function fromIntersection(
+  store: ReadModelStore,
+  settings: PipelineSettings,
+  request: PipelineRequest & { readonly owner: string; readonly source: string },
+  shown: readonly Stage[],
+  now: Date,
+): Promise<ScopeAnswer> {
+  const cursor = request.cursor === undefined ? undefined : decodeCursor(request.cursor, request);
+  const index = activityIndex({ owner: request.owner, source: request.source });
+  const listed = listedStages(request);
+  const counters: Record<string, number> = {};
+  const rotting = new Map<Stage, number>();
+  const page: Array<{ readonly entry: IndexEntry; readonly deal: PipelineDealDocument }> = [];
+  let more = false;
+  let after: IndexEntry | undefined;
+  // Only the shown stages' bands: with a stage filter, the walk covers that stage alone.
+  const min = stageRank(shown[0]!) * stageBand;
+  const max = (stageRank(shown.at(-1)!) + 1) * stageBand - 1;
+  for (;;) {
+    const entries = await store.range(index, { min, max, ...(after === undefined ? {} : { after }), limit: walkPageSize });
+    const documents = await store.getMany(
+      pipelineDealCollection,
+      entries.map((entry) => entry.member),
+    );
+    entries.forEach((entry, position) => {
+      const deal = documents[position] as PipelineDealDocument | undefined;
+      if (deal === undefined) return;
+      for (const [field, value] of contribution(deal)) counters[field] = (counters[field] ?? 0) + value;
+      const isRotting = isRottingAt(deal, settings, now);
+      if (isRotting) rotting.set(deal.stage, (rotting.get(deal.stage) ?? 0) + 1);
+      const wanted = listed.includes(deal.stage) && (!request.rotting || isRotting) && (cursor === undefined || compareEntries(entry, { score: cursor.s, member: cursor.m }) > 0);
+      if (!wanted) return;
+      if (page.length < request.limit) page.push({ entry, deal });
+      else more = true;
+    });
+    if (entries.length < walkPageSize) break;
+    after = entries.at(-1);
+  }
+  const last = page.at(-1)?.entry;
+  return {
+    counters,
+    rottingCounts: shown.map((stage) => (isOpen(stage) ? (rotting.get(stage) ?? 0) : null)),
+    deals: {
+      items: page.map(({ deal }) => toItem(deal, settings, now)),
+      nextCursor: more && last ? encodeCursor({ f: filterFingerprint(request), s: last.score, m: last.member }) : null,
+    },
+  };
+}
+
+/** Index order: score, then member. */
+function compareEntries(a: IndexEntry, b: IndexEntry): number {
+  if (a.score !== b.score) return a.score < b.score ? -1 : 1;
+  return a.member < b.member ? -1 : a.member > b.member ? 1 : 0;
+}
+
+function isRottingAt(deal: PipelineDealDocument, settings: PipelineSettings, now: Date): boolean {
+  const before = rottingBefore(deal.stage, settings, now);
+  return before !== undefined && Date.parse(deal.lastActivityAt) <= before;
+}
+
+/** Closed deals pile up over the years; the list shows them only when asked for by stage. */
+function listedStages(request: PipelineRequest): readonly Stage[] {
+  return request.stage === undefined ? openStages : [request.stage];
 }
 
 interface Sums {
@@ -242,8 +333,7 @@ async function listDeals(
   scope: PipelineScope,
   now: Date,
 ): Promise<PipelineView['deals']> {
-  // Closed deals pile up over the years; the list shows them only when asked for by stage.
-  const listed: readonly Stage[] = request.stage === undefined ? openStages : [request.stage];
+  const listed = listedStages(request);
   const fingerprint = filterFingerprint(request);
   const cursor = request.cursor === undefined ? undefined : decodeCursor(request.cursor, request);
   const first = cursor === undefined ? 0 : listed.indexOf(stageOfScore(cursor.s)!);
@@ -284,7 +374,6 @@ async function listDeals(
 
 function toItem(deal: PipelineDealDocument, settings: PipelineSettings, now: Date): PipelineDealItem {
   const probability = probabilityOf(deal, settings);
-  const before = rottingBefore(deal.stage, settings, now);
   return {
     dealId: deal.dealId,
     title: deal.title,
@@ -298,6 +387,6 @@ function toItem(deal: PipelineDealDocument, settings: PipelineSettings, now: Dat
     weightedValue: roundWeighted(deal.value.amount * probability),
     capturedAt: deal.capturedAt,
     lastActivityAt: deal.lastActivityAt,
-    rotting: before !== undefined && Date.parse(deal.lastActivityAt) <= before,
+    rotting: isRottingAt(deal, settings, now),
   };
 }

@@ -73,6 +73,39 @@ describe('pipeline query', () => {
     expect(ids(view)).toEqual(['d6', 'd1']);
   });
 
+  it('owner and source together: rotting counts, a stage filter and pages come from the same walk', async () => {
+    const store = storeWithFixture();
+    const view = await ask(store, { owner: 'alice', source: 'webinar' });
+    expect(view.stages.map((stage) => [stage.stage, stage.count, stage.rotting?.count ?? null])).toEqual([
+      ['lead', 1, 1], // d6, idle 42 days
+      ['qualified', 0, 0],
+      ['proposal', 1, 0], // d1
+      ['negotiation', 0, 0],
+      ['won', 0, null],
+      ['lost', 1, null], // d4
+    ]);
+    expect(ids(await ask(store, { owner: 'alice', source: 'webinar', rotting: true }))).toEqual(['d6']);
+    expect(ids(await ask(store, { owner: 'alice', source: 'webinar', stage: 'lost' }))).toEqual(['d4']);
+    const first = await ask(store, { owner: 'alice', source: 'webinar', limit: 1 });
+    expect(ids(first)).toEqual(['d6']);
+    const second = await ask(store, { owner: 'alice', source: 'webinar', limit: 1, cursor: first.deals.nextCursor! });
+    expect(ids(second)).toEqual(['d1']);
+    expect(second.deals.nextCursor).toBeNull();
+    await expect(ask(store, { owner: 'alice', source: 'referral', limit: 1, cursor: first.deals.nextCursor! })).rejects.toBeInstanceOf(InvalidCursorError);
+  });
+
+  it('owner and source together walk only that pair’s index, in the bands of the stages shown', async () => {
+    const store = storeWithFixture();
+    const range = jest.spyOn(store, 'range');
+    const view = await ask(store, { owner: 'alice', source: 'referral' });
+    expect(range.mock.calls.map(([index]) => index)).toEqual(['pipeline:activity:owner:alice:source:referral']);
+    expect(ids(view)).toEqual(['d3']);
+    expect(view.stages.find((stage) => stage.stage === 'won')).toEqual(expect.objectContaining({ count: 1, totalValue: { EUR: 18_000 } })); // d8
+    range.mockClear();
+    await ask(store, { owner: 'alice', source: 'referral', stage: 'won' });
+    expect(range.mock.calls[0]?.[1]).toEqual(expect.objectContaining({ min: 4e14, max: 5e14 - 1 }));
+  });
+
   it('source filter alone', async () => {
     const view = await ask(storeWithFixture(), { source: 'referral' });
     expect(view.open).toEqual({ count: 2, totalValue: { EUR: 29_000 }, weightedValue: { EUR: 4_250 } }); // d5 20 000 (2 000) + d3 9 000 (2 250)
