@@ -1,15 +1,24 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StoredDealEvent } from '@deals/deal-streams';
-import { EmbeddedReadModelStore, type JsonObject, type ReadModelChange, type ReadModelStore } from '@deals/read-models';
+import {
+  EmbeddedReadModelStore,
+  type JsonObject,
+  type ReadModelChange,
+  type ReadModelStore,
+  RedisReadModelStore,
+} from '@deals/read-models';
 import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
 import { auditProjection } from './audit.projection';
 import { type AuditFilter, exportAuditLog, queryAuditLog } from './audit.query';
 import { actors, auditHistory, deals, random, types } from './testing/audit-events';
 
-// The audit query against the real embedded store must page exactly as it does on the in-memory
-// reference: same entries, same cursors' pages, same index chosen.
+// The audit query against the real stores must page exactly as it does on the in-memory reference:
+// same entries, same cursors' pages, same index chosen. Redis as CI runs it (REDIS_URL, or local).
+
+const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 /** Commits events in batches the way the runner does: each event sees the documents the batch wrote before it. */
 async function commitAudit(store: ReadModelStore, events: readonly StoredDealEvent[], batchSize: number): Promise<void> {
@@ -32,23 +41,9 @@ async function commitAudit(store: ReadModelStore, events: readonly StoredDealEve
   }
 }
 
-let directory: string;
-let store: ReadModelStore;
 const reference = new InMemoryReadModelStore();
 const events = auditHistory(11, 300);
-
-beforeAll(async () => {
-  directory = mkdtempSync(join(tmpdir(), 'audit-int-'));
-  store = EmbeddedReadModelStore.open(join(directory, 'read-models.sqlite'));
-  // Small batches, so that one deal's chain spans several commits.
-  await commitAudit(store, events, 7);
-  reference.project(auditProjection, events);
-});
-
-afterAll(async () => {
-  await store.close();
-  rmSync(directory, { recursive: true, force: true });
-});
+reference.project(auditProjection, events);
 
 async function pages(target: ReadModelStore, filter: AuditFilter, limit: number, scanBudget: number) {
   const result: Array<{ positions: string[]; nextCursor: string | null; order: string }> = [];
@@ -61,7 +56,27 @@ async function pages(target: ReadModelStore, filter: AuditFilter, limit: number,
   return result;
 }
 
-describe('audit query on the embedded read-model store', () => {
+describe.each(['embedded', 'redis'] as const)('audit query on the %s read-model store', (kind) => {
+  let directory: string;
+  let store: ReadModelStore;
+
+  beforeAll(async () => {
+    directory = mkdtempSync(join(tmpdir(), 'audit-int-'));
+    store =
+      kind === 'embedded'
+        ? EmbeddedReadModelStore.open(join(directory, 'read-models.sqlite'))
+        : await RedisReadModelStore.connect(redisUrl, { keyPrefix: `test:${randomUUID()}:` });
+    // Small batches, so that one deal's chain spans several commits.
+    await commitAudit(store, events, 7);
+  });
+
+  afterAll(async () => {
+    // reset removes every key of the projection, so the shared Redis keeps nothing of this test.
+    await store.reset('audit');
+    await store.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
   it('stores the same entries and chain heads as the in-memory reference', async () => {
     for (const dealId of deals) expect(await store.get('audit:head', dealId)).toEqual(reference.getSync('audit:head', dealId));
     const all = await queryAuditLog(store, { filter: {}, limit: 500 });
