@@ -179,6 +179,20 @@ describe.each<StoreKind>(['embedded', 'redis'])('ProjectionRunner with the %s re
     expect(progress.at(-1)).toMatchObject({ position: formatPosition(history.last.position), headPosition: formatPosition(history.last.position), etaSeconds: 0 });
   });
 
+  it('lets the rest of the process run between the batches of a catch-up', async () => {
+    const events = openEvents();
+    await writeHistory(events, 40);
+    const { store } = await openStore(kind);
+    let timerRan = false;
+    const timerRanByCommit: boolean[] = [];
+    setTimeout(() => (timerRan = true), 0);
+
+    await runner(events, store, countingProjection(projectionName()), { batchSize: 20 }).catchUp(() => timerRanByCommit.push(timerRan));
+
+    expect(timerRanByCommit.length).toBeGreaterThan(10);
+    expect(timerRanByCommit.at(-1)).toBe(true);
+  });
+
   it('follows live appends after catching up', async () => {
     const events = openEvents();
     const first = await writeHistory(events, 10);

@@ -281,6 +281,9 @@ export class ProjectionRunner {
           checkpoint = await this.flush(batch, checkpoint);
           batch = [];
           if (this.finished(checkpoint)) break;
+          // An embedded catch-up never waits on I/O: without this, a rebuild would hold the event
+          // loop (HTTP requests, timers, other runners) until its very end.
+          await new Promise((resolve) => setImmediate(resolve));
         }
       }
       deadline?.cancel();
