@@ -1,5 +1,6 @@
 import type { AppConfig } from '@deals/platform';
 import type { Projection } from '@deals/projections';
+import { auditProjection } from '../audit/audit-library';
 import { analyticsProjection } from '../analytics/analytics-library';
 import { pipelineProjection } from '../pipeline/pipeline-library';
 
@@ -8,5 +9,6 @@ export function allProjections(_config: AppConfig): Projection[] {
   return [
     pipelineProjection,
     analyticsProjection,
+    auditProjection,
   ];
 }
