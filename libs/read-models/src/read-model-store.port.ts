@@ -5,6 +5,7 @@
  *
  * Every name (collection, counter, index) starts with the owning projection's name and a colon,
  * e.g. `pipeline:deal`, so that one projection can be reset and rebuilt without touching others.
+ * Projection names hold no colon. Ids and members are ordered by their UTF-8 bytes in every adapter.
  */
 import type { Position } from '@deals/event-store';
 
@@ -46,7 +47,11 @@ export interface RangeOptions {
 }
 
 export interface ReadModelStore {
-  /** Applies the changes, in order, and sets the checkpoint, all or nothing. Resolves once durable. */
+  /**
+   * Applies the changes, in order, and sets the checkpoint, all or nothing. Resolves once durable.
+   * Rejects, writing nothing, when a change is malformed (a non-finite number, a document that is not
+   * a JSON object) or names something outside `${projection}:`.
+   */
   commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint): Promise<void>;
 
   checkpoint(projection: string): Promise<Checkpoint | undefined>;
@@ -59,7 +64,7 @@ export interface ReadModelStore {
   /** Every document of a collection in pages, by id, so a large collection never loads whole. */
   scan(collection: string, options?: { readonly pageSize?: number }): AsyncIterable<{ readonly id: string; readonly document: JsonObject }>;
 
-  /** All fields of a counter hash ({} when absent). */
+  /** All fields of a counter hash ({} when absent), rounded to six decimals to hide floating-point noise. */
   counters(counter: string): Promise<Record<string, number>>;
 
   range(index: string, options: RangeOptions): Promise<IndexEntry[]>;
