@@ -75,7 +75,7 @@ interface DecodedCursor {
 
 const maxBatch = 500;
 
-/** The entries matching the filter, oldest first, one page. */
+/** One page of the entries matching the filter, in the order of the index walked (`order`: position, or a time for a time-range walk). */
 export async function queryAuditLog(store: ReadModelStore, request: AuditPageRequest): Promise<AuditPage> {
   const { filter, limit } = request;
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
