@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { EmbeddedEventStore, type EventStore } from '@deals/event-store';
 import { EmbeddedIdempotencyStore, type IdempotencyStore } from '@deals/idempotency';
+import { EmbeddedReadModelStore, type ReadModelStore, RedisReadModelStore } from '@deals/read-models';
 import { type AppConfig, Clock, SystemClock } from '@deals/platform';
 import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_CONFIG, EVENT_STORE, IDEMPOTENCY_STORE } from './tokens';
+import { APP_CONFIG, EVENT_STORE, IDEMPOTENCY_STORE, READ_MODEL_STORE } from './tokens';
 
 /** Picks an adapter for each port from the configuration; closes them on shutdown. */
 @Global()
@@ -12,6 +13,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
   constructor(
     @Inject(EVENT_STORE) private readonly eventStore: EventStore,
     @Inject(IDEMPOTENCY_STORE) private readonly idempotency: IdempotencyStore,
+    @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
   ) {}
 
   static forRoot(config: AppConfig, clock: Clock = new SystemClock()): DynamicModule {
@@ -29,13 +31,21 @@ export class InfrastructureModule implements OnApplicationShutdown {
           useFactory: (): IdempotencyStore =>
             EmbeddedIdempotencyStore.open(join(config.dataDir, 'idempotency.sqlite'), () => clock.now().getTime()),
         },
+        {
+          provide: READ_MODEL_STORE,
+          useFactory: (): Promise<ReadModelStore> | ReadModelStore =>
+            config.readModelStore === 'redis' && config.redisUrl
+              ? RedisReadModelStore.connect(config.redisUrl)
+              : EmbeddedReadModelStore.open(join(config.dataDir, 'read-models.sqlite')),
+        },
       ],
-      exports: [APP_CONFIG, Clock, EVENT_STORE, IDEMPOTENCY_STORE],
+      exports: [APP_CONFIG, Clock, EVENT_STORE, IDEMPOTENCY_STORE, READ_MODEL_STORE],
     };
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.eventStore.close();
     await this.idempotency.close();
+    await this.readModels.close();
   }
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type AppConfig, type Clock, loadConfig } from '@deals/platform';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../app';
+import { ProjectionStatusService } from '../projections/projection-status.service';
 
 export const keys = {
   sales: 'test-sales-key-0000000001',
@@ -21,6 +22,8 @@ export interface TestApp {
   readonly config: AppConfig;
   /** A request over a real socket, as the given role. */
   request(method: string, path: string, options?: RequestOptions): Promise<TestResponse>;
+  /** Resolves once every projection has processed every event written so far. */
+  waitForProjections(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -83,6 +86,7 @@ export async function startTestApp(
       }
       return { status: response.status, headers: response.headers, body: parsed, text };
     },
+    waitForProjections: () => app.get(ProjectionStatusService).caughtUp(),
     async close() {
       await app.close();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
