@@ -124,7 +124,8 @@ export class ProjectionRunner {
   /** Projects from the stored checkpoint on, catching up and then following live appends, until stop(). */
   start(): void {
     this.live = true;
-    this.consume();
+    // run() records a failure in status() instead of rejecting.
+    void this.consume();
   }
 
   /** Graceful: commits the batch in hand with its checkpoint, then closes the subscription. */
