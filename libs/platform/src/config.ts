@@ -111,7 +111,8 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 }
 
 const keyPattern = /^[A-Za-z0-9._~+/-]{16,256}$/;
-const actorPattern = /^[\p{L}\p{N}._@-]{1,100}$/u;
+/** Who an API key (or an import) acts as: what the audit history records. */
+export const actorPattern = /^[\p{L}\p{N}._@-]{1,100}$/u;
 
 /** `key=actor:role+role,key2=actor2:role` */
 export function parseApiKeys(text: string): ApiKey[] {

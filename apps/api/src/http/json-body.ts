@@ -27,7 +27,7 @@ export const maxBodyDepth = 32;
  * Walks the parsed body without recursion. Keys such as `constructor` or `toString` would be
  * skipped silently by class-transformer (so never refused as unknown fields); they are refused here.
  */
-function shapeProblem(body: unknown): { field: string; problems: string[] } | undefined {
+export function shapeProblem(body: unknown): { field: string; problems: string[] } | undefined {
   const pending: Array<{ value: unknown; path: string; depth: number }> = [{ value: body, path: '', depth: 0 }];
   while (pending.length > 0) {
     const { value, path, depth } = pending.pop()!;

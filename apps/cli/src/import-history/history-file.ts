@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { shapeProblem } from '../../../api/src/http/json-body';
 import { readCsvRecords } from './csv-reader';
 
 /**
@@ -45,9 +46,6 @@ export function readHistoryFile(path: string, format: HistoryFormat): AsyncGener
 // ---------------------------------------------------------------------------------------------
 // JSON lines: one object per line, the body fields nested as in the API.
 
-/** No row needs more; the bound keeps the walk below (and class-transformer's) far from the stack limit. */
-const maxDepth = 32;
-
 export async function* jsonLinesRows(lines: AsyncIterable<string>): AsyncGenerator<RawRow, void, undefined> {
   let line = 0;
   for await (const text of lines) {
@@ -74,24 +72,6 @@ export async function* jsonLinesRows(lines: AsyncIterable<string>): AsyncGenerat
   }
 }
 
-/**
- * Keys named after Object.prototype members would be skipped silently by class-transformer (so not
- * refused as unknown), and `__proto__` is a pollution attempt: the API refuses both, so do we.
- */
-function shapeProblem(body: object): { field: string; problems: string[] } | undefined {
-  const pending: Array<{ value: unknown; path: string; depth: number }> = [{ value: body, path: '', depth: 0 }];
-  while (pending.length > 0) {
-    const { value, path, depth } = pending.pop()!;
-    if (value === null || typeof value !== 'object') continue;
-    if (depth >= maxDepth) return { field: path.split('.')[0] || 'row', problems: [`must not be nested more than ${maxDepth} levels deep`] };
-    for (const [key, item] of Object.entries(value)) {
-      const field = path ? `${path}.${key}` : key;
-      if (!Array.isArray(value) && key in Object.prototype) return { field, problems: [`property ${key} should not exist`] };
-      pending.push({ value: item, path: field, depth: depth + 1 });
-    }
-  }
-  return undefined;
-}
 
 // ---------------------------------------------------------------------------------------------
 // CSV: a header row, then one row per step; nested fields flattened as `contact.name`.

@@ -84,9 +84,9 @@ export async function checkRow(record: Readonly<Record<string, unknown>>, pipe: 
   if (problems.length > 0 || step === undefined || ref === undefined) {
     return { ok: false, error: validationFailed(problems), ...(ref === undefined ? {} : { dealRef: ref }) };
   }
-  let validated: unknown;
+  let validated: InstanceType<(typeof stepRequests)[Step]>;
   try {
-    validated = await pipe.transform(body, { type: 'body', metatype: stepRequests[step], data: undefined });
+    validated = (await pipe.transform(body, { type: 'body', metatype: stepRequests[step], data: undefined })) as typeof validated;
   } catch (error) {
     if (error instanceof ApiError) return { ok: false, dealRef: ref, error: asRowError(error) };
     throw error;
@@ -98,58 +98,11 @@ export async function checkRow(record: Readonly<Record<string, unknown>>, pipe: 
       dealRef: ref,
       dealId: importedDealId(ref),
       step,
-      input: toCommandInput(step, validated),
+      input: validated.toCommand(),
       idempotencyKey: `import:${key}`,
       requestHash: key,
     },
   };
-}
-
-/**
- * The same mapping from request to command as the step's HTTP controller (a capture's nested
- * values copied, a proposal's amount and currency joined into money).
- */
-function toCommandInput(step: Step, validated: unknown): DealCommandInput {
-  switch (step) {
-    case 'lead': {
-      const { occurredAt, contact, estimatedValue, ...fields } = validated as CaptureLeadRequest;
-      return {
-        type: 'CaptureLead',
-        data: {
-          ...fields,
-          contact: { name: contact.name, email: contact.email },
-          estimatedValue: { amount: estimatedValue.amount, currency: estimatedValue.currency },
-        },
-        occurredAt,
-      };
-    }
-    case 'qualification': {
-      const { occurredAt, ...data } = validated as QualifyDealRequest;
-      return { type: 'QualifyDeal', data, occurredAt };
-    }
-    case 'proposal': {
-      const { amount, currency, validUntil, terms, winProbability, occurredAt } = validated as SendProposalRequest;
-      return {
-        type: 'SendProposal',
-        data: { amount: { amount, currency }, validUntil: new Date(validUntil).toISOString(), terms, winProbability },
-        occurredAt,
-      };
-    }
-    case 'negotiation': {
-      const { occurredAt, ...data } = validated as NegotiateDealRequest;
-      return { type: 'NegotiateDeal', data, occurredAt };
-    }
-    case 'closing': {
-      const { occurredAt, ...data } = validated as CloseDealRequest;
-      return { type: 'CloseDeal', data, occurredAt };
-    }
-    case 'follow-up': {
-      const { occurredAt, ...data } = validated as RecordFollowUpRequest;
-      return { type: 'RecordFollowUp', data, occurredAt };
-    }
-    default:
-      throw new Error(`Unknown step ${JSON.stringify(step satisfies never)}`);
-  }
 }
 
 function validationFailed(details: Array<{ field: string; problems: string[] }>): RowError {

@@ -1,3 +1,4 @@
+import { actorPattern } from '@deals/platform';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CommandBus } from '@nestjs/cqrs';
@@ -19,7 +20,6 @@ export const importUsage = `import <file.csv|file.jsonl> [--actor <name>] [--dry
     Format: docs/import.md`;
 
 // The same rule as an API key's actor: what the audit log shows as who made the change.
-const actorPattern = /^[\p{L}\p{N}._@-]{1,100}$/u;
 
 export async function runImportHistory(args: readonly string[], io: CliIo): Promise<ExitCode> {
   const { values, positionals } = parseCommandArgs(

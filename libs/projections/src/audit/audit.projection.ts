@@ -2,7 +2,7 @@ import type { StoredDealEvent } from '@deals/deal-streams';
 import { formatPosition, type Position } from '@deals/event-store';
 import type { JsonObject, ReadModelChange } from '@deals/read-models';
 import type { DocumentReader, DocumentRef, Projection } from '../projection';
-import { auditHash, auditHashFields, genesisHash } from './audit-hash';
+import { auditHash, type AuditHashFields, auditHashFields, genesisHash } from './audit-hash';
 
 /**
  * The global audit log: one entry per deal event, hash-chained per deal, indexed so that every
@@ -42,21 +42,9 @@ export const auditIndexes = {
 } as const;
 
 /** One audit entry: the event, who/when/why, and its link in the deal's hash chain. */
-export interface AuditEntry {
+export interface AuditEntry extends AuditHashFields {
   /** Global position in the event store, `commit/prepare`. */
   readonly position: string;
-  readonly dealId: string;
-  readonly version: number;
-  readonly eventId: string;
-  readonly type: string;
-  readonly schemaVersion: number;
-  readonly actor: string;
-  readonly occurredAt: string;
-  readonly recordedAt: string;
-  readonly commandId: string;
-  readonly correlationId: string;
-  readonly causationId: string;
-  readonly data: JsonObject;
   readonly previousHash: string;
   readonly hash: string;
 }

@@ -50,21 +50,10 @@ export interface PipelineStageSummary {
   readonly rotting: { readonly limitDays: number; readonly count: number } | null;
 }
 
-export interface PipelineDealItem {
-  readonly dealId: string;
-  readonly title: string;
-  readonly organization: string;
-  readonly owner: string;
-  readonly source: string;
-  readonly stage: Stage;
-  readonly value: Money;
-  /** The seller's own estimate (0–100), or null. */
-  readonly winProbability: number | null;
+export interface PipelineDealItem extends Omit<PipelineDealDocument, 'revision'> {
   /** The probability applied (0–1): the own estimate while open, else the stage's. */
   readonly probability: number;
   readonly weightedValue: number;
-  readonly capturedAt: string;
-  readonly lastActivityAt: string;
   readonly rotting: boolean;
 }
 

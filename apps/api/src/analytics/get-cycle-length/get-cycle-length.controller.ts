@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { ApiError } from '../../http/api-error';
 import { refuseUnknownQueryKeys } from '../../pipeline/known-query-keys';
-import { setLagHeaders } from '../../pipeline/projection-lag';
+import { setLagHeaders } from '../../projections/projection-lag';
 import type { CycleLengthRequest } from '../analytics-library';
 import { type CycleLengthAnswer, GetCycleLengthQuery } from './get-cycle-length.query';
 import { cycleLengthQueryKeys, GetCycleLengthRequest } from './get-cycle-length.request';

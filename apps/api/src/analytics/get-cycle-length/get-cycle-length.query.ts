@@ -3,7 +3,7 @@ import type { ReadModelStore } from '@deals/read-models';
 import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { READ_MODEL_STORE } from '../../infrastructure/tokens';
-import { type ProjectionLag, projectionLag } from '../../pipeline/projection-lag';
+import { type ProjectionLag, projectionLag } from '../../projections/projection-lag';
 import { ProjectionStatusService } from '../../projections/projection-status.service';
 import { analyticsProjectionName, type CycleLengthRequest, type CycleLengthView, queryCycleLength } from '../analytics-library';
 

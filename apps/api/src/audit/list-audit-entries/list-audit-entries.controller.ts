@@ -15,7 +15,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { ApiError } from '../../http/api-error';
 import type { AuditFilter } from '../audit-library';
-import { setLagHeaders } from '../audit-projection-lag';
+import { setLagHeaders } from '../../projections/projection-lag';
 import { refuseUnexpectedParameters } from '../query-parameters';
 import { exportChunks, exportMediaTypes, type ExportFormat } from './audit-export-format';
 import { ExportAuditEntriesQuery, ListAuditEntriesQuery } from './list-audit-entries.query';

@@ -14,14 +14,14 @@ import {
   InvalidAuditCursorError,
   queryAuditLog,
 } from '../audit-library';
-import { type AuditProjectionLag, auditProjectionLag } from '../audit-projection-lag';
+import { type ProjectionLag, projectionLag } from '../../projections/projection-lag';
 
 export interface AuditEntriesPage {
   readonly entries: readonly AuditEntry[];
   readonly nextCursor: string | null;
   /** position (commit order), or the time field whose index a time range walked. */
   readonly order: AuditOrder;
-  readonly projection: AuditProjectionLag;
+  readonly projection: ProjectionLag;
 }
 
 export class ListAuditEntriesQuery extends Query<AuditEntriesPage> {
@@ -44,7 +44,7 @@ export class ListAuditEntriesHandler implements IQueryHandler<ListAuditEntriesQu
 
   async execute({ filter, limit, cursor }: ListAuditEntriesQuery): Promise<AuditEntriesPage> {
     // Lag first: the page then includes at least what the lag says it does.
-    const projection = await auditProjectionLag(this.projections);
+    const projection = await projectionLag(this.projections, auditProjectionName);
     try {
       const page = await queryAuditLog(this.readModels, { filter, limit, ...(cursor === undefined ? {} : { cursor }) });
       return { ...page, projection };
@@ -60,7 +60,7 @@ export class ListAuditEntriesHandler implements IQueryHandler<ListAuditEntriesQu
 export interface AuditExport {
   /** Pulled by the HTTP layer as the client reads; nothing is read ahead. */
   readonly entries: AsyncGenerator<AuditEntry, void, undefined>;
-  readonly projection: AuditProjectionLag;
+  readonly projection: ProjectionLag;
 }
 
 export class ExportAuditEntriesQuery extends Query<AuditExport> {
@@ -82,7 +82,7 @@ export class ExportAuditEntriesHandler implements IQueryHandler<ExportAuditEntri
 
   async execute({ filter }: ExportAuditEntriesQuery): Promise<AuditExport> {
     const checkpoint = await this.readModels.checkpoint(auditProjectionName);
-    const projection = await auditProjectionLag(this.projections);
+    const projection = await projectionLag(this.projections, auditProjectionName);
     const upTo: Position = checkpoint?.position ?? { commit: 0n, prepare: 0n };
     return {
       entries: exportAuditLog(this.readModels, filter, { upTo }),

@@ -3,7 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
-import { setLagHeaders } from '../audit-projection-lag';
+import { setLagHeaders } from '../../projections/projection-lag';
 import { refuseUnexpectedParameters } from '../query-parameters';
 import { type AuditVerificationReport, VerifyAuditQuery } from './verify-audit.query';
 

@@ -5,9 +5,10 @@ import { type IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import { EVENT_STORE, READ_MODEL_STORE } from '../../infrastructure/tokens';
 import { ProjectionStatusService } from '../../projections/projection-status.service';
 import { type AuditVerification, verifyAuditChains } from '../audit-library';
-import { type AuditProjectionLag, auditProjectionLag } from '../audit-projection-lag';
+import { type ProjectionLag, projectionLag } from '../../projections/projection-lag';
+import { auditProjectionName } from '../audit-library';
 
-export type AuditVerificationReport = AuditVerification & { readonly projection: AuditProjectionLag };
+export type AuditVerificationReport = AuditVerification & { readonly projection: ProjectionLag };
 
 export class VerifyAuditQuery extends Query<AuditVerificationReport> {}
 
@@ -28,6 +29,6 @@ export class VerifyAuditHandler implements IQueryHandler<VerifyAuditQuery, Audit
       this.running = undefined;
     });
     const verification = await this.running;
-    return { ...verification, projection: await auditProjectionLag(this.projections) };
+    return { ...verification, projection: await projectionLag(this.projections, auditProjectionName) };
   }
 }

@@ -25,21 +25,7 @@ export class CaptureLeadController {
     @CommandRequest() context: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CommandAnswer> {
-    const { occurredAt, contact, estimatedValue, ...fields } = body;
-    const answer = await this.dispatcher.dispatch(
-      undefined,
-      {
-        type: 'CaptureLead',
-        data: {
-          ...fields,
-          contact: { name: contact.name, email: contact.email },
-          estimatedValue: { amount: estimatedValue.amount, currency: estimatedValue.currency },
-        },
-        occurredAt,
-      },
-      context,
-      reply,
-    );
+    const answer = await this.dispatcher.dispatch(undefined, body.toCommand(), context, reply);
     void reply.header('location', `/deals/${answer.dealId}`);
     return answer;
   }

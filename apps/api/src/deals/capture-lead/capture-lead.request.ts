@@ -1,3 +1,4 @@
+import type { DealCommandInput } from '../execute-deal-command';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsEmail, IsObject, MaxLength, ValidateNested } from 'class-validator';
@@ -48,4 +49,18 @@ export class CaptureLeadRequest {
   @OptionalNotNull()
   @IsIsoTime()
   occurredAt?: string;
+
+  /** The command this request asks for; the API and the history import both send it. */
+  toCommand(): DealCommandInput {
+    const { occurredAt, contact, estimatedValue, ...fields } = this;
+    return {
+      type: 'CaptureLead',
+      data: {
+        ...fields,
+        contact: { name: contact.name, email: contact.email },
+        estimatedValue: { amount: estimatedValue.amount, currency: estimatedValue.currency },
+      },
+      occurredAt,
+    };
+  }
 }

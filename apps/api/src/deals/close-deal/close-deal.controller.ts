@@ -15,10 +15,10 @@ export class CloseDealController {
   @DealCommandRoute('closing', 'Close the deal as won (from a proposal) or lost (from any open stage)')
   close(
     @Param('id', DealIdPipe) dealId: string,
-    @Body() { occurredAt, ...data }: CloseDealRequest,
+    @Body() body: CloseDealRequest,
     @CommandRequest() context: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CommandAnswer> {
-    return this.dispatcher.dispatch(dealId, { type: 'CloseDeal', data, occurredAt }, context, reply);
+    return this.dispatcher.dispatch(dealId, body.toCommand(), context, reply);
   }
 }

@@ -1,3 +1,4 @@
+import type { DealCommandInput } from '../execute-deal-command';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, ValidateIf } from 'class-validator';
 import type { Outcome } from '@deals/domain';
@@ -22,4 +23,10 @@ export class CloseDealRequest {
   @OptionalNotNull()
   @IsIsoTime()
   occurredAt?: string;
+
+  /** The command this request asks for; the API and the history import both send it. */
+  toCommand(): DealCommandInput {
+    const { occurredAt, ...data } = this;
+    return { type: 'CloseDeal', data, occurredAt };
+  }
 }

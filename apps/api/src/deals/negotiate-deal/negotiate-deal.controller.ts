@@ -15,10 +15,10 @@ export class NegotiateDealController {
   @DealCommandRoute('negotiations', 'Record one round of negotiation; a counter amount becomes the deal value')
   negotiate(
     @Param('id', DealIdPipe) dealId: string,
-    @Body() { occurredAt, ...data }: NegotiateDealRequest,
+    @Body() body: NegotiateDealRequest,
     @CommandRequest() context: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CommandAnswer> {
-    return this.dispatcher.dispatch(dealId, { type: 'NegotiateDeal', data, occurredAt }, context, reply);
+    return this.dispatcher.dispatch(dealId, body.toCommand(), context, reply);
   }
 }

@@ -1,3 +1,4 @@
+import type { DealCommandInput } from '../execute-deal-command';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsInt, IsNumber, Max, Min } from 'class-validator';
 import { IsIsoTime, IsMoneyOrAmount, IsText, OptionalNotNull } from '../../http/validators';
@@ -45,4 +46,10 @@ export class NegotiateDealRequest {
   @OptionalNotNull()
   @IsIsoTime()
   occurredAt?: string;
+
+  /** The command this request asks for; the API and the history import both send it. */
+  toCommand(): DealCommandInput {
+    const { occurredAt, ...data } = this;
+    return { type: 'NegotiateDeal', data, occurredAt };
+  }
 }

@@ -15,10 +15,10 @@ export class QualifyDealController {
   @DealCommandRoute('qualification', 'Qualify the deal (BANT); allowed before a proposal')
   qualify(
     @Param('id', DealIdPipe) dealId: string,
-    @Body() { occurredAt, ...data }: QualifyDealRequest,
+    @Body() body: QualifyDealRequest,
     @CommandRequest() context: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CommandAnswer> {
-    return this.dispatcher.dispatch(dealId, { type: 'QualifyDeal', data, occurredAt }, context, reply);
+    return this.dispatcher.dispatch(dealId, body.toCommand(), context, reply);
   }
 }

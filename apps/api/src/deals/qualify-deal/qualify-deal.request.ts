@@ -1,3 +1,4 @@
+import type { DealCommandInput } from '../execute-deal-command';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean } from 'class-validator';
 import { IsIsoTime, IsText, OptionalNotNull } from '../../http/validators';
@@ -18,4 +19,10 @@ export class QualifyDealRequest {
   @OptionalNotNull()
   @IsIsoTime()
   occurredAt?: string;
+
+  /** The command this request asks for; the API and the history import both send it. */
+  toCommand(): DealCommandInput {
+    const { occurredAt, ...data } = this;
+    return { type: 'QualifyDeal', data, occurredAt };
+  }
 }

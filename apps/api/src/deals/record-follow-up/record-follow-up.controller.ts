@@ -15,10 +15,10 @@ export class RecordFollowUpController {
   @DealCommandRoute('follow-ups', 'Record a follow-up after the deal is closed; the stage stays')
   followUp(
     @Param('id', DealIdPipe) dealId: string,
-    @Body() { occurredAt, ...data }: RecordFollowUpRequest,
+    @Body() body: RecordFollowUpRequest,
     @CommandRequest() context: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CommandAnswer> {
-    return this.dispatcher.dispatch(dealId, { type: 'RecordFollowUp', data, occurredAt }, context, reply);
+    return this.dispatcher.dispatch(dealId, body.toCommand(), context, reply);
   }
 }

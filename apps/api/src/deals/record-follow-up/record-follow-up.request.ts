@@ -1,3 +1,4 @@
+import type { DealCommandInput } from '../execute-deal-command';
 import { followUpChannels, type FollowUpChannel } from '@deals/domain';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
@@ -16,4 +17,10 @@ export class RecordFollowUpRequest {
   @OptionalNotNull()
   @IsIsoTime()
   occurredAt?: string;
+
+  /** The command this request asks for; the API and the history import both send it. */
+  toCommand(): DealCommandInput {
+    const { occurredAt, ...data } = this;
+    return { type: 'RecordFollowUp', data, occurredAt };
+  }
 }

@@ -15,19 +15,10 @@ export class SendProposalController {
   @DealCommandRoute('proposals', 'Send a proposal, or a revised one (also during negotiation)')
   send(
     @Param('id', DealIdPipe) dealId: string,
-    @Body() { amount, currency, validUntil, terms, winProbability, occurredAt }: SendProposalRequest,
+    @Body() body: SendProposalRequest,
     @CommandRequest() context: CommandContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CommandAnswer> {
-    return this.dispatcher.dispatch(
-      dealId,
-      {
-        type: 'SendProposal',
-        data: { amount: { amount, currency }, validUntil: new Date(validUntil).toISOString(), terms, winProbability },
-        occurredAt,
-      },
-      context,
-      reply,
-    );
+    return this.dispatcher.dispatch(dealId, body.toCommand(), context, reply);
   }
 }

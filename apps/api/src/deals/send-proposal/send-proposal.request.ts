@@ -1,3 +1,4 @@
+import type { DealCommandInput } from '../execute-deal-command';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, Max, Min } from 'class-validator';
 import { IsAmount, IsCurrency, IsIsoTime, IsText, OptionalNotNull, maxAmount } from '../../http/validators';
@@ -36,4 +37,14 @@ export class SendProposalRequest {
   @OptionalNotNull()
   @IsIsoTime()
   occurredAt?: string;
+
+  /** The command this request asks for; the API and the history import both send it. */
+  toCommand(): DealCommandInput {
+    const { amount, currency, validUntil, terms, winProbability, occurredAt } = this;
+    return {
+      type: 'SendProposal',
+      data: { amount: { amount, currency }, validUntil: new Date(validUntil).toISOString(), terms, winProbability },
+      occurredAt,
+    };
+  }
 }

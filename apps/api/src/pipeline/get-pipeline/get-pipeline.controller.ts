@@ -4,7 +4,7 @@ import { ApiBadRequestResponse, ApiBearerAuth, ApiForbiddenResponse, ApiOkRespon
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { refuseUnknownQueryKeys } from '../known-query-keys';
-import { setLagHeaders } from '../projection-lag';
+import { setLagHeaders } from '../../projections/projection-lag';
 import { GetPipelineQuery, type PipelineAnswer } from './get-pipeline.query';
 import { defaultPipelineLimit, GetPipelineRequest, pipelineQueryKeys } from './get-pipeline.request';
 

@@ -6,7 +6,7 @@ import { ApiError } from '../../http/api-error';
 import { APP_CONFIG, READ_MODEL_STORE } from '../../infrastructure/tokens';
 import { ProjectionStatusService } from '../../projections/projection-status.service';
 import { InvalidCursorError, type PipelineRequest, type PipelineView, pipelineProjectionName, queryPipeline } from '../pipeline-library';
-import { type ProjectionLag, projectionLag } from '../projection-lag';
+import { type ProjectionLag, projectionLag } from '../../projections/projection-lag';
 
 export interface PipelineAnswer extends PipelineView {
   readonly projection: ProjectionLag;

@@ -1,8 +1,7 @@
-import { formatPosition, type Position } from '@deals/event-store';
 import type { FastifyReply } from 'fastify';
-import type { ProjectionStatusService } from '../projections/projection-status.service';
+import type { ProjectionStatusService } from './projection-status.service';
 
-/** How far a read model is behind the event store; every pipeline and analytics answer carries it. */
+/** How far a read model is behind the event store; every answer read from a projection carries it. */
 export interface ProjectionLag {
   /** The last event position the read model includes, `commit/prepare`; null before the first event. */
   readonly position: string | null;
@@ -17,16 +16,11 @@ export interface ProjectionLag {
 export async function projectionLag(projections: ProjectionStatusService, projection: string): Promise<ProjectionLag> {
   const status = await projections.status(projection);
   return {
-    position: positionText(status.position),
+    position: status.position,
     lagEvents: status.lagEvents,
     lagMs: status.lagMs,
     caughtUp: status.caughtUp,
   };
-}
-
-function positionText(position: Position | string | null | undefined): string | null {
-  if (position === null || position === undefined) return null;
-  return typeof position === 'string' ? position : formatPosition(position);
 }
 
 /** The same facts as headers, so a client can check freshness without parsing the body. */
