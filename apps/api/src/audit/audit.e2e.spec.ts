@@ -5,7 +5,7 @@ import type { ApiKey } from '@deals/platform';
 import type { ReadModelStore } from '@deals/read-models';
 import { READ_MODEL_STORE } from '../infrastructure/tokens';
 import { actors, bodies, keys, startTestApp, type TestApp, type TestResponse } from '../testing/test-app';
-import { entryId } from './audit-library';
+import { entryId } from '@deals/projections';
 import { csvToEntries, parseCsv } from './testing/parse-csv';
 
 /**

@@ -1,4 +1,4 @@
-import { funnelStages, type CycleLengthView, type CycleMetrics } from '../../../api/src/analytics/analytics-library';
+import { funnelStages, type CycleLengthView, type CycleMetrics } from '@deals/projections';
 import { csvRow } from '../../../api/src/audit/list-audit-entries/audit-export-format';
 import { openStages } from '@deals/domain';
 

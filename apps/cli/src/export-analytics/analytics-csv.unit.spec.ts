@@ -1,4 +1,4 @@
-import { computeCycleAnalytics, type CycleLengthView, type DealTimeline } from '../../../api/src/analytics/analytics-library';
+import { computeCycleAnalytics, type CycleLengthView, type DealTimeline } from '@deals/projections';
 import { parseCsv, unguard } from '../../../api/src/audit/testing/parse-csv';
 import { analyticsColumns, analyticsCsv } from './analytics-csv';
 

@@ -1,7 +1,7 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ReadModelStore } from '@deals/read-models';
-import { analyticsProjectionName, bases, groupings, queryCycleLength } from '../../../api/src/analytics/analytics-library';
+import { analyticsProjectionName, bases, groupings, queryCycleLength } from '@deals/projections';
 import { READ_MODEL_STORE } from '../../../api/src/infrastructure/tokens';
 import { isoTime, oneOf, parseCommandArgs, safeName } from '../shared/args';
 import { cliConfig, withCliContext } from '../shared/app-context';

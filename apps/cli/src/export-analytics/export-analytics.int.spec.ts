@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmbeddedReadModelStore } from '@deals/read-models';
-import { queryCycleLength } from '../../../api/src/analytics/analytics-library';
+import { queryCycleLength } from '@deals/projections';
 import { parseCsv } from '../../../api/src/audit/testing/parse-csv';
 import { cli, tempDataDir } from '../testing/cli-harness';
 import { historyCsv } from '../testing/history-fixture';

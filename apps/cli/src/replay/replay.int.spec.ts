@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmbeddedReadModelStore } from '@deals/read-models';
 import { Redis } from 'ioredis';
-import { queryCycleLength } from '../../../api/src/analytics/analytics-library';
+import { queryCycleLength } from '@deals/projections';
 import { parseCsv } from '../../../api/src/audit/testing/parse-csv';
 import { importedDealId } from '../import-history/history-row';
 import { cli, dumpReadModels, tempDataDir } from '../testing/cli-harness';

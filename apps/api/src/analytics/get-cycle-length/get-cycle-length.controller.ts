@@ -7,7 +7,7 @@ import { Roles } from '../../auth/roles';
 import { ApiError } from '../../http/api-error';
 import { refuseUnknownQueryKeys } from '../../pipeline/known-query-keys';
 import { setLagHeaders } from '../../projections/projection-lag';
-import type { CycleLengthRequest } from '../analytics-library';
+import type { CycleLengthRequest } from '@deals/projections';
 import { type CycleLengthAnswer, GetCycleLengthQuery } from './get-cycle-length.query';
 import { cycleLengthQueryKeys, GetCycleLengthRequest } from './get-cycle-length.request';
 

@@ -5,7 +5,7 @@ import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { READ_MODEL_STORE } from '../../infrastructure/tokens';
 import { type ProjectionLag, projectionLag } from '../../projections/projection-lag';
 import { ProjectionStatusService } from '../../projections/projection-status.service';
-import { analyticsProjectionName, type CycleLengthRequest, type CycleLengthView, queryCycleLength } from '../analytics-library';
+import { analyticsProjectionName, type CycleLengthRequest, type CycleLengthView, queryCycleLength } from '@deals/projections';
 
 export interface CycleLengthAnswer extends CycleLengthView {
   readonly projection: ProjectionLag;

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
 import { IsIsoTime, OptionalNotNull } from '../../http/validators';
-import { type Basis, bases, type GroupBy, groupings } from '../analytics-library';
+import { type Basis, bases, type GroupBy, groupings } from '@deals/projections';
 
 export const cycleLengthQueryKeys = ['basis', 'groupBy', 'from', 'to', 'asOf'] as const;
 

@@ -1,4 +1,4 @@
-import { type AuditEntry, canonicalJson } from '../audit-library';
+import { type AuditEntry, canonicalJson } from '@deals/projections';
 
 /**
  * The audit export formats. Both are written as text chunks of about `chunkChars`, so the HTTP

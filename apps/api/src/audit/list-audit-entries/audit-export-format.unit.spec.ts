@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AuditEntry } from '../audit-library';
+import type { AuditEntry } from '@deals/projections';
 import { csvToEntries, parseCsv } from '../testing/parse-csv';
 import { csvColumns, csvEntryRow, csvField, exportChunks } from './audit-export-format';
 

@@ -14,7 +14,7 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { ApiError } from '../../http/api-error';
-import type { AuditFilter } from '../audit-library';
+import type { AuditFilter } from '@deals/projections';
 import { setLagHeaders } from '../../projections/projection-lag';
 import { refuseUnexpectedParameters } from '../query-parameters';
 import { exportChunks, exportMediaTypes, type ExportFormat } from './audit-export-format';

@@ -13,7 +13,7 @@ import {
   exportAuditLog,
   InvalidAuditCursorError,
   queryAuditLog,
-} from '../audit-library';
+} from '@deals/projections';
 import { type ProjectionLag, projectionLag } from '../../projections/projection-lag';
 
 export interface AuditEntriesPage {

@@ -3,7 +3,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import { IsIsoTime, IsText, OptionalNotNull } from '../../http/validators';
-import { type AuditTimeField, auditTimeFields } from '../audit-library';
+import { type AuditTimeField, auditTimeFields } from '@deals/projections';
 
 export const listFormats = ['json', 'csv', 'jsonl'] as const;
 export type ListFormat = (typeof listFormats)[number];

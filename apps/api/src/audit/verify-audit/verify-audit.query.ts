@@ -4,9 +4,8 @@ import { Inject } from '@nestjs/common';
 import { type IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
 import { EVENT_STORE, READ_MODEL_STORE } from '../../infrastructure/tokens';
 import { ProjectionStatusService } from '../../projections/projection-status.service';
-import { type AuditVerification, verifyAuditChains } from '../audit-library';
+import { type AuditVerification, auditProjectionName, verifyAuditChains } from '@deals/projections';
 import { type ProjectionLag, projectionLag } from '../../projections/projection-lag';
-import { auditProjectionName } from '../audit-library';
 
 export type AuditVerificationReport = AuditVerification & { readonly projection: ProjectionLag };
 

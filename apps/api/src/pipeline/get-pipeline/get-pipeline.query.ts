@@ -5,7 +5,7 @@ import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { ApiError } from '../../http/api-error';
 import { APP_CONFIG, READ_MODEL_STORE } from '../../infrastructure/tokens';
 import { ProjectionStatusService } from '../../projections/projection-status.service';
-import { InvalidCursorError, type PipelineRequest, type PipelineView, pipelineProjectionName, queryPipeline } from '../pipeline-library';
+import { InvalidCursorError, type PipelineRequest, type PipelineView, pipelineProjectionName, queryPipeline } from '@deals/projections';
 import { type ProjectionLag, projectionLag } from '../../projections/projection-lag';
 
 export interface PipelineAnswer extends PipelineView {
