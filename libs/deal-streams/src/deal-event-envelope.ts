@@ -1,5 +1,5 @@
 import { currentSchemaVersions, type DealEvent, EventUpcaster } from '@deals/domain';
-import type { EventToAppend, Position, RecordedEvent } from '@deals/event-store';
+import type { EventToAppend, JsonObject, Position, RecordedEvent } from '@deals/event-store';
 
 export const dealStreamPrefix = 'deal-';
 
@@ -35,7 +35,11 @@ export interface StoredDealEvent {
   readonly dealId: string;
   readonly revision: bigint;
   readonly position: Position;
+  /** The event as today's schema reads it (upcast). */
   readonly event: DealEvent;
+  /** The payload exactly as it was written, at `metadata.schemaVersion`: what tamper evidence covers. */
+  readonly storedData: JsonObject;
+  /** As written; `schemaVersion` is the version of `storedData`. */
   readonly metadata: DealEventMetadata;
 }
 
@@ -60,7 +64,8 @@ export class DealEventReader {
       revision: recorded.revision,
       position: recorded.position,
       event,
-      metadata: { ...metadata, schemaVersion: currentSchemaVersions[event.type] },
+      storedData: recorded.data,
+      metadata,
     };
   }
 }

@@ -50,7 +50,8 @@ export function auditHashFields(stored: StoredDealEvent): AuditHashFields {
     commandId: metadata.commandId,
     correlationId: metadata.correlationId,
     causationId: metadata.causationId,
-    data: stored.event.data as unknown as JsonObject,
+    // As written, not as upcast: a later schema change must not look like tampering.
+    data: stored.storedData,
   };
 }
 

@@ -105,6 +105,14 @@ describe('auditHashFields', () => {
       data: { channel: 'call', notes: 'Delivery check' },
     });
   });
+
+  it('covers the payload as written, not as a later schema reads it, so an upcast is not tampering', () => {
+    const written = storedEvent('FollowedUp', { revision: 1, position: 7 });
+    const upcast = { ...written, event: { ...written.event, data: { channel: 'call', notes: 'Delivery check', outcome: 'satisfied' } } };
+    expect(auditHashFields(upcast as typeof written)).toEqual(auditHashFields(written));
+    const altered = { ...written, storedData: { channel: 'call', notes: 'Edited later' } };
+    expect(auditHash(genesisHash, auditHashFields(altered))).not.toBe(auditHash(genesisHash, auditHashFields(written)));
+  });
 });
 
 describe('the test vectors published in docs/audit.md', () => {

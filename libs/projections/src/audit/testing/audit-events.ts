@@ -60,6 +60,7 @@ export function storedEvent<T extends DealEventType>(
     revision: BigInt(revision),
     position: { commit: position, prepare: position },
     event: { type, data, occurredAt } as DealEvent,
+    storedData: { ...data },
     metadata,
   };
 }

@@ -153,6 +153,7 @@ export function dealStream(dealId: string, events: readonly DealEvent[], options
     revision: BigInt(revision),
     position: { commit: BigInt(first + revision), prepare: BigInt(first + revision) },
     event,
+    storedData: { ...event.data },
     metadata: {
       schemaVersion: 1,
       actor: options.actor ?? 'importer',
