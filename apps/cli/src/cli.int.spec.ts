@@ -101,3 +101,48 @@ describe('command lines', () => {
     expect(run).toMatchObject({ code: 0, stdout: expect.stringContaining('Usage:') });
   });
 });
+
+describe('roles, once API keys are configured', () => {
+  const apiKeys = 'admin-key-000000000001=ops.admin:admin,analyst-key-00000000001=ana.lyst:analyst,sales-key-0000000000001=sam.sales:sales';
+  const file = join(examples, 'deal-history.csv');
+  let data: ReturnType<typeof tempDataDir>;
+  beforeEach(() => (data = tempDataDir()));
+  afterEach(() => data.remove());
+
+  it.each([
+    ['import', [file]],
+    ['rebuild', []],
+    ['replay', ['--until', '2025-01-01']],
+  ])('refuses %s without a key, and with a key that is not admin', async (command, args) => {
+    const env = { DATA_DIR: data.dir, API_KEYS: apiKeys };
+    const missing = await cli([command, ...args], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('DEALS_API_KEY');
+    const analyst = await cli([command, ...args], { ...env, DEALS_API_KEY: 'analyst-key-00000000001' });
+    expect(analyst.code).toBe(1);
+    expect(analyst.stderr).toContain('needs the role admin');
+    const unknown = await cli([command, ...args], { ...env, DEALS_API_KEY: 'not-a-configured-key-000' });
+    expect(unknown.stderr).toContain('not one of the keys');
+    expect(await storedEvents(data.dir)).toEqual([]);
+  });
+
+  it("imports as the admin key's actor, and refuses an --actor that differs from it", async () => {
+    const env = { DATA_DIR: data.dir, API_KEYS: apiKeys, DEALS_API_KEY: 'admin-key-000000000001' };
+    const other = await cli(['import', file, '--actor', 'someone.else'], env);
+    expect(other.code).toBe(2);
+    const run = await cli(['import', file], env);
+    expect(run.code).toBe(0);
+    expect(new Set((await storedEvents(data.dir)).map((event) => event.metadata.actor))).toEqual(new Set(['ops.admin']));
+  });
+
+  it('lets analyst, sales and admin keys export analytics', async () => {
+    const env = { DATA_DIR: data.dir, API_KEYS: apiKeys };
+    const admin = { ...env, DEALS_API_KEY: 'admin-key-000000000001' };
+    expect((await cli(['import', file], admin)).code).toBe(0);
+    expect((await cli(['rebuild', '--projection', 'analytics'], admin)).code).toBe(0);
+    for (const key of ['analyst-key-00000000001', 'sales-key-0000000000001', 'admin-key-000000000001']) {
+      const run = await cli(['export-analytics'], { ...env, DEALS_API_KEY: key });
+      expect({ key, code: run.code }).toEqual({ key, code: 0 });
+    }
+  });
+});

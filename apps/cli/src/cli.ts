@@ -15,7 +15,9 @@ const commands: Readonly<Record<string, CommandRunner>> = {
 };
 
 export const usage = `Deal service CLI, for operators and analysts. Reads the same environment as the API
-(DATA_DIR, READ_MODEL_STORE, REDIS_URL, ...).
+(DATA_DIR, READ_MODEL_STORE, REDIS_URL, API_KEYS, ...). Once API_KEYS is configured, DEALS_API_KEY must
+hold a key with the command's role: admin for rebuild, replay and import; analyst or sales for
+export-analytics.
 
 Usage: npm run cli -- <command> [options]
 

@@ -4,6 +4,7 @@ import type { ReadModelStore } from '@deals/read-models';
 import { analyticsProjectionName, bases, groupings, queryCycleLength } from '@deals/projections';
 import { READ_MODEL_STORE } from '../../../api/src/infrastructure/tokens';
 import { isoTime, oneOf, parseCommandArgs, safeName } from '../shared/args';
+import { authorize } from '../shared/authorize';
 import { cliConfig, withCliContext } from '../shared/app-context';
 import { openReplay } from '../replay/replay-store';
 import { CliFailure, type CliIo, exitCodes, type ExitCode, UsageError } from '../shared/cli-io';
@@ -40,6 +41,7 @@ export async function runExportAnalytics(args: readonly string[], io: CliIo): Pr
   const replayName = values['from-replay'] === undefined ? undefined : safeName('from-replay', values['from-replay']);
   const out = values.out === undefined ? undefined : resolve(io.cwd, values.out);
   const config = cliConfig(io);
+  authorize(config, io, 'export-analytics', ['analyst', 'sales']);
 
   const exportFrom = async (store: ReadModelStore, defaultAsOf: Date | undefined, source: string): Promise<ExitCode> => {
     const checkpoint = await store.checkpoint(analyticsProjectionName);

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { CommandBus } from '@nestjs/cqrs';
 import { DealRepository } from '../../../api/src/deals/deal-repository';
 import { oneOf, parseCommandArgs } from '../shared/args';
+import { authorize } from '../shared/authorize';
 import { cliConfig, withCliContext } from '../shared/app-context';
 import { CliFailure, type CliIo, exitCodes, type ExitCode, UsageError } from '../shared/cli-io';
 import { ProgressReporter, count } from '../shared/progress';
@@ -14,18 +15,17 @@ export const importUsage = `import <file.csv|file.jsonl> [--actor <name>] [--dry
     Import deal history exported from another CRM: one row per step, in order, with a backdated
     occurredAt. Rows are checked like API requests; bad rows are reported with their line number and
     skipped. Importing the same file again appends nothing. Exit 1 when any row was rejected.
-    --actor     recorded as the actor of the imported events (default: import)
+    --actor     the actor recorded on the imported events, in local development (default: import);
+                with API_KEYS configured it is the actor of DEALS_API_KEY, which needs the admin role
     --dry-run   check every row's format and fields, write nothing (stage rules are checked only on a real run)
     --format    when the file name does not end in .csv, .jsonl or .ndjson
     Format: docs/import.md`;
-
-// The same rule as an API key's actor: what the audit log shows as who made the change.
 
 export async function runImportHistory(args: readonly string[], io: CliIo): Promise<ExitCode> {
   const { values, positionals } = parseCommandArgs(
     args,
     {
-      actor: { type: 'string', default: 'import' },
+      actor: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       format: { type: 'string' },
     },
@@ -35,11 +35,17 @@ export async function runImportHistory(args: readonly string[], io: CliIo): Prom
   if (file === undefined) throw new UsageError('import needs the file to import: import <file.csv|file.jsonl>');
   const format = oneOf('format', values.format, historyFormats) ?? formatOf(file);
   if (format === undefined) throw new UsageError(`Cannot tell the format of ${file} from its name: pass --format csv or --format jsonl`);
-  const actor = values.actor;
-  if (!actorPattern.test(actor)) throw new UsageError('--actor must be 1 to 100 letters, digits or . _ @ -');
+  if (values.actor !== undefined && !actorPattern.test(values.actor)) {
+    throw new UsageError('--actor must be 1 to 100 letters, digits or . _ @ -');
+  }
   const path = resolve(io.cwd, file);
   if (!existsSync(path) || !statSync(path).isFile()) throw new CliFailure(`No such file: ${path}`);
   const config = cliConfig(io);
+  const operator = authorize(config, io, 'import', []);
+  if (operator.actor !== undefined && values.actor !== undefined && values.actor !== operator.actor) {
+    throw new UsageError('--actor is for local development: with API_KEYS configured, the actor is the one of DEALS_API_KEY');
+  }
+  const actor = operator.actor ?? values.actor ?? 'import';
   const dryRun = values['dry-run'];
 
   return withCliContext(config, async (context) => {

@@ -3,6 +3,7 @@ import type { ReadModelStore } from '@deals/read-models';
 import { EVENT_STORE, READ_MODEL_STORE } from '../../../api/src/infrastructure/tokens';
 import { allProjections } from '../../../api/src/projections/projection-registry';
 import { parseCommandArgs } from '../shared/args';
+import { authorize } from '../shared/authorize';
 import { cliConfig, withCliContext } from '../shared/app-context';
 import { CliFailure, type CliIo, exitCodes, type ExitCode, UsageError } from '../shared/cli-io';
 import { describeRebuild, rebuildProjection } from '../shared/run-projection';
@@ -15,6 +16,7 @@ export const rebuildUsage = `rebuild [--projection pipeline|analytics|audit|all]
 export async function runRebuild(args: readonly string[], io: CliIo): Promise<ExitCode> {
   const { values } = parseCommandArgs(args, { projection: { type: 'string', default: 'all' } });
   const config = cliConfig(io);
+  authorize(config, io, 'rebuild', []);
   const available = allProjections(config);
   const names = available.map((projection) => projection.name);
   const chosen = values.projection === 'all' ? available : available.filter((projection) => projection.name === values.projection);

@@ -3,6 +3,7 @@ import type { EventStore } from '@deals/event-store';
 import { EVENT_STORE } from '../../../api/src/infrastructure/tokens';
 import { allProjections } from '../../../api/src/projections/projection-registry';
 import { isoTime, parseCommandArgs, safeName } from '../shared/args';
+import { authorize } from '../shared/authorize';
 import { cliConfig, withCliContext } from '../shared/app-context';
 import { CliFailure, type CliIo, exitCodes, type ExitCode, UsageError } from '../shared/cli-io';
 import { describeRebuild, rebuildProjection } from '../shared/run-projection';
@@ -19,6 +20,7 @@ export async function runReplay(args: readonly string[], io: CliIo): Promise<Exi
   if (until === undefined) throw new UsageError('replay needs --until <date>, e.g. --until 2026-03-31T23:59:59Z');
   const name = safeName('into', values.into ?? defaultName(until));
   const config = cliConfig(io);
+  authorize(config, io, 'replay', []);
   const projections = allProjections(config);
   if (projections.length === 0) throw new CliFailure('No projections are registered in this build: nothing to replay');
   const untilMs = until.getTime();
