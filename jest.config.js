@@ -11,12 +11,14 @@ const shared = {
   // dependencies are compiled to CommonJS like our code.
   transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   moduleNameMapper: {
+    '^@deals/read-models/testing$': '<rootDir>/libs/read-models/src/testing',
     '^@deals/(domain|event-store|platform|deal-streams|idempotency|read-models|projections)$': '<rootDir>/libs/$1/src',
   },
   setupFiles: ['reflect-metadata'],
 };
 
 module.exports = {
+  globalSetup: '<rootDir>/scripts/jest-global-setup.js',
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.unit.spec.ts'] },
     { ...shared, displayName: 'int', testMatch: ['<rootDir>/{apps,libs}/**/*.int.spec.ts'] },

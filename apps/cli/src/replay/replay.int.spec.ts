@@ -3,6 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmbeddedReadModelStore } from '@deals/read-models';
 import { Redis } from 'ioredis';
+import { itWithRedis, testRedisUrl } from '@deals/read-models/testing';
 import { queryCycleLength } from '@deals/projections';
 import { parseCsv } from '../../../api/src/audit/testing/parse-csv';
 import { importedDealId } from '../import-history/history-row';
@@ -93,9 +94,8 @@ describe('replay', () => {
     expect(rowsOf(early.stdout)[0]).toMatchObject({ won: '0', lost: '0', open: '2' });
   }, 60_000);
 
-  it('replays into a key prefix of its own when the read models live in Redis', async () => {
-    // CI starts a Redis; without one this test fails rather than skips.
-    const redisEnv = { ...env, READ_MODEL_STORE: 'redis', REDIS_URL: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379' };
+  itWithRedis('replays into a key prefix of its own when the read models live in Redis', async () => {
+    const redisEnv = { ...env, READ_MODEL_STORE: 'redis', REDIS_URL: testRedisUrl };
     const name = `test-${randomUUID().slice(0, 8)}`;
     const prefix = `deals-replay:${name}:`;
     const redis = new Redis(redisEnv.REDIS_URL);

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StoredDealEvent } from '@deals/deal-streams';
+import { describeForStore, readModelStoreKinds, testRedisUrl as redisUrl } from '@deals/read-models/testing';
 import {
   EmbeddedReadModelStore,
   type JsonObject,
@@ -18,7 +19,6 @@ import { actors, auditHistory, deals, random, types } from './testing/audit-even
 // The audit query against the real stores must page exactly as it does on the in-memory reference:
 // same entries, same cursors' pages, same index chosen. Redis as CI runs it (REDIS_URL, or local).
 
-const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 /** Commits events in batches the way the runner does: each event sees the documents the batch wrote before it. */
 async function commitAudit(store: ReadModelStore, events: readonly StoredDealEvent[], batchSize: number): Promise<void> {
@@ -56,7 +56,7 @@ async function pages(target: ReadModelStore, filter: AuditFilter, limit: number,
   return result;
 }
 
-describe.each(['embedded', 'redis'] as const)('audit query on the %s read-model store', (kind) => {
+for (const kind of readModelStoreKinds) describeForStore(kind)(`audit query on the ${kind} read-model store`, () => {
   let directory: string;
   let store: ReadModelStore;
 

@@ -3,19 +3,24 @@ import { randomInt, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { DealEventReader, type StoredDealEvent } from '@deals/deal-streams';
 import { EmbeddedEventStore, type EventStore, formatPosition, type Position, type RecordedEvent } from '@deals/event-store';
 import { EmbeddedReadModelStore, type ReadModelStore, RedisReadModelStore } from '@deals/read-models';
+import {
+  describeForStore,
+  itForStore,
+  type ReadModelStoreKind,
+  readModelStoreKinds,
+  testRedisUrl as redisUrl,
+  unlinkPrefix,
+} from '@deals/read-models/testing';
 import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
 import type { Projection } from '../projection';
 import { type CatchUpProgress, ProjectionRunner, type RunnerOptions } from './projection-runner';
 import { appendEvents, countingNames, countingProjection, dealEvents, writeHistory } from './testing/counting-projection';
 
-// CI starts a Redis; without one the Redis cases fail rather than skip.
-const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
-type StoreKind = 'embedded' | 'redis';
+type StoreKind = ReadModelStoreKind;
 
 interface OpenedStore {
   readonly store: ReadModelStore;
@@ -58,20 +63,6 @@ async function openStore(kind: StoreKind, reuse?: string): Promise<OpenedStore> 
     await unlinkPrefix(keyPrefix);
   });
   return { store, spec: `redis:${keyPrefix}` };
-}
-
-async function unlinkPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit();
-  }
 }
 
 function runner(events: EventStore, store: ReadModelStore, projection: Projection, options: RunnerOptions = {}): ProjectionRunner {
@@ -153,7 +144,7 @@ function countingPulls(events: EventStore): { store: EventStore; pulled: () => n
   return { store, pulled: () => pulled };
 }
 
-describe.each<StoreKind>(['embedded', 'redis'])('ProjectionRunner with the %s read-model store', (kind) => {
+for (const kind of readModelStoreKinds) describeForStore(kind)(`ProjectionRunner with the ${kind} read-model store`, () => {
   it('catches up from nothing to the head, as projecting event by event would', async () => {
     const events = openEvents();
     const history = await writeHistory(events, 40, { perAppend: 3 });
@@ -435,9 +426,9 @@ describe('ProjectionRunner crash safety', () => {
     });
   }
 
-  it.each<StoreKind>(['embedded', 'redis'])(
-    'killed at random points during a large catch-up (%s), it ends exactly where a clean rebuild does',
-    async (kind) => {
+  for (const kind of readModelStoreKinds) itForStore(kind)(
+    `killed at random points during a large catch-up (${kind}), it ends exactly where a clean rebuild does`,
+    async () => {
       const name = projectionName();
       const projection = countingProjection(name);
       const crashed = await openStore(kind);

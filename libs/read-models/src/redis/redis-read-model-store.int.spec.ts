@@ -2,28 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { ReadModelChange } from '../read-model-store.port';
 import { describeReadModelStoreConformance } from '../testing/read-model-store-conformance';
+import { describeWithRedis, testRedisUrl as redisUrl, unlinkPrefix } from '../testing/redis-test-support';
 import { RedisReadModelStore } from './redis-read-model-store';
-
-// CI starts a Redis; without one these tests fail rather than skip.
-const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 function freshPrefix(): string {
   return `test:${randomUUID()}:`;
-}
-
-/** Removes every key under the prefix, with a client of its own. */
-async function unlinkPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit();
-  }
 }
 
 async function keysUnder(prefix: string): Promise<string[]> {
@@ -35,19 +18,21 @@ async function keysUnder(prefix: string): Promise<string[]> {
   }
 }
 
-describeReadModelStoreConformance('redis', async () => {
-  const keyPrefix = freshPrefix();
-  const store = await RedisReadModelStore.connect(redisUrl, { keyPrefix });
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await unlinkPrefix(keyPrefix);
-    },
-  };
+describeWithRedis('on a real Redis', () => {
+  describeReadModelStoreConformance('redis', async () => {
+    const keyPrefix = freshPrefix();
+    const store = await RedisReadModelStore.connect(redisUrl, { keyPrefix });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await unlinkPrefix(keyPrefix);
+      },
+    };
+  });
 });
 
-describe('RedisReadModelStore', () => {
+describeWithRedis('RedisReadModelStore', () => {
   let keyPrefix: string;
   let store: RedisReadModelStore;
   const checkpoint = { position: { commit: 1n, prepare: 1n }, eventsProcessed: 1, lastRecordedAt: '2025-01-01T00:00:00.000Z' };

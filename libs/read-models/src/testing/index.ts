@@ -1,0 +1,2 @@
+export * from './read-model-store-conformance';
+export * from './redis-test-support';
