@@ -14,7 +14,7 @@ interface ProcessRun {
 /** The real entry point in a child process, as `npm run cli -- …` runs it (from the sources, compiled in memory). */
 function runMain(args: readonly string[], env: Record<string, string>): Promise<ProcessRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', join(__dirname, 'testing/register-ts.js'), join(__dirname, 'main.ts'), ...args], {
+    const child = spawn(process.execPath, ['--require', join(root, 'scripts/register-ts.js'), join(__dirname, 'main.ts'), ...args], {
       cwd: root,
       env: { PATH: process.env['PATH'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

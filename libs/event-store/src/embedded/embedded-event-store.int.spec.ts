@@ -214,7 +214,7 @@ describe('EmbeddedEventStore', () => {
 
   describe('crash safety', () => {
     const crashWriter = path.join(__dirname, 'testing', 'crash-writer.ts');
-    const registerTs = path.join(__dirname, 'testing', 'register-ts.js');
+    const registerTs = path.resolve(__dirname, '../../../../scripts/register-ts.js');
 
     interface Ack {
       readonly stream: string;

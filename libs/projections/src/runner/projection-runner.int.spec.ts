@@ -361,20 +361,9 @@ for (const kind of readModelStoreKinds) describeForStore(kind)(`ProjectionRunner
 });
 
 describe('ProjectionRunner crash safety', () => {
-  const registerTs = path.resolve(__dirname, '../../../event-store/src/embedded/testing/register-ts.js');
-  const libs = path.resolve(__dirname, '../../..');
+  const registerTs = path.resolve(__dirname, '../../../../scripts/register-ts.js');
   const crashProjector = path.join(__dirname, 'testing', 'crash-projector.ts');
-  // register-ts.js compiles the TypeScript; the @deals/* aliases are mapped here the way jest maps them.
-  const bootstrap = `
-    require(${JSON.stringify(registerTs)});
-    const Module = require('node:module');
-    const resolve = Module._resolveFilename;
-    Module._resolveFilename = function (request, ...rest) {
-      const alias = /^@deals\\/([\\w-]+)$/.exec(request);
-      return resolve.call(this, alias ? ${JSON.stringify(libs)} + '/' + alias[1] + '/src' : request, ...rest);
-    };
-    require(${JSON.stringify(crashProjector)});
-  `;
+  const bootstrap = `require(${JSON.stringify(registerTs)}); require(${JSON.stringify(crashProjector)});`;
   const kills = 10;
 
   let historyDir: string;

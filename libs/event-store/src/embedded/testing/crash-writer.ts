@@ -3,7 +3,7 @@
  * process. It prints one JSON line `{ stream, ids }` per acknowledged append, and tags every event with
  * its append (`{ append, index, count }`) so the parent can tell a half-written append from a whole one.
  *
- * Usage: node --require ./register-ts.js crash-writer.ts <database file>
+ * Usage: node --require scripts/register-ts.js crash-writer.ts <database file>
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import type { ExpectedRevision } from '../../event-store.port';
