@@ -1,3 +1,4 @@
 export * from './clock';
 export * from './config';
 export * from './keyed-mutex';
+export * from './sqlite-schema';

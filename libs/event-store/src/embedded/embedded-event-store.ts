@@ -1,3 +1,4 @@
+import { ensureSqliteSchema } from '@deals/platform';
 import Database from 'better-sqlite3';
 import {
   AppendResult,
@@ -181,7 +182,7 @@ export class EmbeddedEventStore implements EventStore {
         throw new Error(`${options.path} cannot use WAL (journal mode ${String(journalMode)})`);
       }
       db.pragma('synchronous = FULL');
-      migrate(db, options.path);
+      ensureSqliteSchema(db, options.path, schemaVersion, schema);
       return new EmbeddedEventStore(db, pollIntervalMs);
     } catch (error) {
       db.close();
@@ -451,29 +452,21 @@ class EmbeddedSubscription implements Subscription {
   }
 }
 
-function migrate(db: Database.Database, path: string): void {
-  db.transaction(() => {
-    const version = Number(db.pragma('user_version', { simple: true }));
-    if (version === schemaVersion) return;
-    if (version !== 0) throw new Error(`${path} has schema version ${version}; this build knows ${schemaVersion}`);
-    // position is the rowid: assigned in commit order, from 1, never reused since nothing is deleted.
-    db.exec(`
-      CREATE TABLE events (
-        position  INTEGER PRIMARY KEY,
-        stream_id TEXT    NOT NULL,
-        revision  INTEGER NOT NULL,
-        event_id  TEXT    NOT NULL,
-        type      TEXT    NOT NULL,
-        data      TEXT    NOT NULL,
-        metadata  TEXT    NOT NULL,
-        created   INTEGER NOT NULL,
-        UNIQUE (stream_id, revision)
-      ) STRICT;
-      CREATE UNIQUE INDEX events_by_stream_and_id ON events (stream_id, event_id);
-      PRAGMA user_version = ${schemaVersion};
-    `);
-  }).immediate();
-}
+// position is the rowid: assigned in commit order, from 1, never reused since nothing is deleted.
+const schema = `
+CREATE TABLE events (
+  position  INTEGER PRIMARY KEY,
+  stream_id TEXT    NOT NULL,
+  revision  INTEGER NOT NULL,
+  event_id  TEXT    NOT NULL,
+  type      TEXT    NOT NULL,
+  data      TEXT    NOT NULL,
+  metadata  TEXT    NOT NULL,
+  created   INTEGER NOT NULL,
+  UNIQUE (stream_id, revision)
+) STRICT;
+CREATE UNIQUE INDEX events_by_stream_and_id ON events (stream_id, event_id);
+`;
 
 function serialize(event: EventToAppend): SerializedEvent {
   if (!uuidPattern.test(event.id)) throw new TypeError(`Event id ${event.id} is not a UUID`);

@@ -1,6 +1,6 @@
 import type { StoredDealEvent } from '@deals/deal-streams';
 import { formatPosition, type Position } from '@deals/event-store';
-import type { JsonObject, ReadModelChange } from '@deals/read-models';
+import type { ReadModelChange } from '@deals/read-models';
 import type { DocumentReader, DocumentRef, Projection } from '../projection';
 import { auditHash, type AuditHashFields, auditHashFields, genesisHash } from './audit-hash';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isOpen, type Money, openStages, type Stage, stages } from '@deals/domain';
+import { isOpen, openStages, type Stage, stages } from '@deals/domain';
 import type { RottingDays, StageProbabilities } from '@deals/platform';
 import type { IndexEntry, ReadModelStore } from '@deals/read-models';
 import {

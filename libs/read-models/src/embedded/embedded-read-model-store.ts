@@ -1,3 +1,4 @@
+import { ensureSqliteSchema } from '@deals/platform';
 import Database from 'better-sqlite3';
 import {
   netChanges,
@@ -168,7 +169,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
       const journalMode = db.pragma('journal_mode = WAL', { simple: true });
       if (journalMode !== 'wal') throw new Error(`${path} cannot use WAL (journal mode ${String(journalMode)})`);
       db.pragma('synchronous = NORMAL');
-      migrate(db, path);
+      ensureSqliteSchema(db, path, schemaVersion, schema);
       return new EmbeddedReadModelStore(db);
     } catch (error) {
       db.close();
@@ -261,44 +262,36 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   }
 }
 
-function migrate(db: Database.Database, path: string): void {
-  db.transaction(() => {
-    const version = Number(db.pragma('user_version', { simple: true }));
-    if (version === schemaVersion) return;
-    if (version !== 0) throw new Error(`${path} has schema version ${version}; this build knows ${schemaVersion}`);
-    // Documents keep a rowid: their JSON is often larger than WITHOUT ROWID tables handle well.
-    db.exec(`
-      CREATE TABLE documents (
-        collection TEXT NOT NULL,
-        id         TEXT NOT NULL,
-        json       TEXT NOT NULL,
-        PRIMARY KEY (collection, id)
-      ) STRICT;
-      CREATE TABLE counters (
-        counter TEXT NOT NULL,
-        field   TEXT NOT NULL,
-        value   REAL NOT NULL,
-        PRIMARY KEY (counter, field)
-      ) STRICT, WITHOUT ROWID;
-      CREATE TABLE index_entries (
-        name   TEXT NOT NULL,
-        member TEXT NOT NULL,
-        score  REAL NOT NULL,
-        PRIMARY KEY (name, member)
-      ) STRICT, WITHOUT ROWID;
-      CREATE INDEX index_entries_by_score ON index_entries (name, score, member);
-      -- Positions as decimal text: they are 64-bit unsigned in EventStoreDB, beyond what a JS number holds.
-      CREATE TABLE checkpoints (
-        projection       TEXT    PRIMARY KEY,
-        commit_position  TEXT    NOT NULL,
-        prepare_position TEXT    NOT NULL,
-        events_processed INTEGER NOT NULL,
-        last_recorded_at TEXT    NOT NULL
-      ) STRICT, WITHOUT ROWID;
-      PRAGMA user_version = ${schemaVersion};
-    `);
-  }).immediate();
-}
+// Documents keep a rowid: their JSON is often larger than WITHOUT ROWID tables handle well.
+const schema = `
+CREATE TABLE documents (
+  collection TEXT NOT NULL,
+  id         TEXT NOT NULL,
+  json       TEXT NOT NULL,
+  PRIMARY KEY (collection, id)
+) STRICT;
+CREATE TABLE counters (
+  counter TEXT NOT NULL,
+  field   TEXT NOT NULL,
+  value   REAL NOT NULL,
+  PRIMARY KEY (counter, field)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE index_entries (
+  name   TEXT NOT NULL,
+  member TEXT NOT NULL,
+  score  REAL NOT NULL,
+  PRIMARY KEY (name, member)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX index_entries_by_score ON index_entries (name, score, member);
+-- Positions as decimal text: they are 64-bit unsigned in EventStoreDB, beyond what a JS number holds.
+CREATE TABLE checkpoints (
+  projection       TEXT    PRIMARY KEY,
+  commit_position  TEXT    NOT NULL,
+  prepare_position TEXT    NOT NULL,
+  events_processed INTEGER NOT NULL,
+  last_recorded_at TEXT    NOT NULL
+) STRICT, WITHOUT ROWID;
+`;
 
 function parse(json: string): JsonObject {
   return JSON.parse(json) as JsonObject;

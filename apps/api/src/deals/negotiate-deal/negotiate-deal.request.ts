@@ -1,8 +1,9 @@
 import type { DealCommandInput } from '../execute-deal-command';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsInt, IsNumber, Max, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsNumber, Max, Min } from 'class-validator';
 import { IsIsoTime, IsMoneyOrAmount, IsText, OptionalNotNull } from '../../http/validators';
 import { moneyOrAmountSchema } from '../shared/money.request';
+import { WinProbabilityField } from '../shared/win-probability.field';
 
 /** One round of negotiation; at least one field besides occurredAt. */
 export class NegotiateDealRequest {
@@ -30,16 +31,7 @@ export class NegotiateDealRequest {
   @IsText(5000, { multiline: true })
   notes?: string;
 
-  @ApiPropertyOptional({
-    minimum: 0,
-    maximum: 100,
-    example: 60,
-    description: "The seller's estimate of the chance to win, in percent; overrides the stage's default probability in the weighted pipeline",
-  })
-  @OptionalNotNull()
-  @IsInt()
-  @Min(0)
-  @Max(100)
+  @WinProbabilityField()
   winProbability?: number;
 
   @ApiPropertyOptional({ example: '2026-03-20T16:00:00Z' })

@@ -1,6 +1,6 @@
 import type { DealCommandInput } from '../execute-deal-command';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, Max, Min } from 'class-validator';
+import { WinProbabilityField } from '../shared/win-probability.field';
 import { IsAmount, IsCurrency, IsIsoTime, IsText, OptionalNotNull, maxAmount } from '../../http/validators';
 
 export class SendProposalRequest {
@@ -21,16 +21,7 @@ export class SendProposalRequest {
   @IsText(5000, { multiline: true })
   terms?: string;
 
-  @ApiPropertyOptional({
-    minimum: 0,
-    maximum: 100,
-    example: 60,
-    description: "The seller's estimate of the chance to win, in percent; overrides the stage's default probability in the weighted pipeline",
-  })
-  @OptionalNotNull()
-  @IsInt()
-  @Min(0)
-  @Max(100)
+  @WinProbabilityField()
   winProbability?: number;
 
   @ApiPropertyOptional({ example: '2026-03-15T10:00:00Z' })

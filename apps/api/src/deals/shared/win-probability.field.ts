@@ -1,0 +1,20 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, Max, Min } from 'class-validator';
+import { OptionalNotNull } from '../../http/validators';
+
+/** The optional `winProbability` of proposals and negotiation rounds: a whole percentage. */
+export function WinProbabilityField(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({
+      minimum: 0,
+      maximum: 100,
+      example: 60,
+      description: "The seller's estimate of the chance to win, in percent; overrides the stage's default probability in the weighted pipeline",
+    }),
+    OptionalNotNull(),
+    IsInt(),
+    Min(0),
+    Max(100),
+  );
+}
