@@ -5,7 +5,7 @@ import { ApiBadRequestResponse, ApiBearerAuth, ApiForbiddenResponse, ApiOkRespon
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { ApiError } from '../../http/api-error';
-import { refuseUnknownQueryKeys } from '../../pipeline/known-query-keys';
+import { refuseUnexpectedParameters } from '../../http/query-parameters';
 import { setLagHeaders } from '../../projections/projection-lag';
 import type { CycleLengthRequest } from '@deals/projections';
 import { type CycleLengthAnswer, GetCycleLengthQuery } from './get-cycle-length.query';
@@ -37,7 +37,7 @@ export class GetCycleLengthController {
     @Req() raw: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CycleLengthAnswer> {
-    refuseUnknownQueryKeys(raw.url, cycleLengthQueryKeys);
+    refuseUnexpectedParameters(raw.url, cycleLengthQueryKeys);
     const answer = await this.queryBus.execute(new GetCycleLengthQuery(this.toRequest(request)));
     setLagHeaders(reply, answer.projection);
     return answer;

@@ -16,7 +16,7 @@ import { Roles } from '../../auth/roles';
 import { ApiError } from '../../http/api-error';
 import type { AuditFilter } from '@deals/projections';
 import { setLagHeaders } from '../../projections/projection-lag';
-import { refuseUnexpectedParameters } from '../query-parameters';
+import { refuseUnexpectedParameters } from '../../http/query-parameters';
 import { exportChunks, exportMediaTypes, type ExportFormat } from './audit-export-format';
 import { ExportAuditEntriesQuery, ListAuditEntriesQuery } from './list-audit-entries.query';
 import { defaultPageSize, ListAuditEntriesRequest } from './list-audit-entries.request';

@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiTa
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { setLagHeaders } from '../../projections/projection-lag';
-import { refuseUnexpectedParameters } from '../query-parameters';
+import { refuseUnexpectedParameters } from '../../http/query-parameters';
 import { type AuditVerificationReport, VerifyAuditQuery } from './verify-audit.query';
 
 @ApiTags('audit')

@@ -3,7 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import { ApiBadRequestResponse, ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
-import { refuseUnknownQueryKeys } from '../known-query-keys';
+import { refuseUnexpectedParameters } from '../../http/query-parameters';
 import { setLagHeaders } from '../../projections/projection-lag';
 import { GetPipelineQuery, type PipelineAnswer } from './get-pipeline.query';
 import { defaultPipelineLimit, GetPipelineRequest, pipelineQueryKeys } from './get-pipeline.request';
@@ -32,7 +32,7 @@ export class GetPipelineController {
     @Req() raw: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PipelineAnswer> {
-    refuseUnknownQueryKeys(raw.url, pipelineQueryKeys);
+    refuseUnexpectedParameters(raw.url, pipelineQueryKeys);
     const answer = await this.queryBus.execute(
       new GetPipelineQuery({
         owner: request.owner,

@@ -1,4 +1,4 @@
-import { ApiError } from '../http/api-error';
+import { ApiError } from './api-error';
 
 /**
  * Refuses query parameters the validation pipe cannot see. class-transformer skips names of
