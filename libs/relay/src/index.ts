@@ -1,0 +1,4 @@
+export * from './kafka-envelope';
+export * from './kafka-relay';
+export * from './relay-checkpoint-store';
+export * from './kafka-config';

@@ -1,0 +1,221 @@
+import { DealEventReader, dealStreamPrefix } from '@deals/deal-streams';
+import { type EventStore, formatPosition, type RecordedEvent, type Subscription } from '@deals/event-store';
+import type { Kafka, Message, Producer } from 'kafkajs';
+import { toKafkaMessage } from './kafka-envelope';
+import type { RelayCheckpoint, RelayCheckpointStore } from './relay-checkpoint-store';
+
+export interface KafkaRelayOptions {
+  readonly topic: string;
+  /** Events per producer.send. Default 500. */
+  readonly batchSize?: number;
+  /** Send a partial batch once its first event has waited this long. Default 20. */
+  readonly maxBatchDelayMs?: number;
+  readonly reader?: DealEventReader;
+  /** Where a failure is reported. Default console.error. */
+  readonly log?: (message: string) => void;
+}
+
+export interface KafkaRelayStatus {
+  readonly topic: string;
+  /** The checkpoint (formatPosition): the last event the broker acknowledged; null before the first. */
+  readonly position: string | null;
+  readonly eventsPublished: number;
+  readonly lastRecordedAt: string | null;
+  readonly running: boolean;
+  /** Why the relay stopped. */
+  readonly error?: string;
+}
+
+/** Settings the relay's guarantees rest on; see docs/kafka.md. */
+export const relayProducerConfig = {
+  /** The broker drops a retried batch it already has: retries create no duplicates and keep order. */
+  idempotent: true,
+  /** One request in flight: with one send at a time from the relay this is what happens anyway. */
+  maxInFlightRequests: 1,
+} as const;
+
+const defaultBatchSize = 500;
+const defaultMaxBatchDelayMs = 20;
+
+/**
+ * Publishes every deal event to a Kafka topic, keyed by deal id, from its checkpoint on. Each batch
+ * is sent with acks=all by an idempotent producer, and the checkpoint moves to the batch's last event
+ * only once the send resolved: at least once, never skipped. A crash between the acknowledgement and
+ * the checkpoint republishes at most the batch in hand (same event ids).
+ *
+ * Run one relay per topic and checkpoint: two would publish every event twice.
+ */
+export class KafkaRelay {
+  private readonly batchSize: number;
+  private readonly maxBatchDelayMs: number;
+  private readonly reader: DealEventReader;
+  private readonly log: (message: string) => void;
+  private readonly producer: Producer;
+
+  private running: Promise<void> | undefined;
+  private subscription: Subscription | undefined;
+  private stopRequested = false;
+  private failure: Error | undefined;
+  private connected = false;
+  /** Fired at each checkpoint and when the loop ends. */
+  private changed = signal();
+
+  constructor(
+    private readonly eventStore: EventStore,
+    kafka: Kafka,
+    private readonly checkpoints: RelayCheckpointStore,
+    private readonly options: KafkaRelayOptions,
+  ) {
+    this.batchSize = options.batchSize ?? defaultBatchSize;
+    if (!Number.isSafeInteger(this.batchSize) || this.batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${this.batchSize}`);
+    this.maxBatchDelayMs = options.maxBatchDelayMs ?? defaultMaxBatchDelayMs;
+    if (!(this.maxBatchDelayMs >= 0)) throw new RangeError(`maxBatchDelayMs must not be negative, got ${this.maxBatchDelayMs}`);
+    this.reader = options.reader ?? new DealEventReader();
+    this.log = options.log ?? ((message) => console.error(message));
+    this.producer = kafka.producer({ ...relayProducerConfig, allowAutoTopicCreation: false });
+  }
+
+  /** Connects the producer, then publishes from the checkpoint on, catching up and following live appends, until stop(). */
+  start(): void {
+    if (this.running) return;
+    this.failure = undefined;
+    this.stopRequested = false;
+    this.running = this.run().finally(() => {
+      this.running = undefined;
+      this.notify();
+    });
+  }
+
+  /** Graceful: sends the batch in hand and moves the checkpoint, then disconnects. */
+  async stop(): Promise<void> {
+    this.stopRequested = true;
+    await this.subscription?.close();
+    await this.running;
+  }
+
+  async status(): Promise<KafkaRelayStatus> {
+    const checkpoint = await this.checkpoints.load();
+    return {
+      topic: this.options.topic,
+      position: checkpoint ? formatPosition(checkpoint.position) : null,
+      eventsPublished: checkpoint?.eventsProcessed ?? 0,
+      lastRecordedAt: checkpoint?.lastRecordedAt ?? null,
+      running: this.running !== undefined,
+      ...(this.failure ? { error: this.failure.message } : {}),
+    };
+  }
+
+  /** Resolves once the relay has published this many events in all (per its checkpoint), or rejects when it stopped. */
+  async waitForPublished(events: number, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const changed = this.changed.promise;
+      const checkpoint = await this.checkpoints.load();
+      if ((checkpoint?.eventsProcessed ?? 0) >= events) return;
+      if (this.failure) throw this.failure;
+      if (this.running === undefined) throw new Error('The relay is not running');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`The relay published ${checkpoint?.eventsProcessed ?? 0} of ${events} events within ${timeoutMs} ms`);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([changed, new Promise((resolve) => (timer = setTimeout(resolve, Math.min(left, 100))))]);
+      clearTimeout(timer);
+    }
+  }
+
+  private async run(): Promise<void> {
+    let subscription: Subscription | undefined;
+    try {
+      await this.producer.connect();
+      this.connected = true;
+      let checkpoint = await this.checkpoints.load();
+      if (this.stopRequested) return;
+      subscription = this.eventStore.subscribeToAll({ fromPosition: checkpoint?.position ?? 'start', streamPrefixes: [dealStreamPrefix] });
+      this.subscription = subscription;
+      const events = subscription[Symbol.asyncIterator]();
+      let batch: RecordedEvent[] = [];
+      let next: Promise<IteratorResult<RecordedEvent>> | undefined;
+      let deadline: Delay | undefined;
+      for (;;) {
+        next ??= events.next();
+        const outcome = deadline ? await Promise.race([next, deadline.promise]) : await next;
+        if (outcome === 'elapsed') {
+          deadline = undefined;
+          checkpoint = await this.publish(batch, checkpoint);
+          batch = [];
+          continue;
+        }
+        next = undefined;
+        if (outcome.done) break;
+        batch.push(outcome.value);
+        if (batch.length === 1) deadline = delay(this.maxBatchDelayMs);
+        if (batch.length >= this.batchSize) {
+          deadline?.cancel();
+          deadline = undefined;
+          checkpoint = await this.publish(batch, checkpoint);
+          batch = [];
+        }
+      }
+      deadline?.cancel();
+      // Closed by stop(): the batch in hand is published before the loop ends.
+      if (batch.length > 0) await this.publish(batch, checkpoint);
+    } catch (error) {
+      this.failure = error instanceof Error ? error : new Error(String(error));
+      this.log(`Kafka relay to ${this.options.topic} stopped: ${this.failure.stack ?? this.failure.message}`);
+    } finally {
+      this.subscription = undefined;
+      await subscription?.close().catch((error: unknown) => this.log(`Closing the relay's subscription failed: ${String(error)}`));
+      if (this.connected) {
+        this.connected = false;
+        await this.producer.disconnect().catch((error: unknown) => this.log(`Disconnecting the relay's producer failed: ${String(error)}`));
+      }
+    }
+  }
+
+  /** Sends one batch and, once the broker acknowledged all of it, moves the checkpoint to its last event. */
+  private async publish(batch: readonly RecordedEvent[], previous: RelayCheckpoint | undefined): Promise<RelayCheckpoint | undefined> {
+    const last = batch[batch.length - 1];
+    if (last === undefined) return previous;
+    const messages: Message[] = batch.map((recorded) => {
+      const message = toKafkaMessage(this.reader.read(recorded));
+      return { key: message.key, value: message.value, headers: message.headers };
+    });
+    await this.producer.send({ topic: this.options.topic, acks: -1, messages });
+    const checkpoint: RelayCheckpoint = {
+      position: last.position,
+      eventsProcessed: (previous?.eventsProcessed ?? 0) + batch.length,
+      lastRecordedAt: last.created.toISOString(),
+    };
+    await this.checkpoints.save(checkpoint);
+    this.notify();
+    return checkpoint;
+  }
+
+  private notify(): void {
+    this.changed.fire();
+    this.changed = signal();
+  }
+}
+
+interface Signal {
+  readonly promise: Promise<void>;
+  readonly fire: () => void;
+}
+
+function signal(): Signal {
+  let fire = () => {};
+  const promise = new Promise<void>((resolve) => (fire = resolve));
+  return { promise, fire };
+}
+
+interface Delay {
+  readonly promise: Promise<'elapsed'>;
+  readonly cancel: () => void;
+}
+
+function delay(ms: number): Delay {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<'elapsed'>((resolve) => {
+    timer = setTimeout(() => resolve('elapsed'), ms);
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
