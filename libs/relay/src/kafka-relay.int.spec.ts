@@ -1,0 +1,256 @@
+/**
+ * Against a real Kafka broker (KAFKA_BROKERS, default 127.0.0.1:9092; start one with
+ * `infra/kafka/kafka.sh start`). Without a broker these tests fail: they are never skipped.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { comparePositions, EmbeddedEventStore, parsePosition } from '@deals/event-store';
+import { EmbeddedReadModelStore } from '@deals/read-models';
+import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { type DealEventEnvelope, fromKafkaMessage } from './kafka-envelope';
+import { KafkaRelay, type KafkaRelayOptions } from './kafka-relay';
+import { ReadModelRelayCheckpointStore } from './relay-checkpoint-store';
+import { appendDealEvents, negotiated, writeDeals } from './testing/relay-events';
+
+jest.setTimeout(30_000);
+
+const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',').map((broker) => broker.trim());
+const root = path.resolve(__dirname, '../../..');
+const partitions = 3;
+
+const kafka = new Kafka({ clientId: 'relay-int-test', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 3_000, retry: { retries: 3 } });
+let admin: Admin;
+let dir: string;
+let cleanups: Array<() => Promise<void>>;
+
+beforeAll(async () => {
+  admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.listTopics();
+  } catch (error) {
+    throw new Error(`No Kafka broker answers at ${brokers.join(',')} (start one with infra/kafka/kafka.sh start): ${String(error)}`);
+  }
+});
+
+afterAll(async () => {
+  await admin?.disconnect();
+});
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kafka-relay-'));
+  cleanups = [];
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function freshTopic(): Promise<string> {
+  const topic = `relay-test-${randomUUID()}`;
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  cleanups.push(() => admin.deleteTopics({ topics: [topic] }).catch(() => undefined));
+  return topic;
+}
+
+function openEvents(file = path.join(dir, 'events.sqlite')): EmbeddedEventStore {
+  const store = EmbeddedEventStore.open({ path: file, pollIntervalMs: 20 });
+  cleanups.push(() => store.close());
+  return store;
+}
+
+function openReadModels(file = path.join(dir, 'read-models.sqlite')): EmbeddedReadModelStore {
+  const store = EmbeddedReadModelStore.open(file);
+  cleanups.push(() => store.close());
+  return store;
+}
+
+function relay(events: EmbeddedEventStore, checkpoints: ReadModelRelayCheckpointStore, options: KafkaRelayOptions): KafkaRelay {
+  const created = new KafkaRelay(events, kafka, checkpoints, { batchSize: 100, ...options });
+  cleanups.push(() => created.stop());
+  return created;
+}
+
+interface Received {
+  readonly partition: number;
+  readonly envelope: DealEventEnvelope;
+  readonly value: string;
+}
+
+/** Reads the topic from the beginning with a fresh group until `expected` distinct events arrived. */
+async function consume(topic: string, expected: number, timeoutMs = 20_000): Promise<Received[]> {
+  const consumer = kafka.consumer({ groupId: `relay-test-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const received: Received[] = [];
+    const ids = new Set<string>();
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${ids.size} of ${expected} events arrived within ${timeoutMs} ms`)), timeoutMs);
+      consumer
+        .run({
+          eachMessage: async ({ partition, message }) => {
+            const envelope = fromKafkaMessage(message);
+            received.push({ partition, envelope, value: String(message.value) });
+            ids.add(envelope.eventId);
+            if (ids.size >= expected) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+    return received;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+/** Each deal's envelopes in the order they arrived; asserts a deal never spans two partitions. */
+function byDeal(received: readonly Received[]): Map<string, DealEventEnvelope[]> {
+  const deals = new Map<string, DealEventEnvelope[]>();
+  const partitionOf = new Map<string, number>();
+  for (const { partition, envelope } of received) {
+    expect(partitionOf.get(envelope.dealId) ?? partition).toBe(partition);
+    partitionOf.set(envelope.dealId, partition);
+    const list = deals.get(envelope.dealId) ?? [];
+    list.push(envelope);
+    deals.set(envelope.dealId, list);
+  }
+  return deals;
+}
+
+/** Every event of `history` exactly once, in its deal's order. */
+function expectExactlyInOrder(received: readonly Received[], history: ReadonlyMap<string, readonly string[]>): void {
+  const deals = byDeal(received);
+  expect([...deals.keys()].sort()).toEqual([...history.keys()].sort());
+  for (const [dealId, ids] of history) {
+    const envelopes = deals.get(dealId)!;
+    expect(envelopes.map((envelope) => envelope.eventId)).toEqual(ids);
+    expect(envelopes.map((envelope) => envelope.streamRevision)).toEqual(ids.map((_, revision) => String(revision)));
+  }
+}
+
+function count(history: ReadonlyMap<string, readonly string[]>): number {
+  return [...history.values()].reduce((sum, ids) => sum + ids.length, 0);
+}
+
+describe('KafkaRelay against a real broker', () => {
+  it('delivers every event appended, before and after it started, in order per deal', async () => {
+    const topic = await freshTopic();
+    const events = openEvents();
+    const history = await writeDeals(events, 20, 15);
+    const checkpoints = ReadModelRelayCheckpointStore.forTopic(openReadModels(), topic);
+    const running = relay(events, checkpoints, { topic });
+    running.start();
+    // Live appends while it catches up and after.
+    const live = await writeDeals(events, 10, 6, 2);
+    for (const [dealId, ids] of live) history.set(dealId, ids);
+    const [first] = history.keys();
+    const more = await appendDealEvents(events, first!, [negotiated(15, '2025-02-01T00:00:00.000Z')], 15);
+    history.get(first!)!.push(...more.ids);
+
+    const total = count(history);
+    const received = await consume(topic, total);
+    expect(received).toHaveLength(total);
+    expectExactlyInOrder(received, history);
+
+    await running.waitForPublished(total);
+    const status = await running.status();
+    const head = received.map((message) => parsePosition(message.envelope.globalPosition)).sort(comparePositions).at(-1)!;
+    expect(status).toMatchObject({ topic, eventsPublished: total, running: true, position: `${head.commit}/${head.prepare}` });
+    expect(status.error).toBeUndefined();
+    // Global positions rise within each deal.
+    for (const envelopes of byDeal(received).values()) {
+      for (let i = 1; i < envelopes.length; i += 1) {
+        expect(comparePositions(parsePosition(envelopes[i - 1]!.globalPosition), parsePosition(envelopes[i]!.globalPosition))).toBe(-1);
+      }
+    }
+  });
+
+  it('resumes from its checkpoint when stopped and started again: nothing lost, nothing repeated', async () => {
+    const topic = await freshTopic();
+    const events = openEvents();
+    const readModels = openReadModels();
+    const history = await writeDeals(events, 10, 10);
+    const first = relay(events, ReadModelRelayCheckpointStore.forTopic(readModels, topic), { topic, batchSize: 7 });
+    first.start();
+    await first.waitForPublished(100);
+    await first.stop();
+    expect(await first.status()).toMatchObject({ eventsPublished: 100, running: false });
+
+    // Appended while no relay runs.
+    for (const [dealId, ids] of await writeDeals(events, 5, 8)) history.set(dealId, ids);
+    const second = relay(events, ReadModelRelayCheckpointStore.forTopic(readModels, topic), { topic, batchSize: 7 });
+    second.start();
+    const total = count(history);
+    await second.waitForPublished(total);
+
+    const received = await consume(topic, total);
+    expect(received).toHaveLength(total);
+    expectExactlyInOrder(received, history);
+  });
+
+  it('resumes from its checkpoint after its process is killed mid-publish: nothing lost, duplicates only after the checkpoint', async () => {
+    const topic = await freshTopic();
+    const eventsFile = path.join(dir, 'events.sqlite');
+    const readModelsFile = path.join(dir, 'read-models.sqlite');
+    const events = openEvents(eventsFile);
+    const history = await writeDeals(events, 40, 50, 10);
+    const total = count(history);
+
+    const child = spawn(
+      process.execPath,
+      ['--require', path.join(root, 'scripts/register-ts.js'), path.join(__dirname, 'testing/relay-child.ts'), eventsFile, readModelsFile, topic, brokers.join(',')],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    cleanups.push(async () => void child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr.on('data', (data: Buffer) => (stderr += String(data)));
+    const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+    // Killed right after an acknowledgement, before (or while) its checkpoint is written.
+    await new Promise<void>((resolve, reject) => {
+      let buffered = '';
+      child.stdout.on('data', (data: Buffer) => {
+        buffered += String(data);
+        const acked = [...buffered.matchAll(/acked (\d+)/g)].map((match) => Number(match[1]));
+        if (acked.some((published) => published >= 600)) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      void exited.then((how) => reject(new Error(`The relay child ended (${String(how)}) before it was killed: ${stderr}`)));
+    });
+    expect(await exited).toBe('SIGKILL');
+
+    const readModels = openReadModels(readModelsFile);
+    const checkpoints = ReadModelRelayCheckpointStore.forTopic(readModels, topic);
+    const atKill = await checkpoints.load();
+    expect(atKill).toBeDefined();
+    expect(atKill!.eventsProcessed).toBeLessThan(total);
+
+    const restarted = relay(events, checkpoints, { topic });
+    restarted.start();
+    const received = await consume(topic, total);
+
+    // Every event, each deal's first deliveries in order.
+    const firsts = new Map<string, Received>();
+    for (const message of received) if (!firsts.has(message.envelope.eventId)) firsts.set(message.envelope.eventId, message);
+    expectExactlyInOrder([...firsts.values()], history);
+    // A repeat is byte for byte the first delivery, of an event after the checkpoint the restart began from.
+    const duplicates = received.filter((message) => firsts.get(message.envelope.eventId) !== message);
+    for (const duplicate of duplicates) {
+      expect(duplicate.value).toBe(firsts.get(duplicate.envelope.eventId)!.value);
+      expect(comparePositions(parsePosition(duplicate.envelope.globalPosition), atKill!.position)).toBe(1);
+    }
+    // The restart published exactly the events after the checkpoint.
+    await restarted.waitForPublished(total);
+    expect((await restarted.status()).eventsPublished).toBe(total);
+    if (process.env['RELAY_TEST_VERBOSE']) console.log(`killed at checkpoint ${atKill!.eventsProcessed}/${total}; ${duplicates.length} duplicates`);
+  });
+});
