@@ -158,6 +158,10 @@ export class EsdbEventStore implements EventStore {
     } catch (error) {
       throw await this.mapAppendError(error, streamId, events, expected, bytes);
     }
+    // Only a client made with throwOnAppendFailure=false answers a conflict this way; connect() does not.
+    if (!result.success) {
+      throw new WrongExpectedRevisionError(streamId, expected, toActualRevision(result.nextExpectedRevision));
+    }
     // An idempotent (deduplicated) append may come back without a position: it is the last event's.
     const position = result.position ?? (await this.positionOf(streamId, result.nextExpectedRevision));
     return { nextExpectedRevision: result.nextExpectedRevision, position: copyPosition(position) };

@@ -364,6 +364,18 @@ describe('EsdbEventStore (with a fake client)', () => {
       expect(error).toMatchObject({ expected: 4n, actual: 9n });
     });
 
+    it('maps an unsuccessful result (a client that does not throw on conflicts) to the conflict error', async () => {
+      client.appendToStream = async () => ({ success: false, nextExpectedRevision: 5n, position: undefined });
+      expect(await refusal(store.appendToStream('deal-a', events(1), { expectedRevision: 2n }))).toMatchObject({
+        expected: 2n,
+        actual: 5n,
+      });
+      client.appendToStream = async () => ({ success: false, nextExpectedRevision: -1n, position: undefined });
+      const error = await refusal(store.appendToStream('deal-a', events(1), { expectedRevision: 'stream_exists' }));
+      expect(error).toBeInstanceOf(WrongExpectedRevisionError);
+      expect(error).toMatchObject({ expected: 'stream_exists', actual: 'no_stream' });
+    });
+
     it('never maps by message text: other errors pass through unchanged', async () => {
       const lookalike = new Error('WrongExpectedVersion: expected 1, actual 2');
       const unavailable = new UnavailableError();
@@ -700,4 +712,32 @@ describe('EsdbEventStore (with a fake client)', () => {
     expect(delivered?.position).toEqual(far);
     expect(formatPosition(far)).toBe('9223372036854775803/9223372036854775799');
   });
+});
+
+describe('EsdbEventStore.connect (the real client, no server: nothing listens on port 1)', () => {
+  it(
+    'fails an append, resubscribes a dropped subscription with backoff, and close() lets the process go',
+    async () => {
+      const reconnects: EsdbReconnectInfo[] = [];
+      const store = EsdbEventStore.connect('esdb://127.0.0.1:1?tls=false', {
+        reconnect: { initialDelayMs: 10, maxDelayMs: 40 },
+        onReconnect: (info) => reconnects.push(info),
+      });
+      try {
+        await expect(store.appendToStream('deal-a', events(1))).rejects.toThrow(/UNAVAILABLE|unavailable/i);
+        await expect(collect(store.readStream('deal-a'))).rejects.toThrow();
+        const subscription = store.subscribeToAll({ fromPosition: 'start', streamPrefixes: ['deal-'] });
+        const pending = subscription[Symbol.asyncIterator]().next();
+        const deadline = Date.now() + 10_000;
+        while (reconnects.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+        await subscription.close();
+        expect(await pending).toEqual({ done: true, value: undefined });
+        expect(reconnects.length).toBeGreaterThanOrEqual(3);
+        expect(reconnects.every((info) => info.fromPosition === 'start' && info.delayMs <= 40)).toBe(true);
+      } finally {
+        await store.close();
+      }
+    },
+    20_000,
+  );
 });
