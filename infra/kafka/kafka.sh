@@ -62,7 +62,7 @@ fetch_version() {
 POM
   rm -rf "$dir"
   log "fetching kafka_2.13 $v with log4j $l4j into $dir"
-  if mvn -q -B -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dir" >&2; then
+  if mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dir" >&2; then
     touch "$dir/.complete"
     return 0
   fi
@@ -132,7 +132,9 @@ cmd_start() {
   local pid v jars started elapsed timeout
   if pid="$(running_pid)"; then
     if port_open; then log "already running (pid $pid)"; return 0; fi
+    log "pid $pid is alive but port $port is closed: stop it first (kafka.sh stop)"; return 1
   fi
+  if port_open; then log "port $host:$port is already taken by another process"; return 1; fi
   cmd_fetch
   v="$(installed_version)"
   jars="$(jars_dir "$v")"
