@@ -11,6 +11,12 @@ export interface KafkaRelayOptions {
   /** Send a partial batch once its first event has waited this long. Default 20. */
   readonly maxBatchDelayMs?: number;
   readonly reader?: DealEventReader;
+  /**
+   * How long stop() waits for a send in flight (kafkajs retries an idempotent send without end while
+   * the broker is away) before giving it up, unacknowledged: its events go out again after a restart.
+   * Default 10,000.
+   */
+  readonly stopTimeoutMs?: number;
   /** Where a failure is reported. Default console.error. */
   readonly log?: (message: string) => void;
 }
@@ -36,6 +42,10 @@ export const relayProducerConfig = {
 
 const defaultBatchSize = 500;
 const defaultMaxBatchDelayMs = 20;
+const defaultStopTimeoutMs = 10_000;
+
+/** Thrown inside the loop when stop() gave up the send in flight. */
+class SendAbandoned extends Error {}
 
 /**
  * Publishes every deal event to a Kafka topic, keyed by deal id, from its checkpoint on. Each batch
@@ -49,8 +59,11 @@ export class KafkaRelay {
   private readonly batchSize: number;
   private readonly maxBatchDelayMs: number;
   private readonly reader: DealEventReader;
+  private readonly stopTimeoutMs: number;
   private readonly log: (message: string) => void;
   private readonly producer: Producer;
+  /** Fired by stop() once its timeout elapsed: the send in flight is given up. */
+  private abandon = signal();
 
   private running: Promise<void> | undefined;
   private subscription: Subscription | undefined;
@@ -70,6 +83,7 @@ export class KafkaRelay {
     if (!Number.isSafeInteger(this.batchSize) || this.batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${this.batchSize}`);
     this.maxBatchDelayMs = options.maxBatchDelayMs ?? defaultMaxBatchDelayMs;
     if (!(this.maxBatchDelayMs >= 0)) throw new RangeError(`maxBatchDelayMs must not be negative, got ${this.maxBatchDelayMs}`);
+    this.stopTimeoutMs = options.stopTimeoutMs ?? defaultStopTimeoutMs;
     this.reader = options.reader ?? new DealEventReader();
     this.log = options.log ?? ((message) => console.error(message));
     this.producer = kafka.producer({ ...relayProducerConfig, allowAutoTopicCreation: false });
@@ -80,17 +94,28 @@ export class KafkaRelay {
     if (this.running) return;
     this.failure = undefined;
     this.stopRequested = false;
+    this.abandon = signal();
     this.running = this.run().finally(() => {
       this.running = undefined;
       this.notify();
     });
   }
 
-  /** Graceful: sends the batch in hand and moves the checkpoint, then disconnects. */
+  /**
+   * Graceful: sends the batch in hand and moves the checkpoint, then disconnects. A send still not
+   * acknowledged after `stopTimeoutMs` is given up and the checkpoint stays before it.
+   */
   async stop(): Promise<void> {
     this.stopRequested = true;
     await this.subscription?.close();
-    await this.running;
+    const running = this.running;
+    if (running === undefined) return;
+    const timer = setTimeout(() => this.abandon.fire(), this.stopTimeoutMs);
+    try {
+      await running;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async status(): Promise<KafkaRelayStatus> {
@@ -159,6 +184,10 @@ export class KafkaRelay {
       // Closed by stop(): the batch in hand is published before the loop ends.
       if (batch.length > 0) await this.publish(batch, checkpoint);
     } catch (error) {
+      if (error instanceof SendAbandoned) {
+        this.log(`Kafka relay to ${this.options.topic} stopped with a send unacknowledged after ${this.stopTimeoutMs} ms; it is sent again on restart`);
+        return;
+      }
       this.failure = error instanceof Error ? error : new Error(String(error));
       this.log(`Kafka relay to ${this.options.topic} stopped: ${this.failure.stack ?? this.failure.message}`);
     } finally {
@@ -179,7 +208,13 @@ export class KafkaRelay {
       const message = toKafkaMessage(this.reader.read(recorded));
       return { key: message.key, value: message.value, headers: message.headers };
     });
-    await this.producer.send({ topic: this.options.topic, acks: -1, messages });
+    const sent = this.producer.send({ topic: this.options.topic, acks: -1, messages });
+    const outcome = await Promise.race([sent.then(() => 'sent' as const), this.abandon.promise.then(() => 'abandoned' as const)]);
+    if (outcome === 'abandoned') {
+      // Settles (or fails) once the producer disconnects; what it did is superseded by the restart.
+      sent.catch(() => {});
+      throw new SendAbandoned();
+    }
     const checkpoint: RelayCheckpoint = {
       position: last.position,
       eventsProcessed: (previous?.eventsProcessed ?? 0) + batch.length,
