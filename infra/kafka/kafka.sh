@@ -2,8 +2,9 @@
 # A single-node Kafka broker (KRaft, combined broker+controller) on 127.0.0.1 from Maven Central jars.
 #   infra/kafka/kafka.sh fetch|start|stop|status|restart
 # Environment: KAFKA_CACHE_DIR (default <repo>/.infra-cache/kafka), KAFKA_VERSION (default 4.4.0, falls
-# back to 4.3.1 when the first cannot be fetched), KAFKA_HEAP (default -Xmx512m), KAFKA_START_TIMEOUT
-# (seconds, default 60), KAFKA_FRESH=1 (start: wipe the data dir first).
+# back to 4.3.1 when the first cannot be fetched), KAFKA_HEAP_MB (default 512), KAFKA_START_TIMEOUT
+# (seconds, default 60), KAFKA_FRESH=1 (start: wipe the data dir first), KAFKA_PORT / KAFKA_CONTROLLER_PORT
+# (default 9092 / 9093; a second broker needs its own KAFKA_CACHE_DIR too).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,8 +19,8 @@ logfile="$cache/kafka.log"
 props="$cache/server.properties"
 log4j="$cache/log4j2.properties"
 host=127.0.0.1
-port=9092
-controller_port=9093
+port="${KAFKA_PORT:-9092}"
+controller_port="${KAFKA_CONTROLLER_PORT:-9093}"
 
 log() { echo "kafka.sh: $*" >&2; }
 
