@@ -24,7 +24,9 @@ export const defaultStageProbabilities: StageProbabilities = {
 export const defaultRottingDays: RottingDays = { lead: 14, qualified: 21, proposal: 30, negotiation: 21 };
 
 export interface AppConfig {
-  readonly eventStore: 'embedded';
+  readonly eventStore: 'embedded' | 'esdb';
+  /** Required when eventStore is esdb: esdb://host:2113?tls=false or esdb+discover://… */
+  readonly esdbUrl?: string;
   readonly readModelStore: 'embedded' | 'redis';
   /** Required when readModelStore is redis. */
   readonly redisUrl?: string;
@@ -57,8 +59,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const redisUrl = env['REDIS_URL'];
   if (readModelStore === 'redis' && !redisUrl) throw new ConfigError('REDIS_URL', 'is required when READ_MODEL_STORE=redis');
   if (redisUrl && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) throw new ConfigError('REDIS_URL', `"${redisUrl}" is not a redis:// or rediss:// URL`);
+  const eventStore = oneOf(env, 'EVENT_STORE', ['embedded', 'esdb'] as const, 'embedded');
+  const esdbUrl = env['ESDB_URL'];
+  if (eventStore === 'esdb' && !esdbUrl) throw new ConfigError('ESDB_URL', 'is required when EVENT_STORE=esdb');
+  if (esdbUrl && !/^esdb(\+discover)?:\/\/[^\s]+$/.test(esdbUrl)) {
+    throw new ConfigError('ESDB_URL', `"${esdbUrl}" is not an esdb:// or esdb+discover:// connection string`);
+  }
   return {
-    eventStore: oneOf(env, 'EVENT_STORE', ['embedded'] as const, 'embedded'),
+    eventStore,
+    ...(esdbUrl ? { esdbUrl } : {}),
     readModelStore,
     ...(redisUrl ? { redisUrl } : {}),
     stageProbabilities: stageMap(env, 'STAGE_PROBABILITIES', defaultStageProbabilities, 0, 1),

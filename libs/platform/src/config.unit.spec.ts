@@ -34,6 +34,8 @@ describe('loadConfig', () => {
         DATA_DIR: '/var/lib/deals',
         PORT: '8080',
         HOST: '0.0.0.0',
+        EVENT_STORE: 'esdb',
+        ESDB_URL: 'esdb://eventstore:2113?tls=false',
         READ_MODEL_STORE: 'redis',
         REDIS_URL: 'redis://cache:6379/2',
         BODY_LIMIT_BYTES: '131072',
@@ -48,6 +50,8 @@ describe('loadConfig', () => {
       dataDir: '/var/lib/deals',
       port: 8080,
       host: '0.0.0.0',
+      eventStore: 'esdb',
+      esdbUrl: 'esdb://eventstore:2113?tls=false',
       readModelStore: 'redis',
       redisUrl: 'redis://cache:6379/2',
       bodyLimitBytes: 131072,
@@ -60,6 +64,8 @@ describe('loadConfig', () => {
 
   it.each([
     [{ EVENT_STORE: 'postgres' }, 'EVENT_STORE'],
+    [{ EVENT_STORE: 'esdb' }, 'ESDB_URL'],
+    [{ EVENT_STORE: 'esdb', ESDB_URL: 'http://localhost:2113' }, 'ESDB_URL'],
     [{ READ_MODEL_STORE: 'memcached' }, 'READ_MODEL_STORE'],
     [{ READ_MODEL_STORE: 'redis' }, 'REDIS_URL'],
     [{ REDIS_URL: 'http://cache:6379' }, 'REDIS_URL'],

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { EmbeddedEventStore, type EventStore } from '@deals/event-store';
+import { EmbeddedEventStore, EsdbEventStore, type EventStore } from '@deals/event-store';
 import { EmbeddedIdempotencyStore, type IdempotencyStore } from '@deals/idempotency';
 import { EmbeddedReadModelStore, type ReadModelStore, RedisReadModelStore } from '@deals/read-models';
 import { type AppConfig, Clock, SystemClock } from '@deals/platform';
@@ -24,7 +24,10 @@ export class InfrastructureModule implements OnApplicationShutdown {
         { provide: Clock, useValue: clock },
         {
           provide: EVENT_STORE,
-          useFactory: (): EventStore => EmbeddedEventStore.open({ path: join(config.dataDir, 'events.sqlite') }),
+          useFactory: (): EventStore =>
+            config.eventStore === 'esdb' && config.esdbUrl
+              ? EsdbEventStore.connect(config.esdbUrl)
+              : EmbeddedEventStore.open({ path: join(config.dataDir, 'events.sqlite') }),
         },
         {
           provide: IDEMPOTENCY_STORE,
