@@ -1,5 +1,5 @@
 import { DealEventReader, dealStreamPrefix } from '@deals/deal-streams';
-import { type EventStore, formatPosition, type RecordedEvent, type Subscription } from '@deals/event-store';
+import { batches, type EventStore, formatPosition, type RecordedEvent, type Subscription } from '@deals/event-store';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { toKafkaMessage } from './kafka-envelope';
 import type { RelayCheckpoint, RelayCheckpointStore } from './relay-checkpoint-store';
@@ -156,33 +156,10 @@ export class KafkaRelay {
       if (this.stopRequested) return;
       subscription = this.eventStore.subscribeToAll({ fromPosition: checkpoint?.position ?? 'start', streamPrefixes: [dealStreamPrefix] });
       this.subscription = subscription;
-      const events = subscription[Symbol.asyncIterator]();
-      let batch: RecordedEvent[] = [];
-      let next: Promise<IteratorResult<RecordedEvent>> | undefined;
-      let deadline: Delay | undefined;
-      for (;;) {
-        next ??= events.next();
-        const outcome = deadline ? await Promise.race([next, deadline.promise]) : await next;
-        if (outcome === 'elapsed') {
-          deadline = undefined;
-          checkpoint = await this.publish(batch, checkpoint);
-          batch = [];
-          continue;
-        }
-        next = undefined;
-        if (outcome.done) break;
-        batch.push(outcome.value);
-        if (batch.length === 1) deadline = delay(this.maxBatchDelayMs);
-        if (batch.length >= this.batchSize) {
-          deadline?.cancel();
-          deadline = undefined;
-          checkpoint = await this.publish(batch, checkpoint);
-          batch = [];
-        }
+      // Closed by stop(): the batch in hand comes last and is published before the loop ends.
+      for await (const batch of batches(subscription, { size: this.batchSize, maxDelayMs: () => this.maxBatchDelayMs })) {
+        checkpoint = await this.publish(batch, checkpoint);
       }
-      deadline?.cancel();
-      // Closed by stop(): the batch in hand is published before the loop ends.
-      if (batch.length > 0) await this.publish(batch, checkpoint);
     } catch (error) {
       if (error instanceof SendAbandoned) {
         this.log(`Kafka relay to ${this.options.topic} stopped with a send unacknowledged after ${this.stopTimeoutMs} ms; it is sent again on restart`);
@@ -242,15 +219,3 @@ function signal(): Signal {
   return { promise, fire };
 }
 
-interface Delay {
-  readonly promise: Promise<'elapsed'>;
-  readonly cancel: () => void;
-}
-
-function delay(ms: number): Delay {
-  let timer: NodeJS.Timeout | undefined;
-  const promise = new Promise<'elapsed'>((resolve) => {
-    timer = setTimeout(() => resolve('elapsed'), ms);
-  });
-  return { promise, cancel: () => clearTimeout(timer) };
-}

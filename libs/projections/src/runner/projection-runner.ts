@@ -1,5 +1,6 @@
 import { DealEventReader, dealStreamPrefix, type StoredDealEvent } from '@deals/deal-streams';
 import {
+  batches,
   comparePositions,
   type EventStore,
   formatPosition,
@@ -257,39 +258,19 @@ export class ProjectionRunner {
         streamPrefixes: [dealStreamPrefix],
       });
       this.subscription = subscription;
-      const events = subscription[Symbol.asyncIterator]();
-      let batch: RecordedEvent[] = [];
-      let next: Promise<IteratorResult<RecordedEvent>> | undefined;
-      let deadline: Delay | undefined;
-      for (;;) {
-        next ??= events.next();
-        // Racing costs a promise per event, so only a live batch waiting on its deadline races.
-        const outcome = deadline ? await Promise.race([next, deadline.promise]) : await next;
-        if (outcome === 'elapsed') {
-          deadline = undefined;
-          checkpoint = await this.flush(batch, checkpoint);
-          batch = [];
-          continue;
-        }
-        next = undefined;
-        if (outcome.done) break;
-        batch.push(outcome.value);
-        if (batch.length === 1 && this.live) deadline = delay(this.maxBatchDelayMs);
-        const atTarget = !this.live && this.target !== undefined && comparePositions(outcome.value.position, this.target) >= 0;
-        if (batch.length >= this.batchSize || atTarget) {
-          deadline?.cancel();
-          deadline = undefined;
-          checkpoint = await this.flush(batch, checkpoint);
-          batch = [];
-          if (this.finished(checkpoint)) break;
-          // An embedded catch-up never waits on I/O: without this, a rebuild would hold the event
-          // loop (HTTP requests, timers, other runners) until its very end.
-          await new Promise((resolve) => setImmediate(resolve));
-        }
+      const stream = batches(subscription, {
+        size: this.batchSize,
+        // Live, a partial batch commits soon; catching up, batches fill.
+        maxDelayMs: () => (this.live ? this.maxBatchDelayMs : undefined),
+        closeAfter: (event) => !this.live && this.target !== undefined && comparePositions(event.position, this.target) >= 0,
+      });
+      for await (const batch of stream) {
+        checkpoint = await this.flush(batch, checkpoint);
+        if (this.finished(checkpoint)) break;
+        // An embedded catch-up never waits on I/O: without this, a rebuild would hold the event
+        // loop (HTTP requests, timers, other runners) until its very end.
+        await new Promise((resolve) => setImmediate(resolve));
       }
-      deadline?.cancel();
-      // Closed by stop(): the batch in hand is committed before the loop ends.
-      if (batch.length > 0) await this.flush(batch, checkpoint);
     } catch (error) {
       this.failure = error instanceof Error ? error : new Error(String(error));
       this.live = false;
