@@ -1,6 +1,7 @@
 /**
  * Against a real Kafka broker (KAFKA_BROKERS, default 127.0.0.1:9092; start one with
- * `infra/kafka/kafka.sh start`). Without a broker these tests fail: they are never skipped.
+ * `infra/kafka/kafka.sh start`). Skipped when the Jest global setup found no broker on a developer's
+ * machine; CI starts one and fails rather than skip.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -9,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { comparePositions, EmbeddedEventStore, parsePosition } from '@deals/event-store';
 import { EmbeddedReadModelStore } from '@deals/read-models';
-import { type Admin, Kafka, logLevel } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+import { brokerSkipped, connectTestAdmin, describeWithBroker, testBrokers, testKafka } from './testing/test-broker';
 import { type DealEventEnvelope, fromKafkaMessage } from './kafka-envelope';
 import { KafkaRelay, type KafkaRelayOptions } from './kafka-relay';
 import { ReadModelRelayCheckpointStore } from './relay-checkpoint-store';
@@ -17,26 +19,17 @@ import { appendDealEvents, negotiated, writeDeals } from './testing/relay-events
 
 jest.setTimeout(30_000);
 
-const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',').map((broker) => broker.trim());
 const root = path.resolve(__dirname, '../../..');
 const partitions = 3;
 
-const kafka = new Kafka({ clientId: 'relay-int-test', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 3_000, retry: { retries: 3 } });
+const kafka = testKafka('relay-int-test');
 let admin: Admin;
 let dir: string;
 let cleanups: Array<() => Promise<void>>;
 
-const brokerSkipped = process.env['DEALS_TEST_KAFKA'] === 'down';
 
 beforeAll(async () => {
-  if (brokerSkipped) return;
-  admin = kafka.admin();
-  try {
-    await admin.connect();
-    await admin.listTopics();
-  } catch (error) {
-    throw new Error(`No Kafka broker answers at ${brokers.join(',')} (start one with infra/kafka/kafka.sh start): ${String(error)}`);
-  }
+  if (!brokerSkipped) admin = await connectTestAdmin(kafka);
 });
 
 afterAll(async () => {
@@ -143,9 +136,6 @@ function count(history: ReadonlyMap<string, readonly string[]>): number {
   return [...history.values()].reduce((sum, ids) => sum + ids.length, 0);
 }
 
-// The Jest global setup found no broker: a developer's run skips this suite (CI fails instead).
-const describeWithBroker = brokerSkipped ? describe.skip : describe;
-
 describeWithBroker('KafkaRelay against a real broker', () => {
   it('delivers every event appended, before and after it started, in order per deal', async () => {
     const topic = await freshTopic();
@@ -212,7 +202,7 @@ describeWithBroker('KafkaRelay against a real broker', () => {
 
     const child = spawn(
       process.execPath,
-      ['--require', path.join(root, 'scripts/register-ts.js'), path.join(__dirname, 'testing/relay-child.ts'), eventsFile, readModelsFile, topic, brokers.join(',')],
+      ['--require', path.join(root, 'scripts/register-ts.js'), path.join(__dirname, 'testing/relay-child.ts'), eventsFile, readModelsFile, topic, testBrokers.join(',')],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     cleanups.push(async () => void child.kill('SIGKILL'));

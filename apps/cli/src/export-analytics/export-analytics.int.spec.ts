@@ -1,22 +1,16 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmbeddedReadModelStore } from '@deals/read-models';
 import { queryCycleLength } from '@deals/projections';
 import { parseCsv } from '../../../api/src/audit/testing/parse-csv';
-import { cli, tempDataDir } from '../testing/cli-harness';
-import { historyCsv } from '../testing/history-fixture';
+import { cli, importedHistory, tempDataDir } from '../testing/cli-harness';
 
 describe('export-analytics', () => {
   let data: ReturnType<typeof tempDataDir>;
   let env: Record<string, string>;
 
   beforeEach(async () => {
-    data = tempDataDir();
-    env = { DATA_DIR: data.dir };
-    const file = join(data.dir, 'history.csv');
-    writeFileSync(file, historyCsv);
-    await cli(['import', file], env);
-    await cli(['rebuild'], env);
+    ({ data, env } = await importedHistory());
   });
   afterEach(() => data.remove());
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmbeddedReadModelStore } from '@deals/read-models';
 import { Redis } from 'ioredis';
@@ -7,8 +7,8 @@ import { itWithRedis, testRedisUrl } from '@deals/read-models/testing';
 import { queryCycleLength } from '@deals/projections';
 import { parseCsv } from '../../../api/src/audit/testing/parse-csv';
 import { importedDealId } from '../import-history/history-row';
-import { cli, dumpReadModels, tempDataDir } from '../testing/cli-harness';
-import { historyCsv, replayUntil } from '../testing/history-fixture';
+import { cli, dumpReadModels, importedHistory, type tempDataDir } from '../testing/cli-harness';
+import { replayUntil } from '../testing/history-fixture';
 
 /** The CSV's rows as objects keyed by column. */
 function rowsOf(csv: string): Array<Record<string, string>> {
@@ -21,12 +21,7 @@ describe('replay', () => {
   let env: Record<string, string>;
 
   beforeEach(async () => {
-    data = tempDataDir();
-    env = { DATA_DIR: data.dir };
-    const file = join(data.dir, 'history.csv');
-    writeFileSync(file, historyCsv);
-    await cli(['import', file], env);
-    expect((await cli(['rebuild'], env)).code).toBe(0);
+    ({ data, env } = await importedHistory());
   });
   afterEach(() => data.remove());
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -6,6 +6,7 @@ import { DealEventReader, type StoredDealEvent } from '@deals/deal-streams';
 import { EmbeddedEventStore } from '@deals/event-store';
 import { runCli } from '../cli';
 import type { ExitCode } from '../shared/cli-io';
+import { historyCsv } from './history-fixture';
 
 export interface CliRun {
   readonly code: ExitCode;
@@ -17,6 +18,20 @@ export interface CliRun {
 export function tempDataDir(): { readonly dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'deals-cli-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A fresh DATA_DIR holding the fixture history, imported and projected by the CLI itself: the
+ * starting point of the tests that read projections (export, replay).
+ */
+export async function importedHistory(): Promise<{ readonly data: ReturnType<typeof tempDataDir>; readonly env: Record<string, string> }> {
+  const data = tempDataDir();
+  const env = { DATA_DIR: data.dir };
+  const file = join(data.dir, 'history.csv');
+  writeFileSync(file, historyCsv);
+  await cli(['import', file], env);
+  expect((await cli(['rebuild'], env)).code).toBe(0);
+  return { data, env };
 }
 
 /** Runs one command line in this process, with its output captured, as `npm run cli -- …` would. */

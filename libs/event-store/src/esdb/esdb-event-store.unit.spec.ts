@@ -38,6 +38,7 @@ import {
   parsePosition,
 } from '../event-store.port';
 import { EsdbClientSurface, EsdbEventStore, EsdbReconnectInfo, EsdbSubscriptionSurface } from './esdb-event-store';
+import { collect, ids, refusal } from '../testing/event-store-conformance';
 
 /** Far beyond Number.MAX_SAFE_INTEGER (2^53 - 1), so any trip through Number would show. */
 const firstCommit = 2n ** 60n + 1n;
@@ -252,24 +253,6 @@ function events(count: number): EventToAppend[] {
   }));
 }
 
-function ids(list: readonly { readonly id: string }[]): string[] {
-  return list.map((item) => item.id);
-}
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of iterable) items.push(item);
-  return items;
-}
-
-async function refusal(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('Expected a refusal');
-}
 
 async function take(subscription: Subscription, count: number): Promise<RecordedEvent[]> {
   const iterator = subscription[Symbol.asyncIterator]();

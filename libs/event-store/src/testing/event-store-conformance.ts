@@ -552,7 +552,7 @@ function events(count: number): EventToAppend[] {
   return Array.from({ length: count }, () => event());
 }
 
-function ids(list: readonly { readonly id: string }[]): string[] {
+export function ids(list: readonly { readonly id: string }[]): string[] {
   return list.map((item) => item.id);
 }
 
@@ -570,20 +570,20 @@ function expectIncreasingPositions(list: readonly RecordedEvent[]): void {
   }
 }
 
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const items: T[] = [];
   for await (const item of iterable) items.push(item);
   return items;
 }
 
 /** The error a promise rejects with; fails when it fulfils. */
-async function refusal(promise: Promise<unknown>): Promise<unknown> {
+export async function refusal(promise: Promise<unknown>): Promise<unknown> {
   try {
     await promise;
   } catch (error) {
     return error;
   }
-  throw new Error('Expected the append to be refused, but it succeeded');
+  throw new Error('Expected a refusal, but the promise fulfilled');
 }
 
 async function within<T>(promise: Promise<T>, what: () => string): Promise<T> {

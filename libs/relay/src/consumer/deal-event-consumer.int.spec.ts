@@ -4,29 +4,21 @@
  * Jest global setup found no broker on a developer's machine (CI fails instead).
  */
 import { randomUUID } from 'node:crypto';
-import { type Admin, Kafka, type KafkaMessage, logLevel, type Message } from 'kafkajs';
+import type { Admin, KafkaMessage, Message } from 'kafkajs';
+import { brokerSkipped, connectTestAdmin, describeWithBroker, testKafka } from '../testing/test-broker';
 import { type DealEventEnvelope, kafkaHeaders } from '../kafka-envelope';
 import { deadLetterTopic, DealEventConsumer, type DealEventConsumerOptions, dlqHeaders } from './deal-event-consumer';
 
 jest.setTimeout(20_000);
 
-const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',').map((broker) => broker.trim());
 const partitions = 3;
-const kafka = new Kafka({ clientId: 'consumer-int-test', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 3_000, retry: { retries: 3 } });
-const brokerSkipped = process.env['DEALS_TEST_KAFKA'] === 'down';
+const kafka = testKafka('consumer-int-test');
 
 let admin: Admin;
 let cleanups: Array<() => Promise<void>>;
 
 beforeAll(async () => {
-  if (brokerSkipped) return;
-  admin = kafka.admin();
-  try {
-    await admin.connect();
-    await admin.listTopics();
-  } catch (error) {
-    throw new Error(`No Kafka broker answers at ${brokers.join(',')} (start one with infra/kafka/kafka.sh start): ${String(error)}`);
-  }
+  if (!brokerSkipped) admin = await connectTestAdmin(kafka);
 });
 
 afterAll(async () => {
@@ -137,8 +129,6 @@ function expectDealOrder(handled: readonly DealEventEnvelope[], events: readonly
 }
 
 const text = (value: Buffer | string | (Buffer | string)[] | undefined | null) => (value === undefined || value === null ? undefined : String(value));
-
-const describeWithBroker = brokerSkipped ? describe.skip : describe;
 
 describeWithBroker('DealEventConsumer against a real broker', () => {
   it('handles each event once when it is published twice, in order per deal', async () => {
