@@ -1,18 +1,23 @@
 import type { StoredDealEvent } from '@deals/deal-streams';
 import type { DealEvent } from '@deals/domain';
-import type {
-  Checkpoint,
-  IndexEntry,
-  JsonObject,
-  RangeOptions,
-  ReadModelChange,
-  ReadModelStore,
+import {
+  type Checkpoint,
+  type IndexEntry,
+  type JsonObject,
+  netChanges,
+  projectionNamespace,
+  type RangeOptions,
+  type ReadModelChange,
+  type ReadModelStore,
+  roundCounter,
+  validCheckpoint,
 } from '@deals/read-models';
 import type { DocumentReader, Projection } from '../../projection';
 
 /**
  * A read-model store in memory, with the port's semantics, for unit tests of projections and of
- * the queries that read them. Not an adapter: no durability, and a sort per range call.
+ * the queries that read them, held to the port's conformance suite like the adapters. Not an adapter:
+ * no durability, and a sort per range call.
  */
 export class InMemoryReadModelStore implements ReadModelStore {
   readonly documents = new Map<string, Map<string, JsonObject>>();
@@ -47,6 +52,9 @@ export class InMemoryReadModelStore implements ReadModelStore {
   }
 
   async commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint): Promise<void> {
+    // The adapters' own checks, before anything is applied: a bad commit changes nothing.
+    netChanges(projection, changes);
+    validCheckpoint(checkpoint);
     this.apply(changes);
     this.checkpoints.set(projection, checkpoint);
   }
@@ -67,14 +75,23 @@ export class InMemoryReadModelStore implements ReadModelStore {
     return ids.map((id) => this.getSync(collection, id));
   }
 
+  /** Page by page, as the adapters read: documents written during the scan after its position are seen. */
   async *scan(collection: string, options?: { readonly pageSize?: number }): AsyncIterable<{ readonly id: string; readonly document: JsonObject }> {
-    void options;
-    const entries = [...(this.documents.get(collection) ?? new Map<string, JsonObject>()).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const [id, document] of entries) yield { id, document };
+    const pageSize = options?.pageSize ?? 500;
+    let after: string | undefined;
+    for (;;) {
+      const page = [...(this.documents.get(collection)?.entries() ?? [])]
+        .filter(([id]) => after === undefined || id > after)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .slice(0, pageSize);
+      for (const [id, document] of page) yield { id, document };
+      if (page.length < pageSize) return;
+      after = page.at(-1)?.[0];
+    }
   }
 
   async counters(counter: string): Promise<Record<string, number>> {
-    return Object.fromEntries(this.counterHashes.get(counter) ?? []);
+    return Object.fromEntries([...(this.counterHashes.get(counter) ?? [])].map(([field, value]) => [field, roundCounter(value)]));
   }
 
   async range(index: string, options: RangeOptions): Promise<IndexEntry[]> {
@@ -95,7 +112,7 @@ export class InMemoryReadModelStore implements ReadModelStore {
   }
 
   async reset(projection: string): Promise<void> {
-    const prefix = `${projection}:`;
+    const prefix = projectionNamespace(projection);
     for (const map of [this.documents, this.counterHashes, this.indexes]) {
       for (const name of [...map.keys()]) if (name.startsWith(prefix)) map.delete(name);
     }
