@@ -1,86 +1,17 @@
 // The benchmark harness: `npm run bench` (full size) or `npm run bench -- --smoke` (CI). Each figure
 // is the median of several runs with min and max; memory is a process's peak resident size. Results
 // go to stdout as a table and to .bench/results/ as JSON with the machine's cores, Node and commit.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureDataset } from './dataset';
+import { type Figure, root, type Scenario } from './harness';
+import { rebuildScenario } from './scenarios/rebuild';
 
-const root = resolve(__dirname, '..');
-
-interface Figure {
-  readonly scenario: string;
-  readonly variant: string;
-  readonly unit: string;
-  readonly median: number;
-  readonly min: number;
-  readonly max: number;
-  readonly peakRssMb?: number;
-  readonly note?: string;
-}
-
-function summarize(values: readonly number[]): { median: number; min: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  return { median, min: sorted[0]!, max: sorted.at(-1)! };
-}
-
-function runWorker(script: string, args: readonly string[]): Promise<string> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--require', join(root, 'scripts/register-ts.js'), join(__dirname, script), ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-    child.on('error', fail);
-    child.on('close', (code) => (code === 0 ? done(out) : fail(new Error(`${script} exited with ${code}`))));
-  });
-}
-
-async function redisAnswers(url: string): Promise<boolean> {
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
-}
-
-async function rebuildScenario(eventsFile: string, runs: number, redisUrl: string): Promise<Figure[]> {
-  const figures: Figure[] = [];
-  for (const store of ['embedded', 'redis'] as const) {
-    if (store === 'redis' && !(await redisAnswers(redisUrl))) {
-      figures.push({ scenario: 'rebuild all projections', variant: store, unit: 'events/s', median: NaN, min: NaN, max: NaN, note: `not run: no Redis at ${redisUrl}` });
-      continue;
-    }
-    const totals: number[] = [];
-    const perProjection = new Map<string, number[]>();
-    const rss: number[] = [];
-    for (let run = 0; run < runs; run++) {
-      const output = JSON.parse(await runWorker('scenarios/rebuild-worker.ts', [eventsFile, store, redisUrl])) as {
-        results: Array<{ projection: string; events: number; seconds: number }>;
-        peakRssBytes: number;
-      };
-      const events = output.results.reduce((sum, result) => sum + result.events, 0);
-      const seconds = output.results.reduce((sum, result) => sum + result.seconds, 0);
-      totals.push(events / seconds);
-      for (const result of output.results) perProjection.set(result.projection, [...(perProjection.get(result.projection) ?? []), result.events / result.seconds]);
-      rss.push(output.peakRssBytes / 1024 / 1024);
-    }
-    figures.push({ scenario: 'rebuild all projections', variant: store, unit: 'events/s', ...summarize(totals), peakRssMb: Math.max(...rss) });
-    for (const [projection, rates] of perProjection) {
-      figures.push({ scenario: `  rebuild ${projection}`, variant: store, unit: 'events/s', ...summarize(rates) });
-    }
-  }
-  return figures;
-}
+// The scenarios, in the order they run and print. Add a scenario here and nowhere else.
+const scenarios: readonly Scenario[] = [rebuildScenario];
 
 function table(figures: readonly Figure[]): string {
   const rows = figures.map((figure) => [
@@ -89,10 +20,13 @@ function table(figures: readonly Figure[]): string {
     Number.isNaN(figure.median) ? '-' : Math.round(figure.median).toLocaleString('en-US'),
     Number.isNaN(figure.min) ? '-' : `${Math.round(figure.min).toLocaleString('en-US')}–${Math.round(figure.max).toLocaleString('en-US')}`,
     figure.unit,
+    figure.p50Ms === undefined ? '' : figure.p50Ms.toFixed(1),
+    figure.p99Ms === undefined ? '' : figure.p99Ms.toFixed(1),
     figure.peakRssMb === undefined ? '' : `${Math.round(figure.peakRssMb)} MB`,
+    figure.ratio ?? '',
     figure.note ?? '',
   ]);
-  const header = ['scenario', 'variant', 'median', 'min–max', 'unit', 'peak RSS', 'note'];
+  const header = ['scenario', 'variant', 'median', 'min–max', 'unit', 'p50 ms', 'p99 ms', 'peak RSS', 'vs baseline', 'note'];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ');
   return [line(header), widths.map((width) => '-'.repeat(width)).join('-|-'), ...rows.map(line)].join('\n');
@@ -104,6 +38,7 @@ async function main(): Promise<void> {
       smoke: { type: 'boolean', default: false },
       events: { type: 'string' },
       runs: { type: 'string' },
+      only: { type: 'string' },
     },
   });
   const events = Number(values.events ?? (values.smoke ? 10_000 : 1_000_000));
@@ -115,7 +50,15 @@ async function main(): Promise<void> {
   const eventsFile = join(root, '.bench', 'data', `events-${events}.sqlite`);
   console.error(`Data set: about ${events} events (${eventsFile})`);
   const dataset = await ensureDataset(eventsFile, events, (line) => console.error(line));
-  const figures = await rebuildScenario(eventsFile, runs, redisUrl);
+  const only = values.only?.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = only?.filter((name) => !scenarios.some((scenario) => scenario.name === name)) ?? [];
+  if (unknown.length) throw new Error(`--only: unknown scenario ${unknown.join(', ')}; there are ${scenarios.map((scenario) => scenario.name).join(', ')}`);
+  const context = { events, runs, smoke: values.smoke ?? false, eventsFile, redisUrl, log: (line: string) => console.error(line) };
+  const figures: Figure[] = [];
+  for (const scenario of scenarios.filter((candidate) => !only || only.includes(candidate.name))) {
+    console.error(`Scenario ${scenario.name}`);
+    figures.push(...(await scenario.run(context)));
+  }
   const machine = {
     cores: cpus().length,
     cpu: cpus()[0]?.model ?? 'unknown',
