@@ -14,7 +14,7 @@ const keptHeaders = new Set(['etag', 'location', 'content-length', 'transfer-enc
 
 export class HttpConnection {
   private socket: Socket | undefined;
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private waiting: { done: (answer: HttpAnswer) => void; fail: (error: Error) => void } | undefined;
 
   constructor(
