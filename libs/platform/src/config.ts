@@ -28,8 +28,10 @@ export interface AppConfig {
   /** Required when eventStore is esdb: esdb://host:2113?tls=false or esdb+discover://… */
   readonly esdbUrl?: string;
   readonly readModelStore: 'embedded' | 'redis';
-  /** Required when readModelStore is redis. */
+  /** Required when readModelStore or idempotencyStore is redis. */
   readonly redisUrl?: string;
+  /** Where Idempotency-Key claims live; redis lets API instances behind one load balancer share them. */
+  readonly idempotencyStore: 'embedded' | 'redis';
   /** Default chance to win per stage (0 to 1), for the weighted pipeline; a deal's own winProbability overrides it. */
   readonly stageProbabilities: StageProbabilities;
   /** A deal with no activity for longer than its stage's limit is rotting. */
@@ -58,6 +60,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const readModelStore = oneOf(env, 'READ_MODEL_STORE', ['embedded', 'redis'] as const, 'embedded');
   const redisUrl = env['REDIS_URL'];
   if (readModelStore === 'redis' && !redisUrl) throw new ConfigError('REDIS_URL', 'is required when READ_MODEL_STORE=redis');
+  const idempotencyStore = oneOf(env, 'IDEMPOTENCY_STORE', ['embedded', 'redis'] as const, readModelStore);
+  if (idempotencyStore === 'redis' && !redisUrl) throw new ConfigError('REDIS_URL', 'is required when IDEMPOTENCY_STORE=redis');
   if (redisUrl && !/^rediss?:\/\/[^\s]+$/.test(redisUrl)) throw new ConfigError('REDIS_URL', `"${redisUrl}" is not a redis:// or rediss:// URL`);
   const eventStore = oneOf(env, 'EVENT_STORE', ['embedded', 'esdb'] as const, 'embedded');
   const esdbUrl = env['ESDB_URL'];
@@ -70,6 +74,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ...(esdbUrl ? { esdbUrl } : {}),
     readModelStore,
     ...(redisUrl ? { redisUrl } : {}),
+    idempotencyStore,
     stageProbabilities: stageMap(env, 'STAGE_PROBABILITIES', defaultStageProbabilities, 0, 1),
     rottingDays: stageMap(env, 'ROTTING_DAYS', defaultRottingDays, 1, 3650),
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),

@@ -17,6 +17,7 @@ describe('loadConfig', () => {
     expect(loadConfig({}, cwd)).toEqual({
       eventStore: 'embedded',
       readModelStore: 'embedded',
+      idempotencyStore: 'embedded',
       dataDir: '/srv/deals/data',
       port: 3000,
       host: '127.0.0.1',
@@ -62,6 +63,13 @@ describe('loadConfig', () => {
     });
   });
 
+  it('keeps Idempotency-Key claims where the read models are, unless IDEMPOTENCY_STORE says otherwise', () => {
+    const redis = { REDIS_URL: 'redis://cache:6379' };
+    expect(loadConfig({ ...redis, READ_MODEL_STORE: 'redis' }, cwd).idempotencyStore).toBe('redis');
+    expect(loadConfig({ ...redis, READ_MODEL_STORE: 'redis', IDEMPOTENCY_STORE: 'embedded' }, cwd).idempotencyStore).toBe('embedded');
+    expect(loadConfig({ ...redis, IDEMPOTENCY_STORE: 'redis' }, cwd)).toMatchObject({ readModelStore: 'embedded', idempotencyStore: 'redis' });
+  });
+
   it.each([
     [{ EVENT_STORE: 'postgres' }, 'EVENT_STORE'],
     [{ EVENT_STORE: 'esdb' }, 'ESDB_URL'],
@@ -69,6 +77,8 @@ describe('loadConfig', () => {
     [{ READ_MODEL_STORE: 'memcached' }, 'READ_MODEL_STORE'],
     [{ READ_MODEL_STORE: 'redis' }, 'REDIS_URL'],
     [{ REDIS_URL: 'http://cache:6379' }, 'REDIS_URL'],
+    [{ IDEMPOTENCY_STORE: 'memcached' }, 'IDEMPOTENCY_STORE'],
+    [{ IDEMPOTENCY_STORE: 'redis' }, 'REDIS_URL'],
     [{ PORT: '70000' }, 'PORT'],
     [{ PORT: '80a' }, 'PORT'],
     [{ BODY_LIMIT_BYTES: '10' }, 'BODY_LIMIT_BYTES'],

@@ -2,3 +2,4 @@ export * from './clock';
 export * from './config';
 export * from './keyed-mutex';
 export * from './sqlite-schema';
+export * from './redis-connection';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { EmbeddedEventStore, EsdbEventStore, type EventStore } from '@deals/event-store';
-import { EmbeddedIdempotencyStore, type IdempotencyStore } from '@deals/idempotency';
+import { EmbeddedIdempotencyStore, type IdempotencyStore, RedisIdempotencyStore } from '@deals/idempotency';
 import { EmbeddedReadModelStore, type ReadModelStore, RedisReadModelStore } from '@deals/read-models';
 import { type AppConfig, Clock, SystemClock } from '@deals/platform';
 import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
@@ -31,8 +31,10 @@ export class InfrastructureModule implements OnApplicationShutdown {
         },
         {
           provide: IDEMPOTENCY_STORE,
-          useFactory: (): IdempotencyStore =>
-            EmbeddedIdempotencyStore.open(join(config.dataDir, 'idempotency.sqlite'), () => clock.now().getTime()),
+          useFactory: (): Promise<IdempotencyStore> | IdempotencyStore =>
+            config.idempotencyStore === 'redis' && config.redisUrl
+              ? RedisIdempotencyStore.connect(config.redisUrl, { now: () => clock.now().getTime() })
+              : EmbeddedIdempotencyStore.open(join(config.dataDir, 'idempotency.sqlite'), () => clock.now().getTime()),
         },
         {
           provide: READ_MODEL_STORE,
