@@ -12,7 +12,7 @@ const shared = {
   transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   moduleNameMapper: {
     '^@deals/read-models/testing$': '<rootDir>/libs/read-models/src/testing',
-    '^@deals/(domain|event-store|platform|deal-streams|idempotency|read-models|projections|relay)$': '<rootDir>/libs/$1/src',
+    '^@deals/(domain|event-store|platform|deal-streams|idempotency|read-models|projections|relay|leases)$': '<rootDir>/libs/$1/src',
   },
   setupFiles: ['reflect-metadata'],
 };
