@@ -43,7 +43,25 @@ export interface AppConfig {
   readonly apiKeys: readonly ApiKey[];
   readonly bodyLimitBytes: number;
   readonly seedDemo: boolean;
+  /**
+   * Whether the API process also runs the projections (and the Kafka relay when `kafka` is set), under
+   * the same leases as the projector and relay apps: `in-process` (the default) or `off` (the
+   * production set, where apps/projector and apps/relay do it).
+   */
+  readonly apiWorkers: 'in-process' | 'off';
+  /** Set only when KAFKA_BROKERS is: the relay is off without it. */
+  readonly kafka?: KafkaSettings;
+  /** How long the projector's and the relay's leases last without renewal; see docs/production.md. */
+  readonly leaseTtlMs: number;
 }
+
+export interface KafkaSettings {
+  /** host:port of each bootstrap broker. */
+  readonly brokers: readonly string[];
+  readonly topic: string;
+}
+
+export const defaultKafkaTopic = 'deal-events';
 
 export class ConfigError extends Error {
   constructor(readonly setting: string, message: string) {
@@ -69,6 +87,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (esdbUrl && !/^esdb(\+discover)?:\/\/[^\s]+$/.test(esdbUrl)) {
     throw new ConfigError('ESDB_URL', `"${esdbUrl}" is not an esdb:// or esdb+discover:// connection string`);
   }
+  const topic = parseKafkaTopic(env['KAFKA_TOPIC'] ?? defaultKafkaTopic);
+  const kafka = env['KAFKA_BROKERS'] ? { brokers: parseKafkaBrokers(env['KAFKA_BROKERS']), topic } : undefined;
   return {
     eventStore,
     ...(esdbUrl ? { esdbUrl } : {}),
@@ -83,7 +103,28 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     apiKeys: parseApiKeys(env['API_KEYS'] ?? ''),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
     seedDemo: oneOf(env, 'SEED_DEMO', ['true', 'false'] as const, 'true') === 'true',
+    apiWorkers: oneOf(env, 'API_WORKERS', ['in-process', 'off'] as const, 'in-process'),
+    ...(kafka ? { kafka } : {}),
+    leaseTtlMs: integer(env, 'LEASE_TTL_MS', 15_000, 3_000, 600_000),
   };
+}
+
+/** KAFKA_BROKERS: comma-separated host:port, at least one. */
+export function parseKafkaBrokers(text: string): string[] {
+  const brokers = text
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter((broker) => broker.length > 0);
+  if (brokers.length === 0) throw new ConfigError('KAFKA_BROKERS', 'names no broker');
+  for (const broker of brokers) if (!/^[^\s:]+:\d+$/.test(broker)) throw new ConfigError('KAFKA_BROKERS', `${JSON.stringify(broker)} is not host:port`);
+  return brokers;
+}
+
+/** KAFKA_TOPIC: a legal Kafka topic name. */
+export function parseKafkaTopic(text: string): string {
+  const topic = text.trim();
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) throw new ConfigError('KAFKA_TOPIC', `${JSON.stringify(topic)} is not a valid topic name`);
+  return topic;
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {

@@ -26,6 +26,8 @@ describe('loadConfig', () => {
       seedDemo: true,
       stageProbabilities: defaultStageProbabilities,
       rottingDays: defaultRottingDays,
+      apiWorkers: 'in-process',
+      leaseTtlMs: 15000,
     });
   });
 
@@ -44,6 +46,10 @@ describe('loadConfig', () => {
         STAGE_PROBABILITIES: 'lead=0.05, negotiation=0.8',
         ROTTING_DAYS: 'proposal=10',
         API_KEYS: 'sales-key-0123456789=jane:sales+analyst',
+        API_WORKERS: 'off',
+        KAFKA_BROKERS: 'kafka-1:9092, kafka-2:9092',
+        KAFKA_TOPIC: 'deals.v1',
+        LEASE_TTL_MS: '30000',
       },
       cwd,
     );
@@ -60,7 +66,15 @@ describe('loadConfig', () => {
       stageProbabilities: { ...defaultStageProbabilities, lead: 0.05, negotiation: 0.8 },
       rottingDays: { ...defaultRottingDays, proposal: 10 },
       apiKeys: [{ key: 'sales-key-0123456789', actor: 'jane', roles: ['sales', 'analyst'] }],
+      apiWorkers: 'off',
+      kafka: { brokers: ['kafka-1:9092', 'kafka-2:9092'], topic: 'deals.v1' },
+      leaseTtlMs: 30000,
     });
+  });
+
+  it('turns the relay on only when KAFKA_BROKERS is set, with the deal-events topic by default', () => {
+    expect(loadConfig({}, cwd).kafka).toBeUndefined();
+    expect(loadConfig({ KAFKA_BROKERS: '127.0.0.1:9092' }, cwd).kafka).toEqual({ brokers: ['127.0.0.1:9092'], topic: 'deal-events' });
   });
 
   it('keeps Idempotency-Key claims where the read models are, unless IDEMPOTENCY_STORE says otherwise', () => {
@@ -88,6 +102,11 @@ describe('loadConfig', () => {
     [{ ROTTING_DAYS: 'won=10' }, 'ROTTING_DAYS'],
     [{ ROTTING_DAYS: 'lead=0' }, 'ROTTING_DAYS'],
     [{ API_KEYS: 'short=jane:sales' }, 'API_KEYS'],
+    [{ API_WORKERS: 'yes' }, 'API_WORKERS'],
+    [{ KAFKA_BROKERS: ' , ' }, 'KAFKA_BROKERS'],
+    [{ KAFKA_BROKERS: 'kafka' }, 'KAFKA_BROKERS'],
+    [{ KAFKA_BROKERS: 'kafka:9092', KAFKA_TOPIC: 'deal events' }, 'KAFKA_TOPIC'],
+    [{ LEASE_TTL_MS: '500' }, 'LEASE_TTL_MS'],
   ])('stops at start on a wrong setting, naming it: %p', (env, setting) => {
     const error = configError(env);
     expect(error.setting).toBe(setting);
