@@ -1,0 +1,150 @@
+// Deal commands over HTTP: our API as `npm start` runs it (embedded event store, idempotency store and
+// read models, projections in-process), in its own process on a fresh data directory, driven by the load
+// generator (bench/load) in another process with 64 keep-alive clients. The baselines, when their modules
+// exist, are driven by the same generator in the same run: Emmett with PostgreSQL, and a bare node:http
+// server answering a fixed JSON (the ceiling of any Node HTTP service on this machine).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LoadResult } from '../load/generator';
+import { type Figure, notRun, root, runWorker, type Scenario, summarize } from '../harness';
+
+const clients = 64;
+const apiKey = 'bench-load-key-0001';
+
+/** A baseline server the generator can drive; `start` answers its base URL. */
+interface HttpBaseline {
+  readonly variant: string;
+  /** How the ratio names it: "5.2x Emmett-PostgreSQL", "31% of bare node:http". */
+  readonly label: string;
+  readonly module: string;
+  readonly exportName: string;
+}
+
+interface StartedServer {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+const baselines: readonly HttpBaseline[] = [
+  { variant: 'Emmett 0.42 + PostgreSQL', label: 'Emmett-PostgreSQL', module: 'baselines/emmett-postgresql-http.ts', exportName: 'startEmmettPostgresqlHttp' },
+  { variant: 'bare node:http, fixed JSON', label: 'bare node:http', module: 'baselines/bare-http.ts', exportName: 'startBareHttp' },
+];
+
+/** Our API in a child process, as `npm start` configures it but on a fresh data directory and a free port. */
+async function startApi(): Promise<StartedServer & { peakRssMb(): number }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-commands-'));
+  const child = spawn(process.execPath, ['--require', join(root, 'scripts/register-ts.js'), join(root, 'apps/api/src/main.ts')], {
+    cwd: root,
+    env: { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', SEED_DEMO: 'false', API_KEYS: `${apiKey}=bench:sales` },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((done, fail) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(out);
+      if (match) done(match[1]!.replace('[::1]', '127.0.0.1'));
+    });
+    child.once('exit', (code) => fail(new Error(`the API exited with ${code} before listening`)));
+  });
+  let peak = 0;
+  return {
+    url,
+    peakRssMb: () => peak,
+    async stop() {
+      peak = peakRssMb(child);
+      await stopChild(child);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The kernel's high-water mark of the process's resident set. */
+function peakRssMb(child: ChildProcess): number {
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const kilobytes = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
+  return kilobytes / 1024;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((done) => {
+    if (child.exitCode !== null) return done();
+    child.once('exit', () => done());
+    child.kill('SIGTERM');
+  });
+}
+
+function drive(url: string, seconds: number, warmup: number): Promise<LoadResult> {
+  return runWorker('load/generator.ts', ['--url', url, '--key', apiKey, '--clients', String(clients), '--seconds', String(seconds), '--warmup', String(warmup)]).then(
+    (out) => JSON.parse(out) as LoadResult,
+  );
+}
+
+function figure(variant: string, results: readonly LoadResult[], extra: Partial<Figure> = {}): Figure {
+  const errors = new Map<string, number>();
+  for (const result of results) for (const [status, count] of Object.entries(result.errors)) errors.set(status, (errors.get(status) ?? 0) + count);
+  const note = errors.size ? `errors: ${[...errors].map(([status, count]) => `${status} ×${count}`).join(', ')}` : undefined;
+  return {
+    scenario: `deal commands over HTTP, ${clients} clients`,
+    variant,
+    unit: 'commands/s',
+    ...summarize(results.map((result) => result.okPerSecond)),
+    p50Ms: summarize(results.map((result) => result.p50Ms)).median,
+    p99Ms: summarize(results.map((result) => result.p99Ms)).median,
+    ...(note ? { note } : {}),
+    ...extra,
+  };
+}
+
+function ratio(ours: number, theirs: number, label: string): string {
+  return label === 'bare node:http' ? `${Math.round((ours / theirs) * 100)}% of ${label}` : `${(ours / theirs).toFixed(1)}x ${label}`;
+}
+
+export const commandsScenario: Scenario = {
+  name: 'commands',
+  async run({ runs, smoke, log }): Promise<Figure[]> {
+    const seconds = smoke ? 3 : 15;
+    const warmup = smoke ? 1 : 3;
+    const ours: LoadResult[] = [];
+    const rss: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      const api = await startApi();
+      try {
+        log(`  our API at ${api.url}: run ${run + 1}/${runs}, ${seconds} s after ${warmup} s warm-up`);
+        ours.push(await drive(api.url, seconds, warmup));
+      } finally {
+        await api.stop();
+      }
+      rss.push(api.peakRssMb());
+    }
+    const oursFigure = figure('ours, embedded defaults', ours, { peakRssMb: Math.max(...rss) });
+    const baselineFigures: Figure[] = [];
+    const ratios: string[] = [];
+    for (const baseline of baselines) {
+      const file = join(__dirname, '..', baseline.module);
+      if (!existsSync(file)) {
+        baselineFigures.push(notRun(oursFigure.scenario, baseline.variant, 'commands/s', `bench/${baseline.module} not written yet`));
+        continue;
+      }
+      const loaded = (await import(file)) as Record<string, unknown>;
+      const start = loaded[baseline.exportName];
+      if (typeof start !== 'function') throw new Error(`bench/${baseline.module} does not export ${baseline.exportName}`);
+      const results: LoadResult[] = [];
+      for (let run = 0; run < runs; run++) {
+        const server = await (start as () => Promise<StartedServer>)();
+        try {
+          log(`  ${baseline.variant} at ${server.url}: run ${run + 1}/${runs}`);
+          results.push(await drive(server.url, seconds, warmup));
+        } finally {
+          await server.stop();
+        }
+      }
+      const theirs = figure(baseline.variant, results);
+      baselineFigures.push(theirs);
+      ratios.push(ratio(oursFigure.median, theirs.median, baseline.label));
+    }
+    return [{ ...oursFigure, ...(ratios.length ? { ratio: ratios.join('; ') } : {}) }, ...baselineFigures];
+  },
+};
