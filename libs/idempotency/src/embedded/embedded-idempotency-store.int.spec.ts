@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,4 +19,37 @@ describeIdempotencyStoreConformance('embedded', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+describe('EmbeddedIdempotencyStore group commit', () => {
+  it('commits the claims made in one turn of the event loop in one transaction, each answered on its own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'idempotency-'));
+    const store = EmbeddedIdempotencyStore.open(join(dir, 'idempotency.sqlite'));
+    try {
+      const keys = Array.from({ length: 50 }, () => randomUUID());
+      const claims = keys.map((_, index) => ({ requestHash: `hash-${index}`, dealId: randomUUID(), commandId: randomUUID() }));
+      const results = await Promise.all(keys.map((key, index) => store.claim('alice', key, claims[index]!)));
+      expect(results).toEqual(claims.map((claim) => ({ claim, created: true })));
+      expect(store.stats).toEqual({ flushes: 1, claims: 50 });
+      await expect(store.claim('alice', keys[7]!, claims[0]!)).resolves.toEqual({ claim: claims[7], created: false });
+      expect(store.stats).toEqual({ flushes: 2, claims: 51 });
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers claims still queued when it closes, then refuses new ones', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'idempotency-'));
+    const store = EmbeddedIdempotencyStore.open(join(dir, 'idempotency.sqlite'));
+    try {
+      const claim = { requestHash: 'hash-a', dealId: randomUUID(), commandId: randomUUID() };
+      const queued = store.claim('alice', randomUUID(), claim);
+      await store.close();
+      await expect(queued).resolves.toEqual({ claim, created: true });
+      await expect(store.claim('alice', randomUUID(), claim)).rejects.toThrow('closed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

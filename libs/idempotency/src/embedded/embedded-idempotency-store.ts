@@ -7,29 +7,63 @@ interface ClaimRow {
   command_id: string;
 }
 
+interface PendingClaim {
+  readonly scopedKey: string;
+  readonly claim: IdempotencyClaim;
+  readonly resolve: (result: ClaimResult) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export interface EmbeddedIdempotencyStoreStats {
+  /** Write transactions committed: one per batch of claims. */
+  readonly flushes: number;
+  readonly claims: number;
+}
+
 /**
  * Claims in a local SQLite file. A claim lost in a power cut is harmless: command and deal ids are
  * derived from the key, so a retry still finds its first outcome in the deal's stream. Hence
  * synchronous=NORMAL here, where the event store itself uses FULL.
+ *
+ * Claims are group-committed: those made in one turn of the event loop share one transaction, as
+ * appends do in the event store, so a busy server pays one SQLite commit per batch, not per request.
  */
 export class EmbeddedIdempotencyStore implements IdempotencyStore {
-  private readonly insert: Database.Statement<[string, string, string, string, number]>;
+  // One statement for the usual case: a free key, or one whose holder has expired, is taken and
+  // returned; a key held by a live claim returns no row and is then read.
+  private readonly take: Database.Statement<[string, string, string, string, number, number], ClaimRow>;
   private readonly select: Database.Statement<[string], ClaimRow>;
   private readonly purge: Database.Statement<[number]>;
-  private readonly expire: Database.Statement<[string, number]>;
+  private readonly writeBatch: Database.Transaction<(batch: readonly PendingClaim[], now: number) => ClaimResult[]>;
+  private queue: PendingClaim[] = [];
+  private flushHandle: NodeJS.Immediate | undefined;
+  private flushes = 0;
+  private claims = 0;
 
   private constructor(
     private readonly db: Database.Database,
     private readonly now: () => number,
   ) {
-    this.insert = db.prepare(
+    this.take = db.prepare(
       `INSERT INTO idempotency_claims (scoped_key, request_hash, deal_id, command_id, created)
        VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (scoped_key) DO NOTHING`,
+       ON CONFLICT (scoped_key) DO UPDATE SET
+         request_hash = excluded.request_hash, deal_id = excluded.deal_id,
+         command_id = excluded.command_id, created = excluded.created
+       WHERE idempotency_claims.created < ?
+       RETURNING request_hash, deal_id, command_id`,
     );
     this.select = db.prepare('SELECT request_hash, deal_id, command_id FROM idempotency_claims WHERE scoped_key = ?');
     this.purge = db.prepare('DELETE FROM idempotency_claims WHERE created < ?');
-    this.expire = db.prepare('DELETE FROM idempotency_claims WHERE scoped_key = ? AND created < ?');
+    this.writeBatch = db.transaction((batch: readonly PendingClaim[], now: number) =>
+      batch.map(({ scopedKey, claim }): ClaimResult => {
+        const taken = this.take.get(scopedKey, claim.requestHash, claim.dealId, claim.commandId, now, now - idempotencyKeyTtlMs);
+        if (taken) return { claim, created: true };
+        const row = this.select.get(scopedKey);
+        if (!row) throw new Error('Idempotency claim vanished inside its transaction');
+        return { claim: { requestHash: row.request_hash, dealId: row.deal_id, commandId: row.command_id }, created: false };
+      }),
+    );
   }
 
   static open(path: string, now: () => number = Date.now): EmbeddedIdempotencyStore {
@@ -49,21 +83,39 @@ export class EmbeddedIdempotencyStore implements IdempotencyStore {
     return store;
   }
 
-  async claim(scope: string, key: string, claim: IdempotencyClaim): Promise<ClaimResult> {
-    const scopedKey = `${scope}\u0000${key}`;
-    const now = this.now();
-    const claimIfFree = this.db.transaction((): ClaimResult => {
-      this.expire.run(scopedKey, now - idempotencyKeyTtlMs);
-      const inserted = this.insert.run(scopedKey, claim.requestHash, claim.dealId, claim.commandId, now).changes > 0;
-      if (inserted) return { claim, created: true };
-      const row = this.select.get(scopedKey);
-      if (!row) throw new Error('Idempotency claim vanished inside its transaction');
-      return { claim: { requestHash: row.request_hash, dealId: row.deal_id, commandId: row.command_id }, created: false };
+  get stats(): EmbeddedIdempotencyStoreStats {
+    return { flushes: this.flushes, claims: this.claims };
+  }
+
+  claim(scope: string, key: string, claim: IdempotencyClaim): Promise<ClaimResult> {
+    if (!this.db.open) return Promise.reject(new Error('The idempotency store is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ scopedKey: `${scope}\u0000${key}`, claim, resolve, reject });
+      this.flushHandle ??= setImmediate(() => this.flush());
     });
-    return claimIfFree.immediate();
   }
 
   async close(): Promise<void> {
+    if (this.flushHandle) clearImmediate(this.flushHandle);
+    this.flush();
     this.db.close();
+  }
+
+  private flush(): void {
+    this.flushHandle = undefined;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    let results: ClaimResult[];
+    try {
+      // IMMEDIATE: take the write lock up front, as another process may share the file.
+      results = this.writeBatch.immediate(batch, this.now());
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    this.flushes++;
+    this.claims += batch.length;
+    batch.forEach((pending, index) => pending.resolve(results[index]!));
   }
 }
