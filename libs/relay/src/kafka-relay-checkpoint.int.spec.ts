@@ -10,7 +10,7 @@ import { EmbeddedReadModelStore } from '@deals/read-models';
 import type { Kafka, ProducerConfig, ProducerRecord } from 'kafkajs';
 import { fromKafkaMessage } from './kafka-envelope';
 import { KafkaRelay } from './kafka-relay';
-import { ReadModelRelayCheckpointStore } from './relay-checkpoint-store';
+import { ReadModelRelayCheckpointStore, type RelayCheckpointStore } from './relay-checkpoint-store';
 import { writeDeals } from './testing/relay-events';
 
 interface PendingSend {
@@ -30,10 +30,22 @@ class FakeKafka {
     return this as unknown as Kafka;
   }
 
+  /** Producers created so far. */
+  producers = 0;
+  /** Connects to refuse before one succeeds. */
+  refuseConnects = 0;
+
   producer(config: ProducerConfig) {
     this.config = config;
+    this.producers += 1;
     return {
-      connect: async () => void (this.connected = true),
+      connect: async () => {
+        if (this.refuseConnects > 0) {
+          this.refuseConnects -= 1;
+          throw new Error('Connection error: connect ECONNREFUSED');
+        }
+        this.connected = true;
+      },
       disconnect: async () => void (this.connected = false),
       send: (record: ProducerRecord) =>
         new Promise((resolve, reject) => {
@@ -70,8 +82,8 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function relay(kafka: FakeKafka, batchSize: number): KafkaRelay {
-  const created = new KafkaRelay(events, kafka.asKafka(), checkpoints, { topic: 'deals', batchSize, stopTimeoutMs: 200, log: () => {} });
+function relay(kafka: FakeKafka, batchSize: number, store: RelayCheckpointStore = checkpoints): KafkaRelay {
+  const created = new KafkaRelay(events, kafka.asKafka(), store, { topic: 'deals', batchSize, stopTimeoutMs: 200, retryInitialDelayMs: 10, log: () => {} });
   relays.push(created);
   return created;
 }
@@ -125,24 +137,47 @@ describe('KafkaRelay checkpoint', () => {
     expect(kafka.connected).toBe(false);
   });
 
-  it('stops with the error when a send fails, keeping the last acknowledged checkpoint; a restart resends from there', async () => {
+  it('after a failed send, resumes from its checkpoint with a new producer: the unacknowledged batch goes out again', async () => {
     const history = await writeDeals(events, 1, 6);
     const ids = [...history.values()].flat();
     const kafka = new FakeKafka();
-    const failing = relay(kafka, 3);
-    failing.start();
+    const running = relay(kafka, 3);
+    running.start();
     (await kafka.nextSend(0)).ack();
     (await kafka.nextSend(1)).fail(new Error('broker gone'));
-    await expect(failing.waitForPublished(6)).rejects.toThrow('broker gone');
-    const status = await failing.status();
-    expect(status).toMatchObject({ eventsPublished: 3, running: false, error: 'broker gone' });
-
-    const again = new FakeKafka();
-    relay(again, 3).start();
-    const resent = await again.nextSend(0);
+    const resent = await kafka.nextSend(2);
+    expect(kafka.producers).toBe(2);
     expect(resent.record.messages.map((message) => fromKafkaMessage({ value: message.value ?? null }).eventId)).toEqual(ids.slice(3));
+    expect(await running.status()).toMatchObject({ eventsPublished: 3, running: true, lastFailure: expect.stringContaining('broker gone') });
     resent.ack();
-    await relays[1]!.waitForPublished(6);
-    expect((await relays[1]!.status()).position).toBe(formatPosition((await events.readAll({ direction: 'backwards', maxCount: 1 })[Symbol.asyncIterator]().next()).value.position));
+    await running.waitForPublished(6);
+    const status = await running.status();
+    expect(status.lastFailure).toBeUndefined();
+    expect(status.error).toBeUndefined();
+    expect(status.position).toBe(formatPosition((await events.readAll({ direction: 'backwards', maxCount: 1 })[Symbol.asyncIterator]().next()).value.position));
+  });
+
+  it('keeps trying to connect while the broker is away, and publishes once it answers', async () => {
+    await writeDeals(events, 1, 2);
+    const kafka = new FakeKafka();
+    kafka.refuseConnects = 3;
+    const running = relay(kafka, 10);
+    running.start();
+    (await kafka.nextSend(0)).ack();
+    await running.waitForPublished(2);
+    expect(kafka.producers).toBe(4);
+  });
+
+  it('stops with the error, keeping its checkpoint, when the checkpoint cannot be stored', async () => {
+    await writeDeals(events, 1, 4);
+    const kafka = new FakeKafka();
+    const failing: RelayCheckpointStore = { load: () => checkpoints.load(), save: async () => Promise.reject(new Error('disk full')) };
+    const running = relay(kafka, 2, failing);
+    running.start();
+    (await kafka.nextSend(0)).ack();
+    await expect(running.waitForPublished(2)).rejects.toThrow('disk full');
+    expect(await running.status()).toMatchObject({ eventsPublished: 0, running: false, error: 'disk full' });
+    expect(kafka.sends).toHaveLength(1);
+    expect(kafka.connected).toBe(false);
   });
 });

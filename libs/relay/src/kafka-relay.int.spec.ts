@@ -12,10 +12,10 @@ import { comparePositions, EmbeddedEventStore, parsePosition } from '@deals/even
 import { EmbeddedReadModelStore } from '@deals/read-models';
 import type { Admin } from 'kafkajs';
 import { brokerSkipped, connectTestAdmin, describeWithBroker, testBrokers, testKafka } from './testing/test-broker';
-import { type DealEventEnvelope, fromKafkaMessage } from './kafka-envelope';
 import { KafkaRelay, type KafkaRelayOptions } from './kafka-relay';
 import { ReadModelRelayCheckpointStore } from './relay-checkpoint-store';
 import { appendDealEvents, negotiated, writeDeals } from './testing/relay-events';
+import { byDeal, consumeTopic, count, expectExactlyInOrder, firstsAndRepeats } from './testing/topic-reader';
 
 jest.setTimeout(30_000);
 
@@ -71,71 +71,6 @@ function relay(events: EmbeddedEventStore, checkpoints: ReadModelRelayCheckpoint
   return created;
 }
 
-interface Received {
-  readonly partition: number;
-  readonly envelope: DealEventEnvelope;
-  readonly value: string;
-}
-
-/** Reads the topic from the beginning with a fresh group until `expected` distinct events arrived. */
-async function consume(topic: string, expected: number, timeoutMs = 20_000): Promise<Received[]> {
-  const consumer = kafka.consumer({ groupId: `relay-test-${randomUUID()}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const received: Received[] = [];
-    const ids = new Set<string>();
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${ids.size} of ${expected} events arrived within ${timeoutMs} ms`)), timeoutMs);
-      consumer
-        .run({
-          eachMessage: async ({ partition, message }) => {
-            const envelope = fromKafkaMessage(message);
-            received.push({ partition, envelope, value: String(message.value) });
-            ids.add(envelope.eventId);
-            if (ids.size >= expected) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch(reject);
-    });
-    return received;
-  } finally {
-    await consumer.disconnect();
-  }
-}
-
-/** Each deal's envelopes in the order they arrived; asserts a deal never spans two partitions. */
-function byDeal(received: readonly Received[]): Map<string, DealEventEnvelope[]> {
-  const deals = new Map<string, DealEventEnvelope[]>();
-  const partitionOf = new Map<string, number>();
-  for (const { partition, envelope } of received) {
-    expect(partitionOf.get(envelope.dealId) ?? partition).toBe(partition);
-    partitionOf.set(envelope.dealId, partition);
-    const list = deals.get(envelope.dealId) ?? [];
-    list.push(envelope);
-    deals.set(envelope.dealId, list);
-  }
-  return deals;
-}
-
-/** Every event of `history` exactly once, in its deal's order. */
-function expectExactlyInOrder(received: readonly Received[], history: ReadonlyMap<string, readonly string[]>): void {
-  const deals = byDeal(received);
-  expect([...deals.keys()].sort()).toEqual([...history.keys()].sort());
-  for (const [dealId, ids] of history) {
-    const envelopes = deals.get(dealId)!;
-    expect(envelopes.map((envelope) => envelope.eventId)).toEqual(ids);
-    expect(envelopes.map((envelope) => envelope.streamRevision)).toEqual(ids.map((_, revision) => String(revision)));
-  }
-}
-
-function count(history: ReadonlyMap<string, readonly string[]>): number {
-  return [...history.values()].reduce((sum, ids) => sum + ids.length, 0);
-}
-
 describeWithBroker('KafkaRelay against a real broker', () => {
   it('delivers every event appended, before and after it started, in order per deal', async () => {
     const topic = await freshTopic();
@@ -152,7 +87,7 @@ describeWithBroker('KafkaRelay against a real broker', () => {
     history.get(first!)!.push(...more.ids);
 
     const total = count(history);
-    const received = await consume(topic, total);
+    const received = await consumeTopic(kafka, topic, total);
     expect(received).toHaveLength(total);
     expectExactlyInOrder(received, history);
 
@@ -187,7 +122,7 @@ describeWithBroker('KafkaRelay against a real broker', () => {
     const total = count(history);
     await second.waitForPublished(total);
 
-    const received = await consume(topic, total);
+    const received = await consumeTopic(kafka, topic, total);
     expect(received).toHaveLength(total);
     expectExactlyInOrder(received, history);
   });
@@ -232,14 +167,12 @@ describeWithBroker('KafkaRelay against a real broker', () => {
 
     const restarted = relay(events, checkpoints, { topic });
     restarted.start();
-    const received = await consume(topic, total);
+    const received = await consumeTopic(kafka, topic, total);
 
     // Every event, each deal's first deliveries in order.
-    const firsts = new Map<string, Received>();
-    for (const message of received) if (!firsts.has(message.envelope.eventId)) firsts.set(message.envelope.eventId, message);
+    const { firsts, repeats: duplicates } = firstsAndRepeats(received);
     expectExactlyInOrder([...firsts.values()], history);
     // A repeat is byte for byte the first delivery, of an event after the checkpoint the restart began from.
-    const duplicates = received.filter((message) => firsts.get(message.envelope.eventId) !== message);
     for (const duplicate of duplicates) {
       expect(duplicate.value).toBe(firsts.get(duplicate.envelope.eventId)!.value);
       expect(comparePositions(parsePosition(duplicate.envelope.globalPosition), atKill!.position)).toBe(1);

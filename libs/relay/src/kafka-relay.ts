@@ -19,6 +19,14 @@ export interface KafkaRelayOptions {
   readonly stopTimeoutMs?: number;
   /** Where a failure is reported. Default console.error. */
   readonly log?: (message: string) => void;
+  /**
+   * After the broker failed a connect or a send, the relay waits this long before it resumes from its
+   * checkpoint with a new producer, doubling the wait per failure in a row up to `retryMaxDelayMs`.
+   * Default 500.
+   */
+  readonly retryInitialDelayMs?: number;
+  /** Default 10,000. */
+  readonly retryMaxDelayMs?: number;
 }
 
 export interface KafkaRelayStatus {
@@ -30,6 +38,8 @@ export interface KafkaRelayStatus {
   readonly running: boolean;
   /** Why the relay stopped. */
   readonly error?: string;
+  /** While running: the broker failure it is recovering from, until a batch is acknowledged again. */
+  readonly lastFailure?: string;
 }
 
 /** Settings the relay's guarantees rest on; see docs/kafka.md. */
@@ -43,15 +53,25 @@ export const relayProducerConfig = {
 const defaultBatchSize = 500;
 const defaultMaxBatchDelayMs = 20;
 const defaultStopTimeoutMs = 10_000;
+const defaultRetryInitialDelayMs = 500;
+const defaultRetryMaxDelayMs = 10_000;
 
 /** Thrown inside the loop when stop() gave up the send in flight. */
 class SendAbandoned extends Error {}
+
+/** The broker could not be reached or refused a send: the relay resumes from its checkpoint. */
+class BrokerFailed extends Error {}
 
 /**
  * Publishes every deal event to a Kafka topic, keyed by deal id, from its checkpoint on. Each batch
  * is sent with acks=all by an idempotent producer, and the checkpoint moves to the batch's last event
  * only once the send resolved: at least once, never skipped. A crash between the acknowledgement and
  * the checkpoint republishes at most the batch in hand (same event ids).
+ *
+ * When the broker fails a connect or a send (after kafkajs's own retries), the relay drops its producer,
+ * waits with a growing backoff and resumes from its checkpoint with a new one: the unacknowledged
+ * batch goes out again (at least once). Any other failure (the event store, the checkpoint store, an
+ * event it cannot read) stops it, with the error in its status.
  *
  * Run one relay per topic and checkpoint: two would publish every event twice.
  */
@@ -61,21 +81,26 @@ export class KafkaRelay {
   private readonly reader: DealEventReader;
   private readonly stopTimeoutMs: number;
   private readonly log: (message: string) => void;
-  private readonly producer: Producer;
+  private readonly retryInitialDelayMs: number;
+  private readonly retryMaxDelayMs: number;
   /** Fired by stop() once its timeout elapsed: the send in flight is given up. */
   private abandon = signal();
+  /** Fired by stop(): cuts a wait before a retry short. */
+  private stopping = signal();
 
   private running: Promise<void> | undefined;
   private subscription: Subscription | undefined;
   private stopRequested = false;
   private failure: Error | undefined;
-  private connected = false;
+  private lastFailure: string | undefined;
+  /** Broker failures since the last acknowledged batch. */
+  private failuresInARow = 0;
   /** Fired at each checkpoint and when the loop ends. */
   private changed = signal();
 
   constructor(
     private readonly eventStore: EventStore,
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly checkpoints: RelayCheckpointStore,
     private readonly options: KafkaRelayOptions,
   ) {
@@ -86,15 +111,22 @@ export class KafkaRelay {
     this.stopTimeoutMs = options.stopTimeoutMs ?? defaultStopTimeoutMs;
     this.reader = options.reader ?? new DealEventReader();
     this.log = options.log ?? ((message) => console.error(message));
-    this.producer = kafka.producer({ ...relayProducerConfig, allowAutoTopicCreation: false });
+    this.retryInitialDelayMs = options.retryInitialDelayMs ?? defaultRetryInitialDelayMs;
+    this.retryMaxDelayMs = options.retryMaxDelayMs ?? defaultRetryMaxDelayMs;
+    if (!(this.retryInitialDelayMs >= 0) || !(this.retryMaxDelayMs >= this.retryInitialDelayMs)) {
+      throw new RangeError(`retry delays must satisfy 0 <= retryInitialDelayMs <= retryMaxDelayMs, got ${this.retryInitialDelayMs} and ${this.retryMaxDelayMs}`);
+    }
   }
 
   /** Connects the producer, then publishes from the checkpoint on, catching up and following live appends, until stop(). */
   start(): void {
     if (this.running) return;
     this.failure = undefined;
+    this.lastFailure = undefined;
+    this.failuresInARow = 0;
     this.stopRequested = false;
     this.abandon = signal();
+    this.stopping = signal();
     this.running = this.run().finally(() => {
       this.running = undefined;
       this.notify();
@@ -107,6 +139,7 @@ export class KafkaRelay {
    */
   async stop(): Promise<void> {
     this.stopRequested = true;
+    this.stopping.fire();
     await this.subscription?.close();
     const running = this.running;
     if (running === undefined) return;
@@ -127,6 +160,7 @@ export class KafkaRelay {
       lastRecordedAt: checkpoint?.lastRecordedAt ?? null,
       running: this.running !== undefined,
       ...(this.failure ? { error: this.failure.message } : {}),
+      ...(this.running !== undefined && this.lastFailure !== undefined ? { lastFailure: this.lastFailure } : {}),
     };
   }
 
@@ -148,56 +182,93 @@ export class KafkaRelay {
   }
 
   private async run(): Promise<void> {
+    try {
+      while (!this.stopRequested) {
+        try {
+          await this.session();
+          return;
+        } catch (error) {
+          if (!(error instanceof BrokerFailed) || this.stopRequested) throw error;
+          this.failuresInARow += 1;
+          this.lastFailure = error.message;
+          const delay = Math.min(this.retryMaxDelayMs, this.retryInitialDelayMs * 2 ** (this.failuresInARow - 1));
+          this.log(`Kafka relay to ${this.options.topic}: ${error.message}; resuming from its checkpoint in ${delay} ms`);
+          await this.pause(delay);
+        }
+      }
+    } catch (error) {
+      if (error instanceof SendAbandoned || error instanceof BrokerFailed) {
+        this.log(`Kafka relay to ${this.options.topic} stopped with a send unacknowledged (${error.message}); it is sent again on restart`);
+        return;
+      }
+      this.failure = error instanceof Error ? error : new Error(String(error));
+      this.log(`Kafka relay to ${this.options.topic} stopped: ${this.failure.stack ?? this.failure.message}`);
+    }
+  }
+
+  /**
+   * One producer's life: connects, publishes from the checkpoint on until stop() closes the
+   * subscription, or until a failure ends it. A new producer per session, so a retried batch never
+   * meets the idempotence state (producer id, sequence numbers) of a send whose outcome is unknown.
+   */
+  private async session(): Promise<void> {
+    const producer = this.kafka.producer({ ...relayProducerConfig, allowAutoTopicCreation: false });
     let subscription: Subscription | undefined;
     try {
-      await this.producer.connect();
-      this.connected = true;
+      await producer.connect().catch((error: unknown) => {
+        throw new BrokerFailed(`connecting the producer failed: ${messageOf(error)}`, { cause: error });
+      });
       let checkpoint = await this.checkpoints.load();
       if (this.stopRequested) return;
       subscription = this.eventStore.subscribeToAll({ fromPosition: checkpoint?.position ?? 'start', streamPrefixes: [dealStreamPrefix] });
       this.subscription = subscription;
       // Closed by stop(): the batch in hand comes last and is published before the loop ends.
       for await (const batch of batches(subscription, { size: this.batchSize, maxDelayMs: () => this.maxBatchDelayMs })) {
-        checkpoint = await this.publish(batch, checkpoint);
+        checkpoint = await this.publish(producer, batch, checkpoint);
       }
-    } catch (error) {
-      if (error instanceof SendAbandoned) {
-        this.log(`Kafka relay to ${this.options.topic} stopped with a send unacknowledged after ${this.stopTimeoutMs} ms; it is sent again on restart`);
-        return;
-      }
-      this.failure = error instanceof Error ? error : new Error(String(error));
-      this.log(`Kafka relay to ${this.options.topic} stopped: ${this.failure.stack ?? this.failure.message}`);
     } finally {
       this.subscription = undefined;
       await subscription?.close().catch((error: unknown) => this.log(`Closing the relay's subscription failed: ${String(error)}`));
-      if (this.connected) {
-        this.connected = false;
-        await this.producer.disconnect().catch((error: unknown) => this.log(`Disconnecting the relay's producer failed: ${String(error)}`));
-      }
+      await producer.disconnect().catch((error: unknown) => this.log(`Disconnecting the relay's producer failed: ${String(error)}`));
     }
   }
 
+  /** Waits `ms`, or less when stop() is called. */
+  private async pause(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.stopping.promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  }
+
   /** Sends one batch and, once the broker acknowledged all of it, moves the checkpoint to its last event. */
-  private async publish(batch: readonly RecordedEvent[], previous: RelayCheckpoint | undefined): Promise<RelayCheckpoint | undefined> {
+  private async publish(producer: Producer, batch: readonly RecordedEvent[], previous: RelayCheckpoint | undefined): Promise<RelayCheckpoint | undefined> {
     const last = batch[batch.length - 1];
     if (last === undefined) return previous;
     const messages: Message[] = batch.map((recorded) => {
       const message = toKafkaMessage(this.reader.read(recorded));
       return { key: message.key, value: message.value, headers: message.headers };
     });
-    const sent = this.producer.send({ topic: this.options.topic, acks: -1, messages });
-    const outcome = await Promise.race([sent.then(() => 'sent' as const), this.abandon.promise.then(() => 'abandoned' as const)]);
-    if (outcome === 'abandoned') {
-      // Settles (or fails) once the producer disconnects; what it did is superseded by the restart.
-      sent.catch(() => {});
-      throw new SendAbandoned();
-    }
+    const sent = producer.send({ topic: this.options.topic, acks: -1, messages });
+    // Settles (or fails) once the producer disconnects; what it did is superseded by the restart.
+    sent.catch(() => {});
+    const outcome = await Promise.race([
+      sent.then(
+        () => 'sent' as const,
+        (error: unknown) => {
+          throw new BrokerFailed(`a send of ${batch.length} events failed: ${messageOf(error)}`, { cause: error });
+        },
+      ),
+      this.abandon.promise.then(() => 'abandoned' as const),
+    ]);
+    if (outcome === 'abandoned') throw new SendAbandoned(`given up after ${this.stopTimeoutMs} ms`);
     const checkpoint: RelayCheckpoint = {
       position: last.position,
       eventsProcessed: (previous?.eventsProcessed ?? 0) + batch.length,
       lastRecordedAt: last.created.toISOString(),
     };
     await this.checkpoints.save(checkpoint);
+    this.failuresInARow = 0;
+    this.lastFailure = undefined;
     this.notify();
     return checkpoint;
   }
@@ -211,6 +282,10 @@ export class KafkaRelay {
 interface Signal {
   readonly promise: Promise<void>;
   readonly fire: () => void;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function signal(): Signal {
