@@ -10,7 +10,8 @@ import { DemoSeeder } from './demo/demo-seeder';
 import { HealthController } from './health/health.controller';
 import { InfrastructureModule } from './infrastructure/infrastructure.module';
 import { PipelineModule } from './pipeline/pipeline.module';
-import { ProjectionsModule } from './projections/projections.module';
+import { MetricsModule } from './projections/metrics';
+import { ProjectionsModule, RelayModule } from './projections/projections.module';
 
 @Module({})
 export class AppModule {
@@ -20,7 +21,10 @@ export class AppModule {
       imports: [
         CqrsModule.forRoot(),
         InfrastructureModule.forRoot(config, clock),
-        ProjectionsModule,
+        MetricsModule,
+        // API_WORKERS=off: the projector and relay apps do this work; the API only reports lag.
+        ProjectionsModule.forRoot(config.apiWorkers === 'in-process'),
+        RelayModule.forRoot(config.apiWorkers === 'in-process'),
         DealsModule,
         PipelineModule,
         AnalyticsModule,

@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { EmbeddedEventStore, EsdbEventStore, type EventStore } from '@deals/event-store';
 import { EmbeddedIdempotencyStore, type IdempotencyStore, RedisIdempotencyStore } from '@deals/idempotency';
+import { EmbeddedLeaseStore, type LeaseStore, RedisLeaseStore } from '@deals/leases';
 import { EmbeddedReadModelStore, type ReadModelStore, RedisReadModelStore } from '@deals/read-models';
 import { type AppConfig, Clock, SystemClock } from '@deals/platform';
 import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_CONFIG, EVENT_STORE, IDEMPOTENCY_STORE, READ_MODEL_STORE } from './tokens';
+import { APP_CONFIG, EVENT_STORE, IDEMPOTENCY_STORE, LEASE_STORE, READ_MODEL_STORE } from './tokens';
 
 /** Picks an adapter for each port from the configuration; closes them on shutdown. */
 @Global()
@@ -14,6 +15,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
     @Inject(EVENT_STORE) private readonly eventStore: EventStore,
     @Inject(IDEMPOTENCY_STORE) private readonly idempotency: IdempotencyStore,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
+    @Inject(LEASE_STORE) private readonly leases: LeaseStore,
   ) {}
 
   static forRoot(config: AppConfig, clock: Clock = new SystemClock()): DynamicModule {
@@ -43,8 +45,16 @@ export class InfrastructureModule implements OnApplicationShutdown {
               ? RedisReadModelStore.connect(config.redisUrl)
               : EmbeddedReadModelStore.open(join(config.dataDir, 'read-models.sqlite')),
         },
+        {
+          // Beside the read models, so every process writing them competes for the same leases.
+          provide: LEASE_STORE,
+          useFactory: (): Promise<LeaseStore> | LeaseStore =>
+            config.readModelStore === 'redis' && config.redisUrl
+              ? RedisLeaseStore.connect(config.redisUrl)
+              : EmbeddedLeaseStore.open(join(config.dataDir, 'leases.sqlite')),
+        },
       ],
-      exports: [APP_CONFIG, Clock, EVENT_STORE, IDEMPOTENCY_STORE, READ_MODEL_STORE],
+      exports: [APP_CONFIG, Clock, EVENT_STORE, IDEMPOTENCY_STORE, READ_MODEL_STORE, LEASE_STORE],
     };
   }
 
@@ -52,5 +62,6 @@ export class InfrastructureModule implements OnApplicationShutdown {
     await this.eventStore.close();
     await this.idempotency.close();
     await this.readModels.close();
+    await this.leases.close();
   }
 }

@@ -3,3 +3,4 @@ export const EVENT_STORE = Symbol('EventStore');
 export const IDEMPOTENCY_STORE = Symbol('IdempotencyStore');
 export const APP_CONFIG = Symbol('AppConfig');
 export const READ_MODEL_STORE = Symbol('ReadModelStore');
+export const LEASE_STORE = Symbol('LeaseStore');

@@ -1,11 +1,31 @@
-import { Global, Module } from '@nestjs/common';
-import { MetricsController } from './metrics.controller';
-import { ProjectionStatusService } from './projection-status.service';
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { ProjectionStatusService, RUN_PROJECTIONS } from './projection-status.service';
+import { RelayWorkerService, RUN_RELAY } from './relay-worker.service';
 
+/**
+ * The projections' status (lag) for the read endpoints and metrics; with `run`, the projections
+ * themselves, under the `projector` lease (the projector app; the API unless API_WORKERS=off).
+ */
 @Global()
-@Module({
-  controllers: [MetricsController],
-  providers: [ProjectionStatusService],
-  exports: [ProjectionStatusService],
-})
-export class ProjectionsModule {}
+@Module({})
+export class ProjectionsModule {
+  static forRoot(run: boolean): DynamicModule {
+    return {
+      module: ProjectionsModule,
+      providers: [{ provide: RUN_PROJECTIONS, useValue: run }, ProjectionStatusService],
+      exports: [ProjectionStatusService],
+    };
+  }
+}
+
+/** The Kafka relay, under the `relay-<topic>` lease, when `run` and KAFKA_BROKERS are set (the relay app; the API unless API_WORKERS=off). */
+@Module({})
+export class RelayModule {
+  static forRoot(run: boolean): DynamicModule {
+    return {
+      module: RelayModule,
+      providers: [{ provide: RUN_RELAY, useValue: run }, RelayWorkerService],
+      exports: [RelayWorkerService],
+    };
+  }
+}

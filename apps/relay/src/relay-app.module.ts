@@ -1,0 +1,38 @@
+import type { AppConfig } from '@deals/platform';
+import { Controller, Get, type DynamicModule, Module, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { InfrastructureModule } from '../../api/src/infrastructure/infrastructure.module';
+import { MetricsModule } from '../../api/src/projections/metrics';
+import { RelayModule } from '../../api/src/projections/projections.module';
+import { RelayWorkerService } from '../../api/src/projections/relay-worker.service';
+
+@Controller('health')
+export class RelayHealthController {
+  constructor(private readonly relay: RelayWorkerService) {}
+
+  /** Leader or standby, and the relay's checkpoint. 503 only when this process leads and the relay stopped on an error. */
+  @Get()
+  async health(@Res({ passthrough: true }) reply: FastifyReply) {
+    const status = await this.relay.status();
+    const failed = status === undefined || (status.leadership.role === 'leader' && (status.relay.error !== undefined || !status.relay.running));
+    void reply.status(failed ? 503 : 200);
+    return { status: failed ? 'failing' : 'ok', role: status?.leadership.role, lease: status?.leadership, relay: status?.relay };
+  }
+
+  @Get('live')
+  liveness() {
+    return { status: 'ok' };
+  }
+}
+
+/** The relay process: the Kafka relay under the `relay-<topic>` lease, with health and metrics. */
+@Module({})
+export class RelayAppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: RelayAppModule,
+      imports: [InfrastructureModule.forRoot(config), MetricsModule, RelayModule.forRoot(true)],
+      controllers: [RelayHealthController],
+    };
+  }
+}
