@@ -2,12 +2,14 @@ import type { StoredDealEvent } from '@deals/deal-streams';
 import { assertNever, type Money, type OpenStage } from '@deals/domain';
 import type { JsonObject, ReadModelChange } from '@deals/read-models';
 import type { DocumentReader, DocumentRef, Projection } from '../projection';
+import { aggregateChanges } from './analytics-aggregates';
 import type { DealTimeline, StageStint, ValueChange } from './deal-timeline';
 
 /**
  * The cycle-length analytics read model: one timeline per deal (`analytics:deal`), in business
  * time, so that history imported with a backdated occurredAt is measured when it happened, not
- * when it was stored. One document write per event; all figures are computed at query time.
+ * when it was stored; and, beside it, the deal's share of the figures summed per scope
+ * (analytics-aggregates.ts), moved by each event from the share before it to the share after.
  */
 export const analyticsProjectionName = 'analytics';
 export const analyticsDealCollection = `${analyticsProjectionName}:deal`;
@@ -93,6 +95,6 @@ export const analyticsProjection: Projection = {
     if (before !== undefined && Number(stored.revision) <= before.revision) return [];
     const after = before === undefined ? captured(stored) : evolveTimeline(before, stored);
     if (after === undefined) return [];
-    return [{ kind: 'put', collection: analyticsDealCollection, id: after.dealId, document: after as unknown as JsonObject }];
+    return [{ kind: 'put', collection: analyticsDealCollection, id: after.dealId, document: after as unknown as JsonObject }, ...aggregateChanges(before, after)];
   },
 };

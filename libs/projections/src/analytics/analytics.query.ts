@@ -1,7 +1,31 @@
 import type { ReadModelStore } from '@deals/read-models';
+import {
+  allScope,
+  analyticsActiveIndex,
+  analyticsGroupsCounter,
+  durationStatsIn,
+  ScopeTotals,
+  shareOf,
+  TornAggregates,
+  totalsCounter,
+} from './analytics-aggregates';
 import { analyticsDealCollection } from './analytics.projection';
-import { type Basis, type CycleAnalytics, createCycleAnalytics, type GroupBy } from './cycle-metrics';
-import type { DealTimeline } from './deal-timeline';
+import {
+  type AnalyticsOptions,
+  type Basis,
+  type CycleAnalytics,
+  type CycleMetrics,
+  createCycleAnalytics,
+  type DurationStat,
+  type DurationStats,
+  durationStatNames,
+  groupKey,
+  type GroupBy,
+  type GroupMetrics,
+  metricsFrom,
+  sortGroups,
+} from './cycle-metrics';
+import { type DealTimeline, timelineAt } from './deal-timeline';
 
 export interface CycleLengthRequest {
   readonly basis: Basis;
@@ -26,30 +50,138 @@ export interface CycleLengthView extends CycleAnalytics {
 const pageSize = 1_000;
 
 /**
- * The read side of GET /analytics/cycle-length. It scans every timeline, page by page, and folds
- * each into the running figures, keeping only a few numbers per deal (durations for the
- * percentiles), never the documents. A full scan per request is knowingly simple for now: asOf,
- * cohort/period and grouping are all free parameters, so there is no single precomputed answer;
- * a later performance issue can add per-month pre-aggregates for the common questions.
+ * Deals changed after asOf that the pre-aggregates correct one by one; beyond this, a question
+ * reaches so far back that scanning every timeline is the cheaper way.
+ */
+export const maxCorrectedDeals = 1_000;
+
+/**
+ * The read side of GET /analytics/cycle-length. Cohort questions about all deals, or about whole
+ * capture months, read the pre-aggregates (analytics-aggregates.ts), corrected for the deals that
+ * changed after asOf; everything else (period basis, a window not on month boundaries, asOf far
+ * back) scans every timeline, page by page, keeping only a few numbers per deal. Both give the same
+ * figures: docs/analytics.md, "How queries stay fast".
  */
 export async function queryCycleLength(store: ReadModelStore, request: CycleLengthRequest, now: Date): Promise<CycleLengthView> {
   const asOf = request.asOf ?? now;
-  const analytics = createCycleAnalytics({
+  const options: AnalyticsOptions = {
     basis: request.basis,
     asOf: asOf.getTime(),
     from: request.from?.getTime(),
     to: request.to?.getTime(),
     groupBy: request.groupBy,
-  });
-  for await (const { document } of store.scan(analyticsDealCollection, { pageSize })) {
-    analytics.add(document as unknown as DealTimeline);
-  }
+  };
+  const figures = (await fromAggregates(store, options)) ?? (await scanTimelines(store, options));
   return {
     basis: request.basis,
     groupBy: request.groupBy ?? null,
     from: request.from?.toISOString() ?? null,
     to: request.to?.toISOString() ?? null,
     asOf: asOf.toISOString(),
-    ...analytics.result(),
+    ...figures,
   };
+}
+
+async function scanTimelines(store: ReadModelStore, options: AnalyticsOptions): Promise<CycleAnalytics> {
+  const analytics = createCycleAnalytics(options);
+  for await (const { document } of store.scan(analyticsDealCollection, { pageSize })) {
+    analytics.add(document as unknown as DealTimeline);
+  }
+  return analytics.result();
+}
+
+/** The figures from the pre-aggregates, or undefined when the question is not one they answer. */
+export async function fromAggregates(store: ReadModelStore, options: AnalyticsOptions, maxCorrected = maxCorrectedDeals): Promise<CycleAnalytics | undefined> {
+  if (options.basis !== 'cohort') return undefined;
+  const window = monthWindow(options);
+  if (window === undefined) return undefined;
+  if (window !== 'all' && options.groupBy !== undefined && options.groupBy !== 'month') return undefined;
+  // No deal in the index: an empty read model, or one built before the aggregates. A scan answers either.
+  if ((await store.range(analyticsActiveIndex, { limit: 1 })).length === 0) return undefined;
+  const changed = await store.range(analyticsActiveIndex, { min: options.asOf + 1, limit: maxCorrected + 1 });
+  if (changed.length > maxCorrected) return undefined;
+  // A torn read (a commit between two reads) is retried once, then answered by a scan.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      return await answer(store, options, window, changed.map((entry) => entry.member));
+    } catch (error) {
+      if (!(error instanceof TornAggregates)) throw error;
+    }
+  }
+  return undefined;
+}
+
+/** 'all' without a window; the capture months it covers when both ends are UTC month starts; else undefined. */
+function monthWindow({ from, to }: AnalyticsOptions): 'all' | { readonly from: string; readonly to: string } | undefined {
+  if (from === undefined && to === undefined) return 'all';
+  const start = from === undefined ? '' : monthStart(from);
+  const end = to === undefined ? '\uffff' : monthStart(to);
+  return start === undefined || end === undefined ? undefined : { from: start, to: end };
+}
+
+function monthStart(time: number): string | undefined {
+  const date = new Date(time);
+  return date.getUTCDate() === 1 && time % 86_400_000 === 0 ? date.toISOString().slice(0, 7) : undefined;
+}
+
+async function answer(
+  store: ReadModelStore,
+  options: AnalyticsOptions,
+  window: 'all' | { readonly from: string; readonly to: string },
+  changedIds: readonly string[],
+): Promise<CycleAnalytics | undefined> {
+  const months = window === 'all' ? [] : await monthScopes(store, window);
+  const groupScopes = options.groupBy === undefined ? [] : window === 'all' ? await groupScopesOf(store, options.groupBy) : months;
+  const overallScopes = window === 'all' ? [allScope] : months;
+  const scopeNames = [...new Set([...overallScopes, ...groupScopes])];
+  const totals = new Map<string, ScopeTotals>();
+  await Promise.all(scopeNames.map(async (scope) => totals.set(scope, new ScopeTotals(scope, await store.counters(totalsCounter(scope))))));
+  await correct(store, options, totals, changedIds);
+  const overall = await metricsOf(store, overallScopes.map((scope) => totals.get(scope)!));
+  const groups: GroupMetrics[] = [];
+  for (const scope of groupScopes) {
+    const group = totals.get(scope)!;
+    if ((group.fields.get('deals') ?? 0) <= 0) continue;
+    groups.push({ key: scope.slice(scope.indexOf(':') + 1), ...(await metricsOf(store, [group])) });
+  }
+  return { ...overall, groups: sortGroups(groups) };
+}
+
+/** Takes out the current share of each deal changed after asOf and puts back its share at asOf. */
+async function correct(store: ReadModelStore, options: AnalyticsOptions, totals: ReadonlyMap<string, ScopeTotals>, changedIds: readonly string[]): Promise<void> {
+  if (changedIds.length === 0) return;
+  const timelines = await store.getMany(analyticsDealCollection, changedIds);
+  for (const document of timelines) {
+    if (document === undefined) continue;
+    const current = document as unknown as DealTimeline;
+    const scopes = [allScope, `owner:${current.owner}`, `source:${current.source}`, `month:${groupKey(current, 'month')}`].flatMap((scope) => totals.get(scope) ?? []);
+    if (scopes.length === 0) continue;
+    const then = timelineAt(current, options.asOf);
+    const shares = { current: shareOf(current), then: then === undefined ? undefined : shareOf(then) };
+    for (const scope of scopes) {
+      scope.remove(current.dealId, shares.current);
+      if (shares.then) scope.add(shares.then);
+    }
+  }
+}
+
+async function metricsOf(store: ReadModelStore, scopes: readonly ScopeTotals[]): Promise<CycleMetrics> {
+  const fields = new Map<string, number>();
+  for (const scope of scopes) for (const [field, value] of scope.fields) fields.set(field, (fields.get(field) ?? 0) + value);
+  const durations = new Map<DurationStat, DurationStats>();
+  await Promise.all(durationStatNames.map(async (stat) => durations.set(stat, await durationStatsIn(store, scopes, stat))));
+  return metricsFrom(fields, (stat) => durations.get(stat)!);
+}
+
+async function groupScopesOf(store: ReadModelStore, groupBy: GroupBy): Promise<string[]> {
+  const prefix = `${groupBy}:`;
+  return Object.keys(await store.counters(analyticsGroupsCounter)).filter((scope) => scope.startsWith(prefix));
+}
+
+/** The capture months in [from, to) that have deals. */
+async function monthScopes(store: ReadModelStore, window: { readonly from: string; readonly to: string }): Promise<string[]> {
+  return (await groupScopesOf(store, 'month')).filter((scope) => {
+    const month = scope.slice('month:'.length);
+    return month >= window.from && month < window.to;
+  });
 }

@@ -91,18 +91,48 @@ export const dayMs = 86_400_000;
 /** Linear interpolation between closest ranks (numpy's default, Excel PERCENTILE.INC), p in 0..1. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) throw new Error('percentile of no values');
-  const rank = (sorted.length - 1) * p;
+  return interpolatedPercentile(sorted.length, p, (index) => sorted[index]!);
+}
+
+/** The ranks (0-based, in ascending order) whose values the median and p90 of n values need. */
+export function percentileRanks(n: number): number[] {
+  const ranks = new Set<number>();
+  for (const p of reportedPercentiles) {
+    const below = Math.floor((n - 1) * p);
+    ranks.add(below).add(Math.min(below + 1, n - 1));
+  }
+  return [...ranks].sort((a, b) => a - b);
+}
+
+const reportedPercentiles = [0.5, 0.9] as const;
+
+function interpolatedPercentile(n: number, p: number, valueAt: (rank: number) => number): number {
+  const rank = (n - 1) * p;
   const below = Math.floor(rank);
-  const lower = sorted[below]!;
-  const upper = sorted[Math.min(below + 1, sorted.length - 1)]!;
+  const lower = valueAt(below);
+  const upper = valueAt(Math.min(below + 1, n - 1));
   return lower + (rank - below) * (upper - lower);
 }
 
+/**
+ * Count, mean, median and p90 in days of n durations, from their exact sum in ms and the values at
+ * the ranks `percentileRanks(n)` names: so a scan holding every value and a query reading only those
+ * ranks from a sorted index give the same answer, to the last bit.
+ */
+export function durationStatsOf(n: number, sumMs: number, msAtRank: (rank: number) => number): DurationStats {
+  if (n === 0) return { count: 0, meanDays: null, medianDays: null, p90Days: null };
+  const daysAt = (rank: number) => msAtRank(rank) / dayMs;
+  return {
+    count: n,
+    meanDays: roundDays(sumMs / n / dayMs),
+    medianDays: roundDays(interpolatedPercentile(n, 0.5, daysAt)),
+    p90Days: roundDays(interpolatedPercentile(n, 0.9, daysAt)),
+  };
+}
+
 export function durationStats(durationsMs: readonly number[]): DurationStats {
-  if (durationsMs.length === 0) return { count: 0, meanDays: null, medianDays: null, p90Days: null };
-  const days = durationsMs.map((ms) => ms / dayMs).sort((a, b) => a - b);
-  const mean = days.reduce((sum, value) => sum + value, 0) / days.length;
-  return { count: days.length, meanDays: roundDays(mean), medianDays: roundDays(percentile(days, 0.5)), p90Days: roundDays(percentile(days, 0.9)) };
+  const sorted = [...durationsMs].sort((a, b) => a - b);
+  return durationStatsOf(sorted.length, sorted.reduce((sum, value) => sum + value, 0), (rank) => sorted[rank]!);
 }
 
 const rank = (stage: FunnelStage): number => funnelStages.indexOf(stage);
@@ -149,95 +179,164 @@ export function groupKey(deal: DealTimeline, groupBy: GroupBy): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Streaming: add timelines one at a time (the query scans them), then read the result.
+// One deal's share of the figures. Every figure is a sum of these shares (counts and sums) or an
+// order statistic of the durations they hold, so the scan below and the pre-aggregated read model
+// (analytics-aggregates.ts) add up the same shares.
 
-interface CurrencySums {
-  open: number;
-  won: number;
-  lost: number;
-  wonValue: number;
-  lostValue: number;
-  wonCycleMs: number;
+/** The durations whose count, mean, median and p90 are reported. */
+export const durationStatNames = ['cycle', ...openStages.flatMap((stage) => [`${stage}:cumulative`, `${stage}:latest`] as const)] as const;
+export type DurationStat = (typeof durationStatNames)[number];
+
+export interface ContributionSink {
+  /** Adds `by` to an additive field: `deals`, `won`, `lost`, `open`, `c:<currency>:<what>`, `reached:<stage>`, `next:<stage>`, `still:<stage>`. */
+  count(field: string, by: number): void;
+  /** The deal's one value (ms) of a duration statistic. */
+  duration(stat: DurationStat, ms: number): void;
 }
 
-class Accumulator {
-  won = 0;
-  lost = 0;
-  open = 0;
-  readonly cycleMs: number[] = [];
-  readonly reached = new Map<FunnelStage, number>();
-  readonly convertedToNext = new Map<FunnelStage, number>();
-  readonly cumulativeMs = new Map<OpenStage, number[]>(openStages.map((stage) => [stage, []]));
-  readonly latestStintMs = new Map<OpenStage, number[]>(openStages.map((stage) => [stage, []]));
-  readonly stillInStage = new Map<OpenStage, number>();
-  readonly currencies = new Map<string, CurrencySums>();
-
-  currency(code: string): CurrencySums {
-    let sums = this.currencies.get(code);
-    if (!sums) {
-      sums = { open: 0, won: 0, lost: 0, wonValue: 0, lostValue: 0, wonCycleMs: 0 };
-      this.currencies.set(code, sums);
+/**
+ * What one deal, as it stands at the horizon, adds to the figures. `counts(time)` says whether
+ * something that happened at `time` counts: always in cohort basis (the deal was selected by its
+ * capture), in the window in period basis.
+ */
+export function contribute(deal: DealTimeline, counts: (time: number) => boolean, sink: ContributionSink): void {
+  sink.count('deals', 1);
+  const value = deal.values.at(-1);
+  if (deal.outcome === null) {
+    sink.count('open', 1);
+    if (value) sink.count(`c:${value.currency}:open`, 1);
+  } else if (deal.closedAt !== null && counts(deal.closedAt)) {
+    if (deal.outcome === 'won') {
+      const cycle = deal.closedAt - deal.capturedAt;
+      sink.count('won', 1);
+      sink.duration('cycle', cycle);
+      if (value) {
+        sink.count(`c:${value.currency}:won`, 1);
+        sink.count(`c:${value.currency}:wonValue`, value.amount);
+        sink.count(`c:${value.currency}:wonCycleMs`, cycle);
+      }
+    } else {
+      sink.count('lost', 1);
+      if (value) {
+        sink.count(`c:${value.currency}:lost`, 1);
+        sink.count(`c:${value.currency}:lostValue`, value.amount);
+      }
     }
-    return sums;
+  }
+  for (let index = 0; index < funnelStages.length; index++) {
+    const stage = funnelStages[index]!;
+    const reached = reachedAt(deal, stage);
+    if (reached === undefined || !counts(reached)) continue;
+    sink.count(`reached:${stage}`, 1);
+    const next = funnelStages[index + 1];
+    if (next !== undefined && reachedAt(deal, next) !== undefined) sink.count(`next:${stage}`, 1);
+  }
+  for (const stage of openStages) {
+    const time = timeInStage(deal, stage);
+    if (time === undefined) continue;
+    if (time === 'in stage') {
+      sink.count(`still:${stage}`, 1);
+    } else if (counts(time.leftAt)) {
+      sink.duration(`${stage}:cumulative`, time.cumulativeMs);
+      sink.duration(`${stage}:latest`, time.latestStintMs);
+    }
+  }
+}
+
+/** The figures from the summed fields and the statistics of each duration. */
+export function metricsFrom(fields: ReadonlyMap<string, number>, durations: (stat: DurationStat) => DurationStats): CycleMetrics {
+  const field = (name: string): number => fields.get(name) ?? 0;
+  const won = field('won');
+  const lost = field('lost');
+  const closed = won + lost;
+  const byValue: Record<string, number | null> = {};
+  const velocity: Record<string, Velocity> = {};
+  for (const code of currenciesOf(fields)) {
+    const sums = {
+      open: field(`c:${code}:open`),
+      won: field(`c:${code}:won`),
+      lost: field(`c:${code}:lost`),
+      wonValue: field(`c:${code}:wonValue`),
+      lostValue: field(`c:${code}:lostValue`),
+      wonCycleMs: field(`c:${code}:wonCycleMs`),
+    };
+    byValue[code] = sums.wonValue + sums.lostValue > 0 ? roundRate(sums.wonValue / (sums.wonValue + sums.lostValue)) : null;
+    const averageWonValue = sums.won > 0 ? sums.wonValue / sums.won : null;
+    const winRate = sums.won + sums.lost > 0 ? sums.won / (sums.won + sums.lost) : null;
+    const averageCycleDays = sums.won > 0 ? sums.wonCycleMs / sums.won / dayMs : null;
+    velocity[code] = {
+      openDeals: sums.open,
+      averageWonValue: averageWonValue === null ? null : roundMoney(averageWonValue),
+      winRate: winRate === null ? null : roundRate(winRate),
+      averageCycleDays: averageCycleDays === null ? null : roundDays(averageCycleDays),
+      perDay:
+        averageWonValue === null || winRate === null || averageCycleDays === null || averageCycleDays === 0
+          ? null
+          : roundMoney((sums.open * averageWonValue * winRate) / averageCycleDays),
+    };
+  }
+  // Every lead is a lead (cumulative 1), unless there is none to speak of.
+  let cumulative: number | null = field('reached:lead') > 0 ? 1 : null;
+  const stages = funnelStages.map((stage, index): StageMetrics => {
+    const next = funnelStages[index + 1] ?? null;
+    const reached = field(`reached:${stage}`);
+    const nextStep = next === null || reached === 0 ? null : field(`next:${stage}`) / reached;
+    const stageCumulative = cumulative;
+    cumulative = cumulative === null || nextStep === null ? null : cumulative * nextStep;
+    const open = (openStages as readonly string[]).includes(stage) ? (stage as OpenStage) : undefined;
+    return {
+      stage,
+      reached,
+      conversion: {
+        next,
+        nextStep: nextStep === null ? null : roundRate(nextStep),
+        cumulative: stageCumulative === null ? null : roundRate(stageCumulative),
+      },
+      timeInStage:
+        open === undefined
+          ? null
+          : { cumulative: durations(`${open}:cumulative`), latestStint: durations(`${open}:latest`), stillInStage: field(`still:${open}`) },
+    };
+  });
+  return {
+    won,
+    lost,
+    open: field('open'),
+    winRate: { byCount: closed > 0 ? roundRate(won / closed) : null, byValue },
+    cycleLength: durations('cycle'),
+    stages,
+    velocity,
+  };
+}
+
+/** The currencies some counted deal is in (open, won or lost), sorted. */
+function currenciesOf(fields: ReadonlyMap<string, number>): string[] {
+  const codes = new Set<string>();
+  for (const [name, value] of fields) {
+    if (!name.startsWith('c:') || value === 0) continue;
+    const what = name.lastIndexOf(':');
+    if (['open', 'won', 'lost'].includes(name.slice(what + 1))) codes.add(name.slice(2, what));
+  }
+  return [...codes].sort();
+}
+
+/** Every figure's shares, summed in memory: what a scan adds up deal by deal. */
+class Accumulator implements ContributionSink {
+  readonly fields = new Map<string, number>();
+  readonly durationsMs = new Map<DurationStat, number[]>();
+
+  count(field: string, by: number): void {
+    this.fields.set(field, (this.fields.get(field) ?? 0) + by);
+  }
+
+  duration(stat: DurationStat, ms: number): void {
+    const values = this.durationsMs.get(stat);
+    if (values) values.push(ms);
+    else this.durationsMs.set(stat, [ms]);
   }
 
   result(): CycleMetrics {
-    const closed = this.won + this.lost;
-    const byValue: Record<string, number | null> = {};
-    const velocity: Record<string, Velocity> = {};
-    for (const code of [...this.currencies.keys()].sort()) {
-      const sums = this.currencies.get(code)!;
-      byValue[code] = sums.wonValue + sums.lostValue > 0 ? roundRate(sums.wonValue / (sums.wonValue + sums.lostValue)) : null;
-      const averageWonValue = sums.won > 0 ? sums.wonValue / sums.won : null;
-      const winRate = sums.won + sums.lost > 0 ? sums.won / (sums.won + sums.lost) : null;
-      const averageCycleDays = sums.won > 0 ? sums.wonCycleMs / sums.won / dayMs : null;
-      velocity[code] = {
-        openDeals: sums.open,
-        averageWonValue: averageWonValue === null ? null : roundMoney(averageWonValue),
-        winRate: winRate === null ? null : roundRate(winRate),
-        averageCycleDays: averageCycleDays === null ? null : roundDays(averageCycleDays),
-        perDay:
-          averageWonValue === null || winRate === null || averageCycleDays === null || averageCycleDays === 0
-            ? null
-            : roundMoney((sums.open * averageWonValue * winRate) / averageCycleDays),
-      };
-    }
-    // Every lead is a lead (cumulative 1), unless there is none to speak of.
-    let cumulative: number | null = (this.reached.get('lead') ?? 0) > 0 ? 1 : null;
-    const stages = funnelStages.map((stage, index): StageMetrics => {
-      const next = funnelStages[index + 1] ?? null;
-      const reached = this.reached.get(stage) ?? 0;
-      const nextStep = next === null || reached === 0 ? null : (this.convertedToNext.get(stage) ?? 0) / reached;
-      const stageCumulative = cumulative;
-      cumulative = cumulative === null || nextStep === null ? null : cumulative * nextStep;
-      const open = (openStages as readonly string[]).includes(stage) ? (stage as OpenStage) : undefined;
-      return {
-        stage,
-        reached,
-        conversion: {
-          next,
-          nextStep: nextStep === null ? null : roundRate(nextStep),
-          cumulative: stageCumulative === null ? null : roundRate(stageCumulative),
-        },
-        timeInStage:
-          open === undefined
-            ? null
-            : {
-                cumulative: durationStats(this.cumulativeMs.get(open)!),
-                latestStint: durationStats(this.latestStintMs.get(open)!),
-                stillInStage: this.stillInStage.get(open) ?? 0,
-              },
-      };
-    });
-    return {
-      won: this.won,
-      lost: this.lost,
-      open: this.open,
-      winRate: { byCount: closed > 0 ? roundRate(this.won / closed) : null, byValue },
-      cycleLength: durationStats(this.cycleMs),
-      stages,
-      velocity,
-    };
+    return metricsFrom(this.fields, (stat) => durationStats(this.durationsMs.get(stat) ?? []));
   }
 }
 
@@ -246,69 +345,34 @@ export interface CycleAnalyticsBuilder {
   result(): CycleAnalytics;
 }
 
-export function createCycleAnalytics(options: AnalyticsOptions): CycleAnalyticsBuilder {
+/** Where a question looks: the horizon every timeline is cut at, and what counts. */
+export interface AnalyticsWindow {
+  /** Cohort deals are followed up to asOf; a period is seen as it stood at its own end. */
+  readonly horizon: number;
+  readonly inWindow: (time: number) => boolean;
+  /** In cohort basis the deal was selected by its capture; everything up to the horizon counts. */
+  readonly counts: (time: number) => boolean;
+}
+
+export function analyticsWindow(options: AnalyticsOptions): AnalyticsWindow {
   const from = options.from ?? -Infinity;
   const to = options.to ?? Infinity;
-  // Cohort deals are followed up to asOf; a period is seen as it stood at its own end.
   const horizon = options.basis === 'cohort' ? options.asOf : Math.min(options.asOf, to - 1);
   const inWindow = (time: number): boolean => time >= from && time < to && time <= horizon;
-  // In cohort basis the deal was selected by its capture; everything up to the horizon counts.
-  const counts = options.basis === 'cohort' ? (): boolean => true : inWindow;
+  return { horizon, inWindow, counts: options.basis === 'cohort' ? () => true : inWindow };
+}
+
+export function createCycleAnalytics(options: AnalyticsOptions): CycleAnalyticsBuilder {
+  const { horizon, inWindow, counts } = analyticsWindow(options);
   const overall = new Accumulator();
   const groups = new Map<string, Accumulator>();
-
-  function addTo(target: Accumulator, deal: DealTimeline): void {
-    const value = deal.values.at(-1);
-    if (deal.outcome === null) {
-      target.open++;
-      if (value) target.currency(value.currency).open++;
-    } else if (deal.closedAt !== null && counts(deal.closedAt)) {
-      const sums = value ? target.currency(value.currency) : undefined;
-      if (deal.outcome === 'won') {
-        const cycle = deal.closedAt - deal.capturedAt;
-        target.won++;
-        target.cycleMs.push(cycle);
-        if (sums && value) {
-          sums.won++;
-          sums.wonValue += value.amount;
-          sums.wonCycleMs += cycle;
-        }
-      } else {
-        target.lost++;
-        if (sums && value) {
-          sums.lost++;
-          sums.lostValue += value.amount;
-        }
-      }
-    }
-    for (let index = 0; index < funnelStages.length; index++) {
-      const stage = funnelStages[index]!;
-      const reached = reachedAt(deal, stage);
-      if (reached === undefined || !counts(reached)) continue;
-      target.reached.set(stage, (target.reached.get(stage) ?? 0) + 1);
-      const next = funnelStages[index + 1];
-      if (next !== undefined && reachedAt(deal, next) !== undefined) {
-        target.convertedToNext.set(stage, (target.convertedToNext.get(stage) ?? 0) + 1);
-      }
-    }
-    for (const stage of openStages) {
-      const time = timeInStage(deal, stage);
-      if (time === undefined) continue;
-      if (time === 'in stage') {
-        target.stillInStage.set(stage, (target.stillInStage.get(stage) ?? 0) + 1);
-      } else if (counts(time.leftAt)) {
-        target.cumulativeMs.get(stage)!.push(time.cumulativeMs);
-        target.latestStintMs.get(stage)!.push(time.latestStintMs);
-      }
-    }
-  }
 
   return {
     add(timeline: DealTimeline): void {
       const deal = timelineAt(timeline, horizon);
       if (deal === undefined) return;
       if (options.basis === 'cohort' && !inWindow(deal.capturedAt)) return;
-      addTo(overall, deal);
+      contribute(deal, counts, overall);
       if (options.groupBy !== undefined) {
         const key = groupKey(deal, options.groupBy);
         let group = groups.get(key);
@@ -316,16 +380,21 @@ export function createCycleAnalytics(options: AnalyticsOptions): CycleAnalyticsB
           group = new Accumulator();
           groups.set(key, group);
         }
-        addTo(group, deal);
+        contribute(deal, counts, group);
       }
     },
     result(): CycleAnalytics {
       return {
         ...overall.result(),
-        groups: [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([key, group]) => ({ key, ...group.result() })),
+        groups: sortGroups([...groups.entries()].map(([key, group]) => ({ key, ...group.result() }))),
       };
     },
   };
+}
+
+/** Groups in key order (by UTF-16 code units, as the scan always sorted them). */
+export function sortGroups(groups: GroupMetrics[]): GroupMetrics[] {
+  return groups.sort(({ key: a }, { key: b }) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 export function computeCycleAnalytics(timelines: Iterable<DealTimeline>, options: AnalyticsOptions): CycleAnalytics {

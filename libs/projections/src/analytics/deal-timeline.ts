@@ -56,8 +56,8 @@ export function timelineAt(timeline: DealTimeline, horizon: number): DealTimelin
   };
 }
 
-/** Business time of the latest change in the timeline. */
-function latestTime(timeline: DealTimeline): number {
+/** Business time of the latest change in the timeline: at or after it, timelineAt changes nothing. */
+export function latestTime(timeline: DealTimeline): number {
   const last = timeline.stints.at(-1);
   return Math.max(timeline.capturedAt, last?.enteredAt ?? -Infinity, last?.leftAt ?? -Infinity, timeline.closedAt ?? -Infinity, timeline.values.at(-1)?.at ?? -Infinity);
 }

@@ -1,0 +1,284 @@
+import type { IndexEntry, ReadModelChange, ReadModelStore } from '@deals/read-models';
+import { contribute, type DurationStat, durationStatNames, type DurationStats, durationStatsOf, groupKey, percentileRanks } from './cycle-metrics';
+import { type DealTimeline, latestTime } from './deal-timeline';
+
+/**
+ * The analytics pre-aggregates: every deal's share of the cohort figures as it stands now (see
+ * `contribute`), summed per scope, so that the common questions read a few counter hashes and a
+ * few short index ranges instead of every timeline. docs/analytics.md, "How queries stay fast".
+ *
+ * A scope is `all`, `owner:<owner>`, `source:<source>` or `month:<YYYY-MM>` (capture month); each
+ * deal belongs to one scope of each kind. Per scope:
+ * - `analytics:t:<scope>`, a counter hash: the additive fields of `contribute` and, per duration
+ *   statistic, its count (`<stat>#n`), its exact sum in ms (`<stat>#s`) and a histogram of its
+ *   values over fixed bins (`<stat>#<bin>`);
+ * - `analytics:d:<stat>:<scope>`, a sorted index of deal id → duration in ms: with the histogram,
+ *   the value at any rank is one short range inside one bin, so medians and p90s stay exact.
+ * And once: `analytics:active`, deal id → business time of its latest change (what asOf must
+ * correct), and `analytics:groups`, scope → deals, to list the groups of a grouping.
+ */
+export const analyticsActiveIndex = 'analytics:active';
+export const analyticsGroupsCounter = 'analytics:groups';
+export const allScope = 'all';
+export const totalsCounter = (scope: string): string => `analytics:t:${scope}`;
+export const durationIndex = (scope: string, stat: DurationStat): string => `analytics:d:${stat}:${scope}`;
+
+export function dealScopes(deal: DealTimeline): readonly string[] {
+  return [allScope, `owner:${deal.owner}`, `source:${deal.source}`, `month:${groupKey(deal, 'month')}`];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Histogram bins: integer edges in ms, each about 5 % above the one before from one minute up, so
+// that a bin holds a small share of any statistic's values. Changing them needs a rebuild.
+
+const binGrowth = 1.05;
+const binEdges: readonly number[] = (() => {
+  const edges = [-Infinity, 0, 60_000];
+  while (edges.at(-1)! < 50 * 365 * 86_400_000) edges.push(Math.ceil(edges.at(-1)! * binGrowth));
+  return edges;
+})();
+
+/** The bin of a duration: the last edge at or below it. */
+export function durationBin(ms: number): number {
+  let low = 0;
+  let high = binEdges.length - 1;
+  while (low < high) {
+    const middle = (low + high + 1) >> 1;
+    if (binEdges[middle]! <= ms) low = middle;
+    else high = middle - 1;
+  }
+  return low;
+}
+
+/** Inclusive score bounds of a bin (durations are whole milliseconds). */
+function binBounds(bin: number): { readonly min: number; readonly max: number } {
+  const next = binEdges[bin + 1];
+  return { min: binEdges[bin]!, max: next === undefined ? Infinity : next - 1 };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Write side: the change one event makes to a deal's share, in every scope of the deal.
+
+interface Share {
+  readonly fields: Map<string, number>;
+  readonly durations: Map<DurationStat, number>;
+}
+
+/** A deal's share of the cohort figures as it stands (no horizon: everything so far counts). */
+export function shareOf(deal: DealTimeline): Share {
+  const share: Share = { fields: new Map(), durations: new Map() };
+  contribute(deal, () => true, {
+    count: (field, by) => share.fields.set(field, (share.fields.get(field) ?? 0) + by),
+    duration: (stat, ms) => share.durations.set(stat, ms),
+  });
+  return share;
+}
+
+const noShare: Share = { fields: new Map(), durations: new Map() };
+
+/** The counter and index changes that move a deal's share from `before` to `after`. */
+export function aggregateChanges(before: DealTimeline | undefined, after: DealTimeline): ReadModelChange[] {
+  const old = before === undefined ? noShare : shareOf(before);
+  const now = shareOf(after);
+  const deltas = new Map<string, number>();
+  const add = (field: string, by: number) => deltas.set(field, (deltas.get(field) ?? 0) + by);
+  for (const [field, value] of old.fields) add(field, -value);
+  for (const [field, value] of now.fields) add(field, value);
+  const moved: Array<{ readonly stat: DurationStat; readonly ms: number | undefined }> = [];
+  for (const stat of durationStatNames) {
+    const was = old.durations.get(stat);
+    const is = now.durations.get(stat);
+    if (was === is) continue;
+    if (was !== undefined) {
+      add(`${stat}#n`, -1);
+      add(`${stat}#s`, -was);
+      add(`${stat}#${durationBin(was)}`, -1);
+    }
+    if (is !== undefined) {
+      add(`${stat}#n`, 1);
+      add(`${stat}#s`, is);
+      add(`${stat}#${durationBin(is)}`, 1);
+    }
+    moved.push({ stat, ms: is });
+  }
+  const changes: ReadModelChange[] = [];
+  for (const scope of dealScopes(after)) {
+    const counter = totalsCounter(scope);
+    for (const [field, by] of deltas) if (by !== 0) changes.push({ kind: 'increment', counter, field, by });
+    for (const { stat, ms } of moved) {
+      const index = durationIndex(scope, stat);
+      changes.push(ms === undefined ? { kind: 'unindex', index, member: after.dealId } : { kind: 'index', index, member: after.dealId, score: ms });
+    }
+    if (before === undefined && scope !== allScope) changes.push({ kind: 'increment', counter: analyticsGroupsCounter, field: scope, by: 1 });
+  }
+  changes.push({ kind: 'index', index: analyticsActiveIndex, member: after.dealId, score: latestTime(after) });
+  return changes;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Read side: one scope's totals, corrected by the deals whose share differs at the horizon.
+
+/**
+ * A scope's totals as read, plus corrections: the shares of some deals taken out (their current
+ * share) and put back (their share at the horizon). Only the deals changed after the horizon need
+ * correcting, so a question about now reads the totals as they are.
+ */
+export class ScopeTotals {
+  readonly fields = new Map<string, number>();
+  private readonly bins = new Map<DurationStat, Map<number, number>>();
+  private readonly sums = new Map<DurationStat, number>();
+  /** Deal id → its current value, per statistic: entries of the index to skip. */
+  private readonly removed = new Map<DurationStat, Map<string, number>>();
+  /** Values at the horizon, per statistic: entries the index does not hold. */
+  private readonly added = new Map<DurationStat, number[]>();
+
+  constructor(
+    readonly scope: string,
+    counters: Readonly<Record<string, number>>,
+  ) {
+    for (const [name, value] of Object.entries(counters)) {
+      const hash = name.indexOf('#');
+      if (hash < 0) {
+        this.fields.set(name, value);
+        continue;
+      }
+      const stat = name.slice(0, hash) as DurationStat;
+      const what = name.slice(hash + 1);
+      if (what === 's') this.sums.set(stat, value);
+      else if (what !== 'n') this.binsOf(stat).set(Number(what), value);
+    }
+  }
+
+  /** Takes the deal's current share out. */
+  remove(dealId: string, share: Share): void {
+    for (const [field, value] of share.fields) this.fields.set(field, (this.fields.get(field) ?? 0) - value);
+    for (const [stat, ms] of share.durations) {
+      this.move(stat, ms, -1);
+      let removed = this.removed.get(stat);
+      if (!removed) this.removed.set(stat, (removed = new Map()));
+      removed.set(dealId, ms);
+    }
+  }
+
+  /** Puts a share back that the index does not hold (the deal as it stood at the horizon). */
+  add(share: Share): void {
+    for (const [field, value] of share.fields) this.fields.set(field, (this.fields.get(field) ?? 0) + value);
+    for (const [stat, ms] of share.durations) {
+      this.move(stat, ms, 1);
+      const added = this.added.get(stat);
+      if (added) added.push(ms);
+      else this.added.set(stat, [ms]);
+    }
+  }
+
+  histogram(stat: DurationStat): ReadonlyMap<number, number> {
+    return this.bins.get(stat) ?? new Map();
+  }
+
+  sum(stat: DurationStat): number {
+    return this.sums.get(stat) ?? 0;
+  }
+
+  removedIn(stat: DurationStat, bin: number): number {
+    let count = 0;
+    for (const ms of this.removed.get(stat)?.values() ?? []) if (durationBin(ms) === bin) count++;
+    return count;
+  }
+
+  isRemoved(stat: DurationStat, entry: IndexEntry): boolean {
+    return this.removed.get(stat)?.get(entry.member) === entry.score;
+  }
+
+  addedIn(stat: DurationStat, bin: number): number[] {
+    return (this.added.get(stat) ?? []).filter((ms) => durationBin(ms) === bin);
+  }
+
+  private move(stat: DurationStat, ms: number, by: number): void {
+    const bins = this.binsOf(stat);
+    const bin = durationBin(ms);
+    bins.set(bin, (bins.get(bin) ?? 0) + by);
+    this.sums.set(stat, (this.sums.get(stat) ?? 0) + by * ms);
+  }
+
+  private binsOf(stat: DurationStat): Map<number, number> {
+    let bins = this.bins.get(stat);
+    if (!bins) this.bins.set(stat, (bins = new Map()));
+    return bins;
+  }
+}
+
+/** The totals and the sorted index disagree: a commit landed between two reads. Ask again. */
+export class TornAggregates extends Error {}
+
+/**
+ * Count, mean, median and p90 of a statistic over the union of some scopes (disjoint sets of
+ * deals): the histograms locate the bin of each rank the percentiles need, and one range per scope
+ * inside that bin, from its nearer end, reads the exact values.
+ */
+export async function durationStatsIn(store: ReadModelStore, scopes: readonly ScopeTotals[], stat: DurationStat): Promise<DurationStats> {
+  const bins = new Map<number, number>();
+  let sumMs = 0;
+  for (const scope of scopes) {
+    for (const [bin, count] of scope.histogram(stat)) bins.set(bin, (bins.get(bin) ?? 0) + count);
+    sumMs += scope.sum(stat);
+  }
+  const sorted = [...bins].filter(([, count]) => count !== 0).sort(([a], [b]) => a - b);
+  if (sorted.some(([, count]) => count < 0)) throw new TornAggregates(`negative histogram count for ${stat}`);
+  const n = sorted.reduce((total, [, count]) => total + count, 0);
+  // Which bin holds each rank, and where in it.
+  const wanted = new Map<number, { readonly count: number; readonly positions: number[] }>();
+  const ranks = n === 0 ? [] : percentileRanks(n);
+  const located = new Map<number, { readonly bin: number; readonly position: number }>();
+  let before = 0;
+  let next = 0;
+  for (const [bin, count] of sorted) {
+    while (next < ranks.length && ranks[next]! < before + count) {
+      const rank = ranks[next++]!;
+      const entry = wanted.get(bin) ?? { count, positions: [] };
+      entry.positions.push(rank - before);
+      wanted.set(bin, entry);
+      located.set(rank, { bin, position: rank - before });
+    }
+    before += count;
+  }
+  const valuesByBin = new Map<number, (position: number) => number>();
+  await Promise.all(
+    [...wanted].map(async ([bin, { count, positions }]) => {
+      valuesByBin.set(bin, await valuesInBin(store, scopes, stat, bin, count, positions));
+    }),
+  );
+  return durationStatsOf(n, sumMs, (rank) => {
+    const { bin, position } = located.get(rank)!;
+    return valuesByBin.get(bin)!(position);
+  });
+}
+
+/** The values at some positions (0-based, ascending) among the `count` values in one bin. */
+async function valuesInBin(
+  store: ReadModelStore,
+  scopes: readonly ScopeTotals[],
+  stat: DurationStat,
+  bin: number,
+  count: number,
+  positions: readonly number[],
+): Promise<(position: number) => number> {
+  const lowest = Math.min(...positions);
+  const highest = Math.max(...positions);
+  // From the bottom, the first highest + 1 values; from the top, the last count − lowest.
+  const reverse = count - lowest < highest + 1;
+  const needed = reverse ? count - lowest : highest + 1;
+  const { min, max } = binBounds(bin);
+  const values: number[] = [];
+  await Promise.all(
+    scopes.map(async (scope) => {
+      const entries = await store.range(durationIndex(scope.scope, stat), { min, max, reverse, limit: needed + scope.removedIn(stat, bin) });
+      for (const entry of entries) if (!scope.isRemoved(stat, entry)) values.push(entry.score);
+      values.push(...scope.addedIn(stat, bin));
+    }),
+  );
+  values.sort((a, b) => a - b);
+  // Every scope gave its `needed` nearest survivors, so the union's nearest `needed` are all here.
+  const kept = reverse ? values.slice(Math.max(0, values.length - needed)) : values.slice(0, needed);
+  if (kept.length < needed) throw new TornAggregates(`bin ${bin} of ${stat} holds fewer values than its count`);
+  return (position) => (reverse ? kept[position - (count - needed)]! : kept[position]!);
+}

@@ -1,0 +1,157 @@
+import type { StoredDealEvent } from '@deals/deal-streams';
+import type { DealEvent, Money } from '@deals/domain';
+import { eur, leadCaptured, lost, negotiated, proposalSent, qualified, usd, won } from '../pipeline/testing/deal-events';
+import { dealStream, InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
+import { analyticsActiveIndex, durationBin, durationIndex, totalsCounter } from './analytics-aggregates';
+import { analyticsDealCollection, analyticsProjection } from './analytics.projection';
+import { fromAggregates, queryCycleLength } from './analytics.query';
+import { type AnalyticsOptions, computeCycleAnalytics, dayMs, type GroupBy } from './cycle-metrics';
+import type { DealTimeline } from './deal-timeline';
+import { cycleFixtureEvents, day } from './testing/cycle-fixture';
+
+function projected(events: readonly StoredDealEvent[]): InMemoryReadModelStore {
+  const store = new InMemoryReadModelStore();
+  store.project(analyticsProjection, events);
+  return store;
+}
+
+function timelines(store: InMemoryReadModelStore): DealTimeline[] {
+  return [...(store.documents.get(analyticsDealCollection)?.values() ?? [])] as unknown as DealTimeline[];
+}
+
+/** A seeded PRNG (mulberry32): the same deals on every run. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+const start = Date.UTC(2025, 0, 1);
+
+/**
+ * Deals at millisecond times over half a year: every path a deal can take (lost early, won from
+ * proposal, proposal ⇄ negotiation, still open), values changing, two currencies.
+ */
+function randomDeals(count: number, seed: number): StoredDealEvent[] {
+  const next = random(seed);
+  const streams: StoredDealEvent[][] = [];
+  for (let index = 0; index < count; index++) {
+    const dealId = `deal-${index}`;
+    let time = start + Math.floor(next() * 180 * dayMs);
+    const later = () => new Date((time += Math.floor(next() * 20 * dayMs) + 1)).toISOString();
+    const money = (amount: number): Money => (index % 3 === 0 ? usd(amount) : eur(amount));
+    const events: DealEvent[] = [
+      leadCaptured(new Date(time).toISOString(), {
+        dealId,
+        owner: ['ann', 'ben', 'cy', 'dee'][Math.floor(next() * 4)]!,
+        source: ['web', 'referral', 'event'][Math.floor(next() * 3)]!,
+        estimatedValue: money(1_000 + Math.floor(next() * 9_000)),
+      }),
+    ];
+    const fate = next();
+    if (fate < 0.15) events.push(lost(later()));
+    else if (fate > 0.1) {
+      events.push(qualified(later()));
+      if (next() < 0.3) events.push(qualified(later()));
+      if (next() < 0.8) {
+        events.push(proposalSent(later(), money(2_000 + Math.floor(next() * 8_000))));
+        for (let round = 1; next() < 0.6 && round < 4; round++) {
+          events.push(negotiated(later(), { round, ...(next() < 0.5 ? { counterAmount: money(1_500 + Math.floor(next() * 8_000)) } : {}) }));
+          if (next() < 0.3) events.push(proposalSent(later(), money(2_000 + Math.floor(next() * 8_000)), { revision: round + 1 }));
+        }
+      }
+      const close = next();
+      if (close < 0.4) events.push(won(later(), money(2_000 + Math.floor(next() * 8_000))));
+      else if (close < 0.7) events.push(lost(later()));
+    }
+    streams.push(dealStream(dealId, events));
+  }
+  return streams
+    .flat()
+    .sort((a, b) => Date.parse(a.event.occurredAt) - Date.parse(b.event.occurredAt) || (a.dealId < b.dealId ? -1 : 1))
+    .map((event, index) => ({ ...event, position: { commit: BigInt(index + 1), prepare: BigInt(index + 1) } }));
+}
+
+describe('analytics pre-aggregates', () => {
+  const store = projected(randomDeals(400, 7));
+  const all = timelines(store);
+  const end = Math.max(...all.map((timeline) => timeline.closedAt ?? timeline.stints.at(-1)!.enteredAt));
+  const month = (m: number) => Date.UTC(2025, m - 1, 1);
+  const asOfs = { after: end + dayMs, atTheEnd: end, dayBefore: end - dayMs, monthBefore: end - 30 * dayMs, midway: start + 100 * dayMs, early: start + 5 * dayMs };
+  const windows = { none: {}, quarter: { from: month(2), to: month(5) }, fromApril: { from: month(4) }, untilMarch: { to: month(3) } };
+  const cases = Object.entries(asOfs).flatMap(([asOfName, asOf]) =>
+    Object.entries(windows).flatMap(([windowName, window]) =>
+      ([undefined, 'owner', 'source', 'month'] as const)
+        .filter((groupBy) => windowName === 'none' || groupBy === undefined || groupBy === 'month')
+        .map((groupBy) => ({ asOfName, windowName, groupBy, asOf, window })),
+    ),
+  );
+
+  it.each(cases)('answer exactly what a scan of every timeline answers: asOf $asOfName, window $windowName, groupBy $groupBy', async ({ asOf, window, groupBy }) => {
+    const options: AnalyticsOptions = { basis: 'cohort', asOf, groupBy: groupBy as GroupBy | undefined, ...window };
+    expect(await fromAggregates(store, options)).toEqual(computeCycleAnalytics(all, options));
+  });
+
+  it('are not used where they do not answer: period basis, a window off month boundaries, grouping by owner inside a window', async () => {
+    const asOf = asOfs.after;
+    expect(await fromAggregates(store, { basis: 'period', asOf, from: month(2), to: month(3) })).toBeUndefined();
+    expect(await fromAggregates(store, { basis: 'cohort', asOf, from: month(2) + 1 })).toBeUndefined();
+    expect(await fromAggregates(store, { basis: 'cohort', asOf, from: month(2), to: month(3), groupBy: 'owner' })).toBeUndefined();
+  });
+
+  it('hand the question to the scan when more deals changed after asOf than they correct', async () => {
+    const options: AnalyticsOptions = { basis: 'cohort', asOf: asOfs.midway, groupBy: 'source' };
+    expect(await fromAggregates(store, options, 10)).toBeUndefined();
+    expect(await queryCycleLength(store, { basis: 'cohort', asOf: new Date(asOfs.midway), groupBy: 'source' }, new Date(asOfs.after))).toEqual(
+      expect.objectContaining(computeCycleAnalytics(all, options)),
+    );
+  });
+
+  it('a read torn by a commit (an index short of its histogram) is answered by the scan, never wrongly', async () => {
+    const torn = projected(randomDeals(50, 3));
+    const victim = Object.keys(torn.indexEntries(durationIndex('all', 'cycle')))[0]!;
+    torn.apply([{ kind: 'unindex', index: durationIndex('all', 'cycle'), member: victim }]);
+    const options: AnalyticsOptions = { basis: 'cohort', asOf: asOfs.after };
+    expect(await fromAggregates(torn, options)).toBeUndefined();
+    const view = await queryCycleLength(torn, { basis: 'cohort' }, new Date(asOfs.after));
+    expect(view.cycleLength).toEqual(computeCycleAnalytics(timelines(torn), options).cycleLength);
+  });
+});
+
+describe('what the projection adds up, on the hand-computed fixture', () => {
+  const store = projected(cycleFixtureEvents());
+
+  it('sums the shares of every deal as it stands now, per scope', () => {
+    const totals = store.settledCounters(totalsCounter('all'))[totalsCounter('all')]!;
+    // A B E won, C G lost, D F open; cycles 20 + 11 + 13 days.
+    expect({ deals: totals['deals'], won: totals['won'], lost: totals['lost'], open: totals['open'] }).toEqual({ deals: 7, won: 3, lost: 2, open: 2 });
+    expect({ n: totals['cycle#n'], sum: totals['cycle#s'] }).toEqual({ n: 3, sum: 44 * dayMs });
+    expect(totals[`cycle#${durationBin(11 * dayMs)}`]).toBeGreaterThanOrEqual(1);
+    expect(store.settledCounters(totalsCounter('owner:bob'))[totalsCounter('owner:bob')]).toEqual(expect.objectContaining({ deals: 3, lost: 1, open: 2 }));
+  });
+
+  it('indexes each duration by deal, and the latest change of each deal', () => {
+    expect(store.indexEntries(durationIndex('all', 'cycle'))).toEqual({ A: 20 * dayMs, B: 11 * dayMs, E: 13 * dayMs });
+    expect(store.indexEntries(durationIndex('month:2025-02', 'cycle'))).toEqual({ E: 13 * dayMs });
+    expect(store.indexEntries(durationIndex('owner:alice', 'proposal:cumulative'))).toEqual({ A: 8 * dayMs, B: 6 * dayMs, E: 3 * dayMs });
+    expect(store.indexEntries(analyticsActiveIndex)).toEqual({ A: day(20), B: day(14), C: day(7), D: day(40), E: day(45), F: day(40), G: day(20) });
+  });
+
+  it('a deal that re-enters a stage leaves that stage’s durations until it leaves again', () => {
+    const upToDay12 = projected(cycleFixtureEvents().filter((event) => Date.parse(event.event.occurredAt) <= day(12)));
+    // A left proposal on day 10 (5 days) and re-entered it on day 12: in stage again.
+    expect(upToDay12.indexEntries(durationIndex('all', 'proposal:cumulative'))).toEqual({});
+    expect(upToDay12.settledCounters(totalsCounter('all'))[totalsCounter('all')]).toEqual(expect.objectContaining({ 'still:proposal': 2 }));
+  });
+
+  it('running every event twice adds up to the same totals as running it once', () => {
+    const twice = projected([...cycleFixtureEvents(), ...cycleFixtureEvents()]);
+    expect(twice.settledCounters('analytics:')).toEqual(store.settledCounters('analytics:'));
+    expect(twice.indexEntries(durationIndex('all', 'lead:latest'))).toEqual(store.indexEntries(durationIndex('all', 'lead:latest')));
+  });
+});
