@@ -1,11 +1,16 @@
 // The single-writer baseline: Emmett 0.38.5 on its SQLite event store (sqlite3 driver, WAL, SQLite's
 // default synchronous=FULL), used as its documentation shows: getSQLiteEventStore({ fileName }).
 import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type DealState, initialDealState } from '@deals/domain';
 import { dealHistories } from './deal-histories';
-import { type EmmettDealEvent, toEmmettEvent } from './emmett-deal';
-import { getSQLiteEventStore, isExpectedVersionConflictError, STREAM_DOES_NOT_EXIST } from './sqlite-pair';
+import { type EmmettDealEvent, evolveEmmett, toEmmettEvent } from './emmett-deal';
+import { contractVersion, emmettDealApp, type EmmettDealStreams, emmettExpectedVersion, isEmmettVersionConflict } from './emmett-express';
+import { type BaselineServer, benchApiKey, serve, serverErrorReporter, startServerProcess } from './server-process';
+import { CommandHandler, getSQLiteEventStore, STREAM_DOES_NOT_EXIST } from './sqlite-pair';
 
 const benchMetadata = { actor: 'bench', commandId: 'bench', correlationId: 'bench' };
 
@@ -39,7 +44,7 @@ export async function measureEmmettSqliteAppends(options: {
         return;
       } catch (error) {
         // A conflict on a retry means the failed attempt did commit after all.
-        if (attempt > 1 && isExpectedVersionConflictError(error)) return;
+        if (attempt > 1 && isEmmettVersionConflict(error)) return;
         failedAttempts++;
         firstError ??= error instanceof Error ? error.message : String(error);
         if (attempt === maxAttempts) throw error;
@@ -59,4 +64,31 @@ export async function measureEmmettSqliteAppends(options: {
   } finally {
     removeDatabase(file);
   }
+}
+
+/** Emmett's CommandHandler on a SQLite event store file: the deal streams the Express app serves. */
+export function emmettSqliteStreams(file: string): EmmettDealStreams {
+  const store = getSQLiteEventStore({ fileName: file });
+  const handle = CommandHandler<DealState, EmmettDealEvent>({ evolve: evolveEmmett, initialState: () => initialDealState });
+  return {
+    async handle(dealId, decide, expected) {
+      const expectedStreamVersion = emmettExpectedVersion(expected, STREAM_DOES_NOT_EXIST);
+      const result = await handle(store, `deal-${dealId}`, decide, expectedStreamVersion === undefined ? undefined : { expectedStreamVersion });
+      return { version: contractVersion(result.nextExpectedStreamVersion), state: result.newState };
+    },
+  };
+}
+
+/** The Express app on Emmett-SQLite in a process of its own, on a fresh database file. */
+export async function startEmmettSqliteHttp(options: { apiKey?: string } = {}): Promise<BaselineServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-emmett-sqlite-'));
+  return startServerProcess('baselines/emmett-sqlite.ts', [join(dir, 'events.sqlite'), options.apiKey ?? benchApiKey], async () =>
+    rmSync(dir, { recursive: true, force: true }),
+  );
+}
+
+if (require.main === module && process.argv[2] === 'serve') {
+  const [file, apiKey] = process.argv.slice(3);
+  if (!file || !apiKey) throw new Error('usage: emmett-sqlite.ts serve <database file> <api key>');
+  void serve(createServer(emmettDealApp(emmettSqliteStreams(file), apiKey, serverErrorReporter())));
 }
