@@ -7,7 +7,7 @@ import { type IdempotencyStore } from '@deals/idempotency';
 import { Clock, KeyedMutex } from '@deals/platform';
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { v5 as uuidv5 } from 'uuid';
+import { parse as parseUuid, v5 as uuidv5 } from 'uuid';
 import { ApiError } from '../http/api-error';
 import { EVENT_STORE, IDEMPOTENCY_STORE } from '../infrastructure/tokens';
 import { type CommandOutcome, DealRepository, type LoadedDeal } from './deal-repository';
@@ -55,8 +55,13 @@ export class ExecuteDealCommand extends Command<DealCommandResult> {
   }
 }
 
-/** Namespace of the UUIDs derived from idempotency keys (a fixed, random UUID). */
-const idempotencyNamespace = '6f1f7c52-3f0e-4a53-9a43-5b8f1d0c2e71';
+/** Namespace of the UUIDs derived from idempotency keys (a fixed, random UUID), parsed once. */
+const idempotencyNamespace = parseUuid('6f1f7c52-3f0e-4a53-9a43-5b8f1d0c2e71');
+
+/** A name-based (v5) UUID; names and namespaces go in as bytes, which spares uuid its slow text conversions. */
+function nameBasedUuid(name: string, namespace: Uint8Array): string {
+  return uuidv5(Buffer.from(name), namespace);
+}
 /** How long a command keeps retrying while other writers keep changing its deal. */
 const retryBudgetMs = 3_000;
 
@@ -90,8 +95,8 @@ export class ExecuteDealCommandHandler implements ICommandHandler<ExecuteDealCom
       return { dealId: givenDealId ?? randomUUID(), commandId: randomUUID() };
     }
     const name = `${context.actor}\n${context.idempotencyKey}`;
-    const commandId = uuidv5(`command\n${name}`, idempotencyNamespace);
-    const dealId = givenDealId ?? uuidv5(`deal\n${name}`, idempotencyNamespace);
+    const commandId = nameBasedUuid(`command\n${name}`, idempotencyNamespace);
+    const dealId = givenDealId ?? nameBasedUuid(`deal\n${name}`, idempotencyNamespace);
     const { claim } = await this.idempotency.claim(context.actor, context.idempotencyKey, {
       requestHash: context.requestHash,
       dealId,
@@ -133,7 +138,8 @@ export class ExecuteDealCommandHandler implements ICommandHandler<ExecuteDealCom
         ...(context.idempotencyKey === undefined ? {} : { requestHash: context.requestHash }),
       };
       // Deterministic ids make an append retried after an unknown outcome a no-op in the store.
-      const eventIds = events.map((_, index) => uuidv5(String(index), commandId));
+      const commandNamespace = parseUuid(commandId);
+      const eventIds = events.map((_, index) => nameBasedUuid(String(index), commandNamespace));
       try {
         const result = await this.store.appendToStream(
           dealStreamId(dealId),
