@@ -4,32 +4,40 @@
 // exist, are driven by the same generator in the same run: Emmett with PostgreSQL, and a bare node:http
 // server answering a fixed JSON (the ceiling of any Node HTTP service on this machine).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startBareHttp } from '../baselines/bare-http';
+import { postgresqlAnswers, postgresqlUrl, startEmmettPostgresqlHttp } from '../baselines/emmett-postgresql';
+import { type BaselineServer, benchApiKey } from '../baselines/server-process';
 import type { LoadResult } from '../load/generator';
 import { type Figure, notRun, root, runWorker, type Scenario, summarize } from '../harness';
 
 const clients = 64;
-const apiKey = 'bench-load-key-0001';
-
-/** A baseline server the generator can drive; `start` answers its base URL. */
-interface HttpBaseline {
-  readonly variant: string;
-  /** How the ratio names it: "5.2x Emmett-PostgreSQL", "31% of bare node:http". */
-  readonly label: string;
-  readonly module: string;
-  readonly exportName: string;
-}
+const apiKey = benchApiKey;
 
 interface StartedServer {
   readonly url: string;
   stop(): Promise<void>;
 }
 
+/** A baseline the generator drives like our API; `label` names it in the ratio ("5.2x Emmett-PostgreSQL"). */
+interface HttpBaseline {
+  readonly variant: string;
+  readonly label: string;
+  /** Why it cannot run here, when it cannot. */
+  unavailable(): Promise<string | undefined>;
+  start(): Promise<BaselineServer>;
+}
+
 const baselines: readonly HttpBaseline[] = [
-  { variant: 'Emmett 0.42 + PostgreSQL', label: 'Emmett-PostgreSQL', module: 'baselines/emmett-postgresql-http.ts', exportName: 'startEmmettPostgresqlHttp' },
-  { variant: 'bare node:http, fixed JSON', label: 'bare node:http', module: 'baselines/bare-http.ts', exportName: 'startBareHttp' },
+  {
+    variant: 'Emmett 0.42 + PostgreSQL (Express)',
+    label: 'Emmett-PostgreSQL',
+    unavailable: async () => ((await postgresqlAnswers()) ? undefined : `no PostgreSQL at ${postgresqlUrl}`),
+    start: () => startEmmettPostgresqlHttp({ apiKey }),
+  },
+  { variant: 'bare node:http, fixed JSON', label: 'bare node:http', unavailable: async () => undefined, start: startBareHttp },
 ];
 
 /** Our API in a child process, as `npm start` configures it but on a fresh data directory and a free port. */
@@ -123,26 +131,26 @@ export const commandsScenario: Scenario = {
     const baselineFigures: Figure[] = [];
     const ratios: string[] = [];
     for (const baseline of baselines) {
-      const file = join(__dirname, '..', baseline.module);
-      if (!existsSync(file)) {
-        baselineFigures.push(notRun(oursFigure.scenario, baseline.variant, 'commands/s', `bench/${baseline.module} not written yet`));
+      const reason = await baseline.unavailable();
+      if (reason) {
+        baselineFigures.push(notRun(oursFigure.scenario, baseline.variant, 'commands/s', reason));
         continue;
       }
-      const loaded = (await import(file)) as Record<string, unknown>;
-      const start = loaded[baseline.exportName];
-      if (typeof start !== 'function') throw new Error(`bench/${baseline.module} does not export ${baseline.exportName}`);
       const results: LoadResult[] = [];
+      const serverErrors = new Set<string>();
       for (let run = 0; run < runs; run++) {
-        const server = await (start as () => Promise<StartedServer>)();
+        const server = await baseline.start();
         try {
           log(`  ${baseline.variant} at ${server.url}: run ${run + 1}/${runs}`);
           results.push(await drive(server.url, seconds, warmup));
+          for (const message of server.serverErrors()) serverErrors.add(message);
         } finally {
           await server.stop();
         }
       }
       const theirs = figure(baseline.variant, results);
-      baselineFigures.push(theirs);
+      const why = serverErrors.size ? `; 500s: ${[...serverErrors].slice(0, 2).join(' | ')}` : '';
+      baselineFigures.push(why ? { ...theirs, note: `${theirs.note ?? ''}${why}` } : theirs);
       ratios.push(ratio(oursFigure.median, theirs.median, baseline.label));
     }
     return [{ ...oursFigure, ...(ratios.length ? { ratio: ratios.join('; ') } : {}) }, ...baselineFigures];
