@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureDataset } from './dataset';
 import { type Figure, root, type Scenario } from './harness';
+import { baselinesScenario } from './scenarios/baselines';
 import { commandsScenario } from './scenarios/commands';
 import { rebuildScenario } from './scenarios/rebuild';
 
 // The scenarios, in the order they run and print. Add a scenario here and nowhere else.
-const scenarios: readonly Scenario[] = [rebuildScenario, commandsScenario];
+const scenarios: readonly Scenario[] = [rebuildScenario, commandsScenario, baselinesScenario];
 
 function table(figures: readonly Figure[]): string {
   const rows = figures.map((figure) => [

@@ -46,7 +46,9 @@ export function emmettPostgresqlStreams(store: PostgresEventStore): EmmettDealSt
 export async function startEmmettPostgresqlHttp(options: { apiKey?: string; url?: string } = {}): Promise<BaselineServer> {
   const adminUrl = options.url ?? postgresqlUrl;
   const database = `bench_emmett_${randomBytes(6).toString('hex')}`;
-  await withClient(adminUrl, (client) => client.query(`CREATE DATABASE ${database}`));
+  await withClient(adminUrl, (client) => client.query(`CREATE DATABASE ${database}`)).catch((error: unknown) => {
+    throw new Error(`no PostgreSQL at ${new URL(adminUrl).host} (${error instanceof Error ? error.message : String(error)})`);
+  });
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
   return startServerProcess('baselines/emmett-postgresql.ts', [url.toString(), options.apiKey ?? benchApiKey], async () => {
