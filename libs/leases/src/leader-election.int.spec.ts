@@ -98,6 +98,22 @@ describe('LeaderElection', () => {
     expect(() => a.assertHeld()).toThrow(LeaseNotHeldError);
   });
 
+  it('after refusing a write for want of margin, ends the term and starts a new one from the checkpoint once the lease is renewed', async () => {
+    let clock = 0;
+    const task = recordingTask();
+    const a = election(task, { owner: 'a', now: () => clock });
+    const tick = () => (a as unknown as { tick(): Promise<void> }).tick();
+    await a.start();
+    // A stall (a long synchronous step, a GC pause) held back the renewal.
+    clock = 45_000;
+    expect(() => a.assertHeld()).toThrow(LeaseNotHeldError);
+    await tick();
+    expect([a.role, task.calls]).toEqual(['standby', ['start', 'stop']]);
+    await tick();
+    expect([a.role, task.calls]).toEqual(['leader', ['start', 'stop', 'start']]);
+    expect(() => a.assertHeld()).not.toThrow();
+  });
+
   it('refuses timings that leave no room for renewal before the margin', () => {
     expect(() => new LeaderElection(leases(), recordingTask(), { name: 'work', ttlMs: 1_000, renewEveryMs: 600, marginMs: 500 })).toThrow(RangeError);
   });

@@ -36,8 +36,8 @@ export interface LeaderElectionStatus {
 
 /** Thrown by a fenced write when the lease is not held with the margin left. */
 export class LeaseNotHeldError extends Error {
-  constructor(lease: string) {
-    super(`Lease ${lease} is not held with a safe margin left: refusing to write`);
+  constructor(lease: string, detail: string) {
+    super(`Lease ${lease} is not held with a safe margin left (${detail}): refusing to write`);
     this.name = 'LeaseNotHeldError';
   }
 }
@@ -63,6 +63,8 @@ export class LeaderElection {
 
   private validUntil = -Infinity;
   private leading = false;
+  /** Set when the fence refused a write while leading: the term ends at the next tick and a new one starts. */
+  private tripped = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** Transitions (start or stop the task) run one after another. */
@@ -114,7 +116,13 @@ export class LeaderElection {
 
   /** The fence: throws unless this process leads with more than the margin left of its lease. */
   assertHeld(): void {
-    if (!this.leading || this.validUntil - this.now() <= this.marginMs) throw new LeaseNotHeldError(this.name);
+    if (!this.leading) throw new LeaseNotHeldError(this.name, 'standing by');
+    const remaining = this.validUntil - this.now();
+    if (remaining <= this.marginMs) {
+      // The task has failed its write; if the lease is still ours, the next tick restarts it from its checkpoint.
+      this.tripped = true;
+      throw new LeaseNotHeldError(this.name, `${Math.round(remaining)} ms left, margin ${this.marginMs} ms`);
+    }
   }
 
   status(): LeaderElectionStatus {
@@ -142,11 +150,13 @@ export class LeaderElection {
       if (held === true) this.validUntil = sentAt + this.ttlMs;
       if (!this.leading && held === true && !this.stopped) {
         this.leading = true;
+        this.tripped = false;
         this.log(`Lease ${this.name}: ${this.owner} leads`);
         await this.task.start();
-      } else if (this.leading && (held === false || this.validUntil - this.now() <= this.marginMs)) {
-        this.log(`Lease ${this.name}: ${this.owner} lost the lease; stopping to stand by`);
+      } else if (this.leading && (held === false || this.tripped || this.validUntil - this.now() <= this.marginMs)) {
+        this.log(`Lease ${this.name}: ${this.owner} ${held === false ? 'lost the lease' : 'could not renew the lease in time'}; stopping to stand by`);
         this.leading = false;
+        this.tripped = false;
         this.validUntil = -Infinity;
         // Its last commits are refused by the fence; what it did not commit, the next leader does.
         await this.task.stop().catch((error: unknown) => this.log(`Lease ${this.name}: stopping the task failed: ${String(error)}`));

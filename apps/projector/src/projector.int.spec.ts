@@ -1,0 +1,118 @@
+/**
+ * The projector app as real processes over one embedded store (SQLite files in one DATA_DIR): active
+ * and standby side by side, the leader killed, a SIGTERM during a catch-up. Each run's read models are
+ * compared with a clean rebuild of the same events by the CLI.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { EmbeddedReadModelStore } from '@deals/read-models';
+import { ensureDataset } from '../../../bench/dataset';
+import { runToExit, startWorker, type WorkerProcess } from '../../api/src/projections/testing/worker-process';
+import { cli, dumpReadModels, tempDataDir } from '../../cli/src/testing/cli-harness';
+
+jest.setTimeout(180_000);
+
+const projections = ['pipeline', 'analytics', 'audit'];
+let dataset: ReturnType<typeof tempDataDir>;
+let totalEvents: number;
+let data: ReturnType<typeof tempDataDir>;
+let workers: WorkerProcess[];
+
+beforeAll(async () => {
+  dataset = tempDataDir();
+  // Enough events that a catch-up takes many batches of 2,000.
+  totalEvents = (await ensureDataset(path.join(dataset.dir, 'events.sqlite'), 16_000, () => {})).events;
+});
+
+afterAll(() => dataset.remove());
+
+beforeEach(() => {
+  data = tempDataDir();
+  for (const suffix of ['', '-wal', '-shm']) {
+    const file = path.join(dataset.dir, `events.sqlite${suffix}`);
+    if (fs.existsSync(file)) fs.copyFileSync(file, path.join(data.dir, `events.sqlite${suffix}`));
+  }
+  workers = [];
+});
+
+afterEach(async () => {
+  for (const worker of workers) await worker.stop('SIGKILL');
+  data.remove();
+});
+
+async function projector(): Promise<WorkerProcess> {
+  const worker = await startWorker('projector', { DATA_DIR: data.dir, LEASE_TTL_MS: '6000' });
+  workers.push(worker);
+  return worker;
+}
+
+function processed(health: any, projection: string): number {
+  return health.projections.find((status: any) => status.projection === projection).eventsProcessed;
+}
+
+const caughtUp = (health: any) => health.role === 'leader' && health.projections.every((status: any) => status.caughtUp && status.eventsProcessed === totalEvents);
+const midway = (health: any) => health.role === 'leader' && projections.some((name) => processed(health, name) > 0) && !health.projections.every((status: any) => status.caughtUp);
+
+/** The read models a clean rebuild of the same events gives: the CLI's rebuild in a DATA_DIR of its own. */
+async function cleanRebuild(): Promise<Record<string, string[]>> {
+  const clean = tempDataDir();
+  try {
+    fs.copyFileSync(path.join(dataset.dir, 'events.sqlite'), path.join(clean.dir, 'events.sqlite'));
+    expect((await cli(['rebuild'], { DATA_DIR: clean.dir })).code).toBe(0);
+    return dumpReadModels(path.join(clean.dir, 'read-models.sqlite'));
+  } finally {
+    clean.remove();
+  }
+}
+
+describe('the projector app', () => {
+  it('runs in one of two processes side by side; when the leader is killed the standby takes over and ends where a clean rebuild does', async () => {
+    const [first, second] = await Promise.all([projector(), projector()]);
+    const healths = await Promise.all([first!.healthUntil(() => true), second!.healthUntil(() => true)]);
+    expect(healths.map((health) => health.role).sort()).toEqual(['leader', 'standby']);
+    const leader = healths[0].role === 'leader' ? first! : second!;
+    const standby = leader === first ? second! : first!;
+    expect((await standby.get('/metrics')).body).toContain('deals_projector_leader{lease="projector"} 0');
+
+    await leader.healthUntil(midway);
+    expect(await leader.stop('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
+
+    // Once the killed leader's lease runs out, the standby resumes from the last committed checkpoint.
+    await standby.healthUntil(caughtUp);
+    expect((await standby.get('/metrics')).body).toContain('deals_projector_leader{lease="projector"} 1');
+    expect(await standby.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+
+    expect(dumpReadModels(path.join(data.dir, 'read-models.sqlite'))).toEqual(await cleanRebuild());
+  });
+
+  it('on SIGTERM during a catch-up commits the batch in hand, stores the checkpoint and exits 0; restarted, it resumes and ends where a clean rebuild does', async () => {
+    const first = await projector();
+    const seen = await first.healthUntil(midway);
+    expect(await first.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(first.output()).toContain('Lease projector: released');
+
+    const store = EmbeddedReadModelStore.open(path.join(data.dir, 'read-models.sqlite'));
+    const stored = await Promise.all(projections.map(async (name) => (await store.checkpoint(name))?.eventsProcessed ?? 0));
+    await store.close();
+    projections.forEach((name, i) => expect(stored[i]).toBeGreaterThanOrEqual(processed(seen, name)));
+    expect(stored.some((events) => events < totalEvents)).toBe(true);
+
+    const second = await projector();
+    const resumed = await second.healthUntil((health) => health.role === 'leader');
+    projections.forEach((name, i) => expect(processed(resumed, name)).toBeGreaterThanOrEqual(stored[i]!));
+    await second.healthUntil(caughtUp);
+    expect(await second.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+
+    expect(dumpReadModels(path.join(data.dir, 'read-models.sqlite'))).toEqual(await cleanRebuild());
+  });
+
+  it.each([
+    [{ READ_MODEL_STORE: 'redis' }, 'REDIS_URL'],
+    [{ LEASE_TTL_MS: 'soon' }, 'LEASE_TTL_MS'],
+    [{ EVENT_STORE: 'esdb' }, 'ESDB_URL'],
+  ])('stops at start on a wrong or missing setting, naming it: %p', async (env, setting) => {
+    const run = await runToExit('projector', { DATA_DIR: data.dir, ...env });
+    expect(run.code).toBe(1);
+    expect(run.output).toContain(`Configuration error: ${setting}: `);
+  });
+});
