@@ -18,8 +18,7 @@ export interface NetChanges {
  * does not). JSON.stringify throws on what JSON cannot hold (a bigint, a cycle).
  */
 export function netChanges(projection: string, changes: readonly ReadModelChange[]): NetChanges {
-  const set = new ChangeSet(projection);
-  set.add(changes);
+  const set = ChangeSet.of(projection, changes);
   // Serialized last, so that a document put again later in the batch is never serialized.
   const documents = new Map<string, Map<string, string | null>>();
   for (const [collection, entries] of set.documents) {

@@ -10,6 +10,24 @@ import type { JsonObject, ReadModelChange } from './read-model-store.port';
  * objects die young, which matters to the garbage collector on a rebuild of a million events.
  */
 export class ChangeSet {
+  /**
+   * The arrays toChanges() answered, with the set and its state then: an adapter handed such an array
+   * unchanged reuses the fold (see ChangeSet.of) instead of checking and folding every change again.
+   */
+  private static readonly answered = new WeakMap<readonly ReadModelChange[], { readonly set: ChangeSet; readonly adds: number }>();
+
+  /**
+   * The changes checked and folded for the projection: the set an unchanged toChanges() array came
+   * from, or a new one holding them. Throws, like add(), on a malformed change.
+   */
+  static of(projection: string, changes: readonly ReadModelChange[]): ChangeSet {
+    const answered = ChangeSet.answered.get(changes);
+    if (answered !== undefined && answered.set.adds === answered.adds && answered.set.namespace === projectionNamespace(projection)) return answered.set;
+    const set = new ChangeSet(projection);
+    set.add(changes);
+    return set;
+  }
+
   /** collection → id → the document, or null when deleted. */
   readonly documents = new Map<string, Map<string, JsonObject | null>>();
   /** counter → field → sum of the increments. */
@@ -17,6 +35,8 @@ export class ChangeSet {
   /** index → member → score, or null when unindexed. */
   readonly indexes = new Map<string, Map<string, number | null>>();
   private readonly namespace: string;
+  /** Calls of add(), so that an array toChanges() answered is known stale once more changes come. */
+  private adds = 0;
 
   constructor(projection: string) {
     this.namespace = projectionNamespace(projection);
@@ -25,11 +45,15 @@ export class ChangeSet {
   /** Checks every change first, so that a bad one (thrown as a TypeError or RangeError) adds nothing. */
   add(changes: readonly ReadModelChange[]): void {
     for (const change of changes) this.check(change);
+    this.adds += 1;
     for (const change of changes) this.fold(change);
   }
 
-  /** The net effect, as few changes as do the same. */
-  toChanges(): ReadModelChange[] {
+  /**
+   * The net effect, as few changes as do the same; frozen (array and changes), so that a store handed
+   * it back may trust it still says what was folded.
+   */
+  toChanges(): readonly ReadModelChange[] {
     const changes: ReadModelChange[] = [];
     for (const [collection, documents] of this.documents) {
       for (const [id, document] of documents) {
@@ -44,6 +68,9 @@ export class ChangeSet {
         changes.push(score === null ? { kind: 'unindex', index, member } : { kind: 'index', index, member, score });
       }
     }
+    for (const change of changes) Object.freeze(change);
+    Object.freeze(changes);
+    ChangeSet.answered.set(changes, { set: this, adds: this.adds });
     return changes;
   }
 
