@@ -10,8 +10,8 @@ import { type DealTimeline, latestTime } from './deal-timeline';
  * A scope is `all`, `owner:<owner>`, `source:<source>` or `month:<YYYY-MM>` (capture month); each
  * deal belongs to one scope of each kind. Per scope:
  * - `analytics:t:<scope>`, a counter hash: the additive fields of `contribute` and, per duration
- *   statistic, its count (`<stat>#n`), its exact sum in ms (`<stat>#s`) and a histogram of its
- *   values over fixed bins (`<stat>#<bin>`);
+ *   statistic, its exact sum in ms (`<stat>#s`) and a histogram of its values over fixed bins
+ *   (`<stat>#<bin>`), whose counts add up to its count;
  * - `analytics:d:<stat>:<scope>`, a sorted index of deal id → duration in ms: with the histogram,
  *   the value at any rank is one short range inside one bin, so medians and p90s stay exact.
  * And once: `analytics:active`, deal id → business time of its latest change (what asOf must
@@ -56,6 +56,18 @@ function binBounds(bin: number): { readonly min: number; readonly max: number } 
   return { min: binEdges[bin]!, max: next === undefined ? Infinity : next - 1 };
 }
 
+/**
+ * The statistics stored: a deal is in lead and in qualified for one stint at most (the decider
+ * refuses to qualify a deal past qualification), so their latest stint is their cumulative time
+ * and one index serves both.
+ */
+const storedStats = durationStatNames.filter((stat) => stat !== 'lead:latest' && stat !== 'qualified:latest');
+
+/** The stored statistic that holds a statistic's values. */
+export function storedStat(stat: DurationStat): DurationStat {
+  return stat === 'lead:latest' ? 'lead:cumulative' : stat === 'qualified:latest' ? 'qualified:cumulative' : stat;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Write side: the change one event makes to a deal's share, in every scope of the deal.
 
@@ -85,17 +97,15 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
   for (const [field, value] of old.fields) add(field, -value);
   for (const [field, value] of now.fields) add(field, value);
   const moved: Array<{ readonly stat: DurationStat; readonly ms: number | undefined }> = [];
-  for (const stat of durationStatNames) {
+  for (const stat of storedStats) {
     const was = old.durations.get(stat);
     const is = now.durations.get(stat);
     if (was === is) continue;
     if (was !== undefined) {
-      add(`${stat}#n`, -1);
       add(`${stat}#s`, -was);
       add(`${stat}#${durationBin(was)}`, -1);
     }
     if (is !== undefined) {
-      add(`${stat}#n`, 1);
       add(`${stat}#s`, is);
       add(`${stat}#${durationBin(is)}`, 1);
     }
@@ -145,7 +155,7 @@ export class ScopeTotals {
       const stat = name.slice(0, hash) as DurationStat;
       const what = name.slice(hash + 1);
       if (what === 's') this.sums.set(stat, value);
-      else if (what !== 'n') this.binsOf(stat).set(Number(what), value);
+      else this.binsOf(stat).set(Number(what), value);
     }
   }
 

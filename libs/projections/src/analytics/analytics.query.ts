@@ -6,6 +6,7 @@ import {
   durationStatsIn,
   ScopeTotals,
   shareOf,
+  storedStat,
   TornAggregates,
   totalsCounter,
 } from './analytics-aggregates';
@@ -169,8 +170,9 @@ async function metricsOf(store: ReadModelStore, scopes: readonly ScopeTotals[]):
   const fields = new Map<string, number>();
   for (const scope of scopes) for (const [field, value] of scope.fields) fields.set(field, (fields.get(field) ?? 0) + value);
   const durations = new Map<DurationStat, DurationStats>();
-  await Promise.all(durationStatNames.map(async (stat) => durations.set(stat, await durationStatsIn(store, scopes, stat))));
-  return metricsFrom(fields, (stat) => durations.get(stat)!);
+  const stored = [...new Set(durationStatNames.map(storedStat))];
+  await Promise.all(stored.map(async (stat) => durations.set(stat, await durationStatsIn(store, scopes, stat))));
+  return metricsFrom(fields, (stat) => durations.get(storedStat(stat))!);
 }
 
 async function groupScopesOf(store: ReadModelStore, groupBy: GroupBy): Promise<string[]> {
