@@ -18,8 +18,9 @@ import type {
   ReadModelStore,
 } from '../read-model-store.port';
 
-const schemaVersion = 1;
+const schemaVersion = 2;
 const defaultScanPageSize = 500;
+const maxRememberedNames = 100_000;
 
 interface CheckpointRow {
   readonly commit_position: string;
@@ -35,7 +36,7 @@ interface EntryRow {
 
 /** Bounds and keyset cursor of a range query; the `after` columns are bound only by the statements that use them. */
 interface RangeParams {
-  readonly name: string;
+  readonly name: number;
   readonly min: number;
   readonly max: number;
   readonly limit: number;
@@ -44,12 +45,12 @@ interface RangeParams {
 }
 
 function prepareStatements(db: Database.Database) {
-  // The keyset term comes first in each range query: written so, SQLite seeks the (name, score, member)
+  // The keyset term comes first in each range query: written so, SQLite seeks the (name_id, score, member)
   // index to the cursor instead of walking every tie before it.
   const range = (where: string, order: 'ASC' | 'DESC') =>
     db.prepare<RangeParams, EntryRow>(
       `SELECT member, score FROM index_entries
-       WHERE name = @name ${where} AND score >= @min AND score <= @max
+       WHERE name_id = @name ${where} AND score >= @min AND score <= @max
        ORDER BY score ${order}, member ${order} LIMIT @limit`,
     );
   return {
@@ -62,11 +63,13 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO counters (counter, field, value) VALUES (?, ?, ?)
        ON CONFLICT (counter, field) DO UPDATE SET value = value + excluded.value`,
     ),
-    index: db.prepare<[string, string, number]>(
-      `INSERT INTO index_entries (name, member, score) VALUES (?, ?, ?)
-       ON CONFLICT (name, member) DO UPDATE SET score = excluded.score`,
+    index: db.prepare<[number, string, number]>(
+      `INSERT INTO index_entries (name_id, member, score) VALUES (?, ?, ?)
+       ON CONFLICT (name_id, member) DO UPDATE SET score = excluded.score`,
     ),
-    unindex: db.prepare<[string, string]>('DELETE FROM index_entries WHERE name = ? AND member = ?'),
+    unindex: db.prepare<[number, string]>('DELETE FROM index_entries WHERE name_id = ? AND member = ?'),
+    nameId: db.prepare<[string], { id: number }>('SELECT id FROM names WHERE name = ?'),
+    addName: db.prepare<[string], { id: number }>('INSERT INTO names (name) VALUES (?) RETURNING id'),
     putCheckpoint: db.prepare<[string, string, string, number, string]>(
       `INSERT INTO checkpoints (projection, commit_position, prepare_position, events_processed, last_recorded_at)
        VALUES (?, ?, ?, ?, ?)
@@ -93,14 +96,16 @@ function prepareStatements(db: Database.Database) {
     rangeForwardsAfter: range('AND (score, member) > (@score, @member)', 'ASC'),
     rangeBackwards: range('', 'DESC'),
     rangeBackwardsAfter: range('AND (score, member) < (@score, @member)', 'DESC'),
-    count: db.prepare<[string, number, number], { n: number }>(
-      'SELECT count(*) AS n FROM index_entries WHERE name = ? AND score >= ? AND score <= ?',
+    count: db.prepare<[number, number, number], { n: number }>(
+      'SELECT count(*) AS n FROM index_entries WHERE name_id = ? AND score >= ? AND score <= ?',
     ),
     // Names between `p:` (inclusive) and `p;` (exclusive) are exactly those starting with `p:`, since ';'
     // follows ':' in byte order: a range on the primary key, with no LIKE wildcard to escape.
     resetDocuments: db.prepare<[string, string]>('DELETE FROM documents WHERE collection >= ? AND collection < ?'),
     resetCounters: db.prepare<[string, string]>('DELETE FROM counters WHERE counter >= ? AND counter < ?'),
-    resetIndexes: db.prepare<[string, string]>('DELETE FROM index_entries WHERE name >= ? AND name < ?'),
+    resetIndexes: db.prepare<[string, string]>(
+      'DELETE FROM index_entries WHERE name_id IN (SELECT id FROM names WHERE name >= ? AND name < ?)',
+    ),
     resetCheckpoint: db.prepare<[string]>('DELETE FROM checkpoints WHERE projection = ?'),
   };
 }
@@ -117,16 +122,25 @@ type Statements = ReturnType<typeof prepareStatements>;
  * FULL would add an fsync to every commit for nothing the event store does not already keep.
  *
  * Names compare in byte order (SQLite's BINARY collation on UTF-8), as Redis orders members.
+ *
+ * Index entries name their index by a number from the `names` table: the entries of a rebuild's
+ * indexes (six per audit event, each in two B-trees) then carry a small integer instead of a name such
+ * as `audit:deal:<uuid>`, which made them twice as costly to write. A name keeps its number for
+ * ever (a reset leaves it), so every process may remember the numbers it has seen.
  */
 export class EmbeddedReadModelStore implements ReadModelStore {
   private readonly statements: Statements;
-  private readonly write: Database.Transaction<(projection: string, changes: NetChanges, checkpoint: Checkpoint) => void>;
+  private readonly write: Database.Transaction<
+    (projection: string, changes: NetChanges, checkpoint: Checkpoint, looked: Map<string, number>) => void
+  >;
   private readonly clear: Database.Transaction<(projection: string) => void>;
+  /** Index name → its number in `names`, for names known committed; emptied when it grows too large. */
+  private readonly nameIds = new Map<string, number>();
 
   private constructor(private readonly db: Database.Database) {
     const statements = prepareStatements(db);
     this.statements = statements;
-    this.write = db.transaction((projection: string, changes: NetChanges, checkpoint: Checkpoint) => {
+    this.write = db.transaction((projection: string, changes: NetChanges, checkpoint: Checkpoint, looked: Map<string, number>) => {
       for (const [collection, documents] of changes.documents) {
         for (const [id, json] of documents) {
           if (json === null) statements.deleteDocument.run(collection, id);
@@ -137,9 +151,10 @@ export class EmbeddedReadModelStore implements ReadModelStore {
         for (const [field, by] of fields) statements.increment.run(counter, field, by);
       }
       for (const [index, members] of changes.indexes) {
+        const nameId = this.writableNameId(index, looked);
         for (const [member, score] of members) {
-          if (score === null) statements.unindex.run(index, member);
-          else statements.index.run(index, member, score);
+          if (score === null) statements.unindex.run(nameId, member);
+          else statements.index.run(nameId, member, score);
         }
       }
       statements.putCheckpoint.run(
@@ -169,6 +184,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
       const journalMode = db.pragma('journal_mode = WAL', { simple: true });
       if (journalMode !== 'wal') throw new Error(`${path} cannot use WAL (journal mode ${String(journalMode)})`);
       db.pragma('synchronous = NORMAL');
+      migrateFromVersion1(db);
       ensureSqliteSchema(db, path, schemaVersion, schema);
       return new EmbeddedReadModelStore(db);
     } catch (error) {
@@ -180,7 +196,33 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   async commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint): Promise<void> {
     const net = netChanges(projection, changes);
     // IMMEDIATE takes the write lock up front, so another process's writer makes this wait, not fail.
-    this.write.immediate(projection, net, validCheckpoint(checkpoint));
+    const looked = new Map<string, number>();
+    this.write.immediate(projection, net, validCheckpoint(checkpoint), looked);
+    // Remembered once committed: a rollback would take new names back, and their numbers could go to others.
+    for (const [name, id] of looked) this.remember(name, id);
+  }
+
+  /** The number of an index name, adding the name when it is new; runs inside a commit. */
+  private writableNameId(name: string, looked: Map<string, number>): number {
+    const id = this.nameIds.get(name) ?? this.statements.nameId.get(name)?.id ?? this.statements.addName.get(name)?.id;
+    if (id === undefined) throw new Error(`Cannot number the index name ${name}`);
+    looked.set(name, id);
+    return id;
+  }
+
+  /** The number of an index name, or undefined when no commit has written that index yet. */
+  private nameId(name: string): number | undefined {
+    const known = this.nameIds.get(name);
+    if (known !== undefined) return known;
+    const id = this.statements.nameId.get(name)?.id;
+    if (id !== undefined) this.remember(name, id);
+    return id;
+  }
+
+  private remember(name: string, id: number): void {
+    // Bounded: one index per deal (audit) would otherwise keep every deal's name in memory.
+    if (this.nameIds.size >= maxRememberedNames) this.nameIds.clear();
+    this.nameIds.set(name, id);
   }
 
   async checkpoint(projection: string): Promise<Checkpoint | undefined> {
@@ -235,7 +277,9 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   async range(index: string, options: RangeOptions): Promise<IndexEntry[]> {
     const limit = nonNegativeInteger(options.limit, 'limit');
     if (limit === 0) return [];
-    const params = { name: index, min: options.min ?? -Infinity, max: options.max ?? Infinity, limit };
+    const nameId = this.nameId(index);
+    if (nameId === undefined) return [];
+    const params = { name: nameId, min: options.min ?? -Infinity, max: options.max ?? Infinity, limit };
     const { after, reverse = false } = options;
     const statements = this.statements;
     const rows =
@@ -250,7 +294,8 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   }
 
   async count(index: string, min = -Infinity, max = Infinity): Promise<number> {
-    return this.statements.count.get(index, min, max)?.n ?? 0;
+    const nameId = this.nameId(index);
+    return nameId === undefined ? 0 : (this.statements.count.get(nameId, min, max)?.n ?? 0);
   }
 
   async reset(projection: string): Promise<void> {
@@ -261,6 +306,21 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     if (this.db.open) this.db.close();
   }
 }
+
+// Numbers are never reused: nothing deletes a name (see EmbeddedReadModelStore).
+const indexTables = `
+CREATE TABLE names (
+  id   INTEGER PRIMARY KEY,
+  name TEXT    NOT NULL UNIQUE
+) STRICT;
+CREATE TABLE index_entries (
+  name_id INTEGER NOT NULL,
+  member  TEXT    NOT NULL,
+  score   REAL    NOT NULL,
+  PRIMARY KEY (name_id, member)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX index_entries_by_score ON index_entries (name_id, score, member);
+`;
 
 // Documents keep a rowid: their JSON is often larger than WITHOUT ROWID tables handle well.
 const schema = `
@@ -276,13 +336,7 @@ CREATE TABLE counters (
   value   REAL NOT NULL,
   PRIMARY KEY (counter, field)
 ) STRICT, WITHOUT ROWID;
-CREATE TABLE index_entries (
-  name   TEXT NOT NULL,
-  member TEXT NOT NULL,
-  score  REAL NOT NULL,
-  PRIMARY KEY (name, member)
-) STRICT, WITHOUT ROWID;
-CREATE INDEX index_entries_by_score ON index_entries (name, score, member);
+${indexTables}
 -- Positions as decimal text: they are 64-bit unsigned in EventStoreDB, beyond what a JS number holds.
 CREATE TABLE checkpoints (
   projection       TEXT    PRIMARY KEY,
@@ -292,6 +346,23 @@ CREATE TABLE checkpoints (
   last_recorded_at TEXT    NOT NULL
 ) STRICT, WITHOUT ROWID;
 `;
+
+/** Version 1 kept each index entry's name as text: its entries move to numbered names, nothing is lost. */
+function migrateFromVersion1(db: Database.Database): void {
+  db.transaction(() => {
+    if (Number(db.pragma('user_version', { simple: true })) !== 1) return;
+    db.exec(`
+      DROP INDEX index_entries_by_score;
+      ALTER TABLE index_entries RENAME TO index_entries_v1;
+      ${indexTables}
+      INSERT INTO names (name) SELECT DISTINCT name FROM index_entries_v1 ORDER BY name;
+      INSERT INTO index_entries (name_id, member, score)
+        SELECT names.id, member, score FROM index_entries_v1 JOIN names ON names.name = index_entries_v1.name;
+      DROP TABLE index_entries_v1;
+      PRAGMA user_version = 2;
+    `);
+  }).immediate();
+}
 
 function parse(json: string): JsonObject {
   return JSON.parse(json) as JsonObject;
