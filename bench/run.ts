@@ -11,9 +11,10 @@ import { type Figure, root, type Scenario } from './harness';
 import { baselinesScenario } from './scenarios/baselines';
 import { commandsScenario } from './scenarios/commands';
 import { rebuildScenario } from './scenarios/rebuild';
+import { appendScenario, storeReadScenario } from './scenarios/append';
 
 // The scenarios, in the order they run and print. Add a scenario here and nowhere else.
-const scenarios: readonly Scenario[] = [rebuildScenario, commandsScenario, baselinesScenario];
+const scenarios: readonly Scenario[] = [rebuildScenario, commandsScenario, baselinesScenario, appendScenario, storeReadScenario];
 
 function table(figures: readonly Figure[]): string {
   const rows = figures.map((figure) => [

@@ -58,7 +58,7 @@ describe('EmbeddedEventStore', () => {
   });
 
   it('runs SQLite with WAL, synchronous=FULL and a busy timeout', () => {
-    expect(open().pragmas()).toEqual({ journalMode: 'wal', synchronous: 2, busyTimeoutMs: 5_000, schemaVersion: 1 });
+    expect(open().pragmas()).toEqual({ journalMode: 'wal', synchronous: 2, busyTimeoutMs: 5_000, schemaVersion: 2 });
   });
 
   it('keeps events, revisions and positions across close and open, and continues after them', async () => {
@@ -88,9 +88,56 @@ describe('EmbeddedEventStore', () => {
 
   it('refuses to open a file written with a newer schema', () => {
     const db = new Database(file);
-    db.pragma('user_version = 2');
+    db.pragma('user_version = 3');
     db.close();
-    expect(() => EmbeddedEventStore.open({ path: file })).toThrow(/schema version 2/);
+    expect(() => EmbeddedEventStore.open({ path: file })).toThrow(/schema version 3/);
+  });
+
+  it('rewrites a version 1 file (events indexed by stream name) to version 2, keeping every event and place', async () => {
+    const db = new Database(file);
+    db.exec(`
+      CREATE TABLE events (
+        position INTEGER PRIMARY KEY, stream_id TEXT NOT NULL, revision INTEGER NOT NULL, event_id TEXT NOT NULL,
+        type TEXT NOT NULL, data TEXT NOT NULL, metadata TEXT NOT NULL, created INTEGER NOT NULL,
+        UNIQUE (stream_id, revision)
+      ) STRICT;
+      CREATE UNIQUE INDEX events_by_stream_and_id ON events (stream_id, event_id);
+    `);
+    const written = events(3);
+    const insert = db.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    [['deal-b', 0], ['deal-a', 0], ['deal-b', 1]].forEach(([stream, revision], index) =>
+      insert.run(index + 1, stream, revision, written[index]!.id, 'Tested', '{"n":1}', '{}', 1_700_000_000_000),
+    );
+    db.pragma('user_version = 1');
+    db.close();
+
+    const store = open();
+    expect(store.pragmas().schemaVersion).toBe(2);
+    expect((await collect(store.readAll())).map((event) => [event.id, event.streamId, event.revision, event.position.commit])).toEqual([
+      [written[0]!.id, 'deal-b', 0n, 1n],
+      [written[1]!.id, 'deal-a', 0n, 2n],
+      [written[2]!.id, 'deal-b', 1n, 3n],
+    ]);
+    expect(ids(await collect(store.readStream('deal-b')))).toEqual([written[0]!.id, written[2]!.id]);
+    expect(await store.appendToStream('deal-b', written.slice(2), { expectedRevision: 0n })).toEqual({
+      nextExpectedRevision: 1n,
+      position: { commit: 3n, prepare: 3n },
+    });
+    await expect(store.appendToStream('deal-a', events(1), { expectedRevision: 'no_stream' })).rejects.toMatchObject({ actual: 0n });
+    expect((await store.appendToStream('deal-a', events(1), { expectedRevision: 0n })).position.commit).toBe(4n);
+  });
+
+  it('two stores on one file check expected revisions against what the other wrote', async () => {
+    const [a, b] = [open(), open()];
+    await a.appendToStream('deal-a', events(1), { expectedRevision: 'no_stream' });
+    await b.appendToStream('deal-a', events(1), { expectedRevision: 0n });
+    await expect(a.appendToStream('deal-a', events(1), { expectedRevision: 0n })).rejects.toMatchObject({ actual: 1n });
+    await a.appendToStream('deal-a', events(1), { expectedRevision: 1n });
+    await expect(b.appendToStream('deal-a', events(1), { expectedRevision: 1n })).rejects.toMatchObject({ actual: 2n });
+    // A stream another store created is found too, by name.
+    await b.appendToStream('deal-b', events(2));
+    await expect(a.appendToStream('deal-b', events(1), { expectedRevision: 'no_stream' })).rejects.toMatchObject({ actual: 1n });
+    expect((await collect(a.readStream('deal-a'))).map((event) => event.revision)).toEqual([0n, 1n, 2n]);
   });
 
   it('close() writes the appends still queued before closing the file', async () => {

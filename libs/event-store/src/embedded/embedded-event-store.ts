@@ -42,31 +42,42 @@ export interface EmbeddedEventStorePragmas {
   readonly schemaVersion: number;
 }
 
-const schemaVersion = 1;
-const pageSize = 500;
+const schemaVersion = 2;
+/** Rows per read: large pages keep the per-query cost small next to the per-row cost. */
+const pageSize = 1_000;
 /** Caps one group commit, so a long queue never becomes one giant transaction. */
 const maxBatchRequests = 1_000;
 const maxBatchBytes = 8 * 1024 * 1024;
+/** Stream heads kept in memory for the expected-revision check; the least recently written go first. */
+const maxCachedHeads = 100_000;
 /** Largest SQLite integer: the bound for reading from 'end'. */
 const lastInteger = 9_223_372_036_854_775_807n;
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-interface EventRow {
-  readonly position: bigint;
-  readonly stream_id: string;
-  readonly revision: bigint;
-  readonly event_id: string;
-  readonly type: string;
-  readonly data: string;
-  readonly metadata: string;
-  readonly created: bigint;
+/** A row as the read statements return it (raw, in `columns` order). */
+type EventRow = [
+  position: number,
+  streamId: string,
+  revision: number,
+  eventId: string,
+  type: string,
+  data: string,
+  metadata: string,
+  created: number,
+];
+
+/** Where an event sits. */
+interface Place {
+  readonly revision: number;
+  readonly position: number;
 }
 
-/** Where an event sits; for a stream's head, revision -1n and position 0n mean no stream. */
-interface Place {
-  readonly revision: bigint;
-  readonly position: bigint;
+/** A stream's last event; `no` is undefined for a stream never written, with revision -1 and position 0. */
+interface Head extends Place {
+  readonly no: number | undefined;
 }
+
+const noStream: Head = { no: undefined, revision: -1, position: 0 };
 
 interface SerializedEvent {
   readonly id: string;
@@ -87,61 +98,46 @@ interface AppendRequest {
 /** An expectation or idempotency refusal rejects one request; anything else thrown fails the batch. */
 type Outcome = AppendResult | WrongExpectedRevisionError | IdempotencyViolationError;
 
+interface BatchWritten {
+  readonly outcomes: Outcome[];
+  /** The heads of the streams the batch wrote, for the cache once the commit has succeeded. */
+  readonly heads: Map<string, Head>;
+}
+
 const columns = 'position, stream_id, revision, event_id, type, data, metadata, created';
 
 function prepareStatements(db: Database.Database) {
-  // safeIntegers: revisions and positions come back as bigint, as the port wants them.
+  // Integers come back as numbers (positions and revisions stay far below 2^53) and become bigints
+  // only where the port hands them out. Reads return arrays (raw), which are cheaper than objects.
+  const read = (sql: string) => db.prepare<unknown[], EventRow>(sql).raw(true);
   return {
-    insert: db
-      .prepare<[string, bigint, string, string, string, string, number]>(
-        `INSERT INTO events (stream_id, revision, event_id, type, data, metadata, created)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .safeIntegers(true),
-    head: db
-      .prepare<[string], Place>(
-        'SELECT revision, position FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1',
-      )
-      .safeIntegers(true),
-    eventId: db
-      .prepare<[string, string], Place>('SELECT revision, position FROM events WHERE stream_id = ? AND event_id = ?')
-      .safeIntegers(true),
-    streamForwards: db
-      .prepare<[string, bigint, number], EventRow>(
-        `SELECT ${columns} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?`,
-      )
-      .safeIntegers(true),
-    streamBackwards: db
-      .prepare<[string, bigint, number], EventRow>(
-        `SELECT ${columns} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
-      )
-      .safeIntegers(true),
-    allForwards: db
-      .prepare<[bigint, number], EventRow>(
-        `SELECT ${columns} FROM events WHERE position >= ? ORDER BY position LIMIT ?`,
-      )
-      .safeIntegers(true),
-    allBackwards: db
-      .prepare<[bigint, number], EventRow>(
-        `SELECT ${columns} FROM events WHERE position <= ? ORDER BY position DESC LIMIT ?`,
-      )
-      .safeIntegers(true),
-    lastPosition: db
-      .prepare<[], { position: bigint | null }>('SELECT max(position) AS position FROM events')
-      .safeIntegers(true),
-    // Prefixes travel as a JSON array; instr(...) = 1 is a literal prefix test, with no LIKE wildcards to escape.
-    subscriptionPage: db
-      .prepare<{ after: bigint; upTo: bigint; prefixes: string | null; limit: number }, EventRow>(
-        `SELECT ${columns} FROM events
-         WHERE position > @after AND position <= @upTo
-           AND (@prefixes IS NULL OR EXISTS (SELECT 1 FROM json_each(@prefixes) WHERE instr(stream_id, value) = 1))
-         ORDER BY position LIMIT @limit`,
-      )
-      .safeIntegers(true),
+    dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
+    streamNo: db.prepare<[string], number>('SELECT stream_no FROM streams WHERE stream_id = ?').pluck(),
+    insertStream: db.prepare<[string]>('INSERT INTO streams (stream_id) VALUES (?)'),
+    insert: db.prepare<[number, string, number, string, string, string, string, number]>(
+      `INSERT INTO events (stream_no, stream_id, revision, event_id, type, data, metadata, created)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    last: db.prepare<[number], Place>(
+      'SELECT revision, position FROM events WHERE stream_no = ? ORDER BY revision DESC LIMIT 1',
+    ),
+    eventId: db.prepare<[number, string], Place>(
+      'SELECT revision, position FROM events WHERE stream_no = ? AND event_id = ?',
+    ),
+    streamForwards: read(
+      `SELECT ${columns} FROM events WHERE stream_no = ? AND revision >= ? ORDER BY revision LIMIT ?`,
+    ),
+    streamBackwards: read(
+      `SELECT ${columns} FROM events WHERE stream_no = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
+    ),
+    allForwards: read(`SELECT ${columns} FROM events WHERE position >= ? ORDER BY position LIMIT ?`),
+    allBackwards: read(`SELECT ${columns} FROM events WHERE position <= ? ORDER BY position DESC LIMIT ?`),
+    lastPosition: db.prepare<[], number | null>('SELECT max(position) FROM events').pluck(),
   };
 }
 
 type Statements = ReturnType<typeof prepareStatements>;
+type ReadStatement = Database.Statement<unknown[], EventRow>;
 
 /**
  * The event store in one SQLite file (WAL, synchronous=FULL). Appends are queued and group-committed:
@@ -150,9 +146,18 @@ type Statements = ReturnType<typeof prepareStatements>;
  */
 export class EmbeddedEventStore implements EventStore {
   private readonly statements: Statements;
-  private readonly writeBatch: Database.Transaction<(batch: readonly AppendRequest[]) => Outcome[]>;
+  private readonly writeBatch: Database.Transaction<(batch: readonly AppendRequest[]) => BatchWritten>;
+  /** One page statement per number of stream prefixes a subscription filters on. */
+  private readonly subscriptionPages = new Map<number, ReadStatement>();
   private readonly subscriptions = new Set<EmbeddedSubscription>();
   private readonly queue: AppendRequest[] = [];
+  /**
+   * Stream heads as this connection last committed or read them. Valid only while no other connection
+   * has written: each write transaction compares SQLite's data_version (which moves only on other
+   * connections' commits) with the one it saw last, under the write lock, and drops the cache if it moved.
+   */
+  private readonly heads = new Map<string, Head>();
+  private dataVersion = -1;
   private flushHandle: NodeJS.Immediate | undefined;
   private closing: Promise<void> | undefined;
   private flushes = 0;
@@ -164,9 +169,14 @@ export class EmbeddedEventStore implements EventStore {
   ) {
     this.statements = prepareStatements(db);
     this.writeBatch = db.transaction((batch: readonly AppendRequest[]) => {
-      const heads = new Map<string, Place>();
+      const version = this.statements.dataVersion.get()!;
+      if (version !== this.dataVersion) {
+        this.heads.clear();
+        this.dataVersion = version;
+      }
+      const heads = new Map<string, Head>();
       const created = Date.now();
-      return batch.map((request) => this.write(request, heads, created));
+      return { outcomes: batch.map((request) => this.write(request, heads, created)), heads };
     });
   }
 
@@ -182,6 +192,7 @@ export class EmbeddedEventStore implements EventStore {
         throw new Error(`${options.path} cannot use WAL (journal mode ${String(journalMode)})`);
       }
       db.pragma('synchronous = FULL');
+      migrateFromVersion1(db);
       ensureSqliteSchema(db, options.path, schemaVersion, schema);
       return new EmbeddedEventStore(db, pollIntervalMs);
     } catch (error) {
@@ -233,38 +244,55 @@ export class EmbeddedEventStore implements EventStore {
     });
   }
 
-  async *readStream(streamId: string, options: ReadStreamOptions = {}): AsyncGenerator<RecordedEvent> {
+  readStream(streamId: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
     const forwards = options.direction !== 'backwards';
     const from = options.fromRevision ?? (forwards ? 'start' : 'end');
     const statement = forwards ? this.statements.streamForwards : this.statements.streamBackwards;
-    yield* paginate(
-      (cursor, limit) => statement.all(streamId, cursor, limit),
-      (row) => row.revision,
-      from === 'start' ? 0n : from === 'end' ? lastInteger : from,
-      forwards,
-      options.maxCount,
-    );
+    return pages(() => {
+      const no = this.statements.streamNo.get(streamId);
+      if (no === undefined) return () => [];
+      return paginate(
+        (cursor, limit) => statement.all(no, cursor, limit),
+        (row) => row[2],
+        from === 'start' ? 0n : from === 'end' ? lastInteger : from,
+        forwards,
+        options.maxCount,
+      );
+    });
   }
 
-  async *readAll(options: ReadAllOptions = {}): AsyncGenerator<RecordedEvent> {
+  readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
     const forwards = options.direction !== 'backwards';
     const from = options.fromPosition ?? (forwards ? 'start' : 'end');
     const statement = forwards ? this.statements.allForwards : this.statements.allBackwards;
-    yield* paginate(
-      (cursor, limit) => statement.all(cursor, limit),
-      (row) => row.position,
-      from === 'start' ? 0n : from === 'end' ? lastInteger : from.commit,
-      forwards,
-      options.maxCount,
+    return pages(() =>
+      paginate(
+        (cursor, limit) => statement.all(cursor, limit),
+        (row) => row[0],
+        from === 'start' ? 0n : from === 'end' ? lastInteger : from.commit,
+        forwards,
+        options.maxCount,
+      ),
     );
   }
 
   subscribeToAll(options: SubscribeToAllOptions): Subscription {
     if (this.closing) throw new Error('The event store is closed');
-    const prefixes = options.streamPrefixes ? JSON.stringify(options.streamPrefixes) : null;
+    const prefixes = options.streamPrefixes;
+    const statement = prefixes ? this.subscriptionPage(prefixes.length) : this.statements.allForwards;
+    const bound = prefixes ? Object.fromEntries(prefixes.map((prefix, index) => [`p${index}`, prefix])) : {};
     const subscription = new EmbeddedSubscription(
-      (after) => this.readAfter(after, prefixes),
-      options.fromPosition === 'start' ? 0n : options.fromPosition.commit,
+      (after) => {
+        const upTo = this.statements.lastPosition.get() ?? 0;
+        if (upTo <= after) return { events: [], scannedTo: after };
+        const rows = prefixes
+          ? statement.all({ ...bound, after, upTo, limit: pageSize })
+          : statement.all(after + 1, Math.min(pageSize, upTo - after));
+        const last = rows.at(-1);
+        // A page that filtered out rows ends where it stopped scanning, so the cursor always moves on.
+        return { events: rows.map(toRecordedEvent), scannedTo: rows.length === pageSize && last ? last[0] : upTo };
+      },
+      options.fromPosition === 'start' ? 0 : Number(options.fromPosition.commit),
       this.pollIntervalMs,
       (ended) => this.subscriptions.delete(ended),
     );
@@ -285,6 +313,22 @@ export class EmbeddedEventStore implements EventStore {
     this.db.close();
   }
 
+  /** Prefixes are compared literally (substr, no LIKE wildcards), in SQL, so filtered-out rows never reach JS. */
+  private subscriptionPage(count: number): ReadStatement {
+    let statement = this.subscriptionPages.get(count);
+    if (statement === undefined) {
+      const filter = Array.from({ length: count }, (_, index) => `substr(stream_id, 1, length(@p${index})) = @p${index}`);
+      statement = this.db
+        .prepare<unknown[], EventRow>(
+          `SELECT ${columns} FROM events WHERE position > @after AND position <= @upTo
+           AND (${filter.join(' OR ') || '0'}) ORDER BY position LIMIT @limit`,
+        )
+        .raw(true);
+      this.subscriptionPages.set(count, statement);
+    }
+    return statement;
+  }
+
   private scheduleFlush(): void {
     // setImmediate lets every append issued in this turn of the event loop join the same transaction.
     this.flushHandle ??= setImmediate(() => {
@@ -296,22 +340,35 @@ export class EmbeddedEventStore implements EventStore {
 
   private flush(): void {
     const batch = this.takeBatch();
-    let outcomes: Outcome[];
+    let written: BatchWritten;
     try {
-      outcomes = this.writeBatch.immediate(batch);
+      written = this.writeBatch.immediate(batch);
     } catch (error) {
-      // Rolled back (or never begun): nothing of this batch is stored.
+      // Rolled back (or never begun): nothing of this batch is stored, and the cache never saw it.
       for (const request of batch) request.reject(error);
       return;
     }
     this.flushes += 1;
     this.appends += batch.length;
+    for (const [streamId, head] of written.heads) this.cacheHead(streamId, head);
     batch.forEach((request, index) => {
-      const outcome = outcomes[index];
+      const outcome = written.outcomes[index];
       if (outcome instanceof Error) request.reject(outcome);
       else if (outcome) request.resolve(outcome);
     });
     for (const subscription of this.subscriptions) subscription.notify();
+  }
+
+  private cacheHead(streamId: string, head: Head): void {
+    // Deleted first, so the Map's order is the order of last writes and the oldest goes first.
+    this.heads.delete(streamId);
+    this.heads.set(streamId, head);
+    if (this.heads.size > maxCachedHeads) {
+      for (const oldest of this.heads.keys()) {
+        this.heads.delete(oldest);
+        break;
+      }
+    }
   }
 
   private takeBatch(): AppendRequest[] {
@@ -325,28 +382,37 @@ export class EmbeddedEventStore implements EventStore {
     return this.queue.splice(0, count);
   }
 
+  /** The stream's last event, from the database; runs inside the write transaction. */
+  private readHead(streamId: string): Head {
+    const no = this.statements.streamNo.get(streamId);
+    if (no === undefined) return noStream;
+    const last = this.statements.last.get(no);
+    return last ? { no, revision: last.revision, position: last.position } : { no, revision: -1, position: 0 };
+  }
+
   /** Runs inside the batch transaction; `heads` holds the streams as earlier requests of the batch left them. */
-  private write(request: AppendRequest, heads: Map<string, Place>, created: number): Outcome {
+  private write(request: AppendRequest, heads: Map<string, Head>, created: number): Outcome {
     const { streamId, expected, events } = request;
-    const head = heads.get(streamId) ?? this.statements.head.get(streamId) ?? { revision: -1n, position: 0n };
-    const found = head.revision < 0n ? [] : events.map((event) => this.statements.eventId.get(streamId, event.id));
+    const head = heads.get(streamId) ?? this.heads.get(streamId) ?? this.readHead(streamId);
+    const { no } = head;
+    const found = no === undefined || head.revision < 0 ? [] : events.map((event) => this.statements.eventId.get(no, event.id));
 
     // A retry: the first id sits exactly where this call would have put it (for any/stream_exists, anywhere).
     const first = found[0];
-    const start = expected === 'no_stream' ? 0n : typeof expected === 'bigint' ? expected + 1n : first?.revision;
+    const start = expected === 'no_stream' ? 0 : typeof expected === 'bigint' ? Number(expected) + 1 : first?.revision;
     if (first !== undefined && first.revision === start) {
       const last = found.at(-1);
-      if (last === undefined || !found.every((place, index) => place?.revision === start + BigInt(index))) {
+      if (last === undefined || !found.every((place, index) => place?.revision === start + index)) {
         return new IdempotencyViolationError(
           streamId,
           `Append to ${streamId} repeats the events from revision ${start}, but not all of them in the same order`,
         );
       }
-      return { nextExpectedRevision: last.revision, position: toPosition(last.position) };
+      return { nextExpectedRevision: BigInt(last.revision), position: toPosition(last.position) };
     }
 
     if (!holds(expected, head.revision)) {
-      return new WrongExpectedRevisionError(streamId, expected, head.revision < 0n ? 'no_stream' : head.revision);
+      return new WrongExpectedRevisionError(streamId, expected, head.revision < 0 ? 'no_stream' : BigInt(head.revision));
     }
     const clash = found.findIndex((place) => place !== undefined);
     if (clash >= 0) {
@@ -356,11 +422,15 @@ export class EmbeddedEventStore implements EventStore {
           'not where this append would put it',
       );
     }
+    // An empty append lands here too: it checked the expectation and reports the stream's head.
+    if (events.length === 0) return { nextExpectedRevision: BigInt(head.revision), position: toPosition(head.position) };
 
+    const streamNo = no ?? Number(this.statements.insertStream.run(streamId).lastInsertRowid);
     let { revision, position } = head;
     for (const event of events) {
-      revision += 1n;
+      revision += 1;
       const { lastInsertRowid } = this.statements.insert.run(
+        streamNo,
         streamId,
         revision,
         event.id,
@@ -369,42 +439,110 @@ export class EmbeddedEventStore implements EventStore {
         event.metadata,
         created,
       );
-      position = BigInt(lastInsertRowid);
+      position = Number(lastInsertRowid);
     }
-    heads.set(streamId, { revision, position });
-    // An empty append lands here too: it checked the expectation and reports the stream's head.
-    return { nextExpectedRevision: revision, position: toPosition(position) };
-  }
-
-  /** One subscription page. Scans a bounded range, so a filter that matches nothing still moves the cursor on. */
-  private readAfter(after: bigint, prefixes: string | null): { events: RecordedEvent[]; scannedTo: bigint } {
-    const upTo = this.statements.lastPosition.get()?.position ?? 0n;
-    if (upTo <= after) return { events: [], scannedTo: after };
-    const rows = this.statements.subscriptionPage.all({ after, upTo, prefixes, limit: pageSize });
-    const last = rows.at(-1);
-    return {
-      events: rows.map(toRecordedEvent),
-      scannedTo: rows.length === pageSize && last ? last.position : upTo,
-    };
+    heads.set(streamId, { no: streamNo, revision, position });
+    return { nextExpectedRevision: BigInt(revision), position: toPosition(position) };
   }
 }
 
-class EmbeddedSubscription implements Subscription {
-  private readonly iterator: AsyncGenerator<RecordedEvent, void, undefined>;
+const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/**
+ * An AsyncIterable over pages read synchronously: each iteration starts its own reader, and each
+ * event costs one settled promise, with no async generator machinery per event.
+ */
+function pages(start: () => () => RecordedEvent[]): AsyncIterable<RecordedEvent> {
+  return {
+    [Symbol.asyncIterator]: () => {
+      let nextPage: (() => RecordedEvent[]) | undefined;
+      let page: RecordedEvent[] = [];
+      let index = 0;
+      let finished = false;
+      const iterator: AsyncIterableIterator<RecordedEvent> = {
+        [Symbol.asyncIterator]: () => iterator,
+        next: () => {
+          try {
+            while (index === page.length) {
+              if (finished) return Promise.resolve(done);
+              nextPage ??= start();
+              page = nextPage();
+              index = 0;
+              // An empty page is the end: paginate answers one only when nothing is left.
+              if (page.length === 0) finished = true;
+            }
+            return Promise.resolve({ done: false, value: page[index++]! });
+          } catch (error) {
+            finished = true;
+            page = [];
+            index = 0;
+            return Promise.reject(error);
+          }
+        },
+        return: () => {
+          finished = true;
+          page = [];
+          index = 0;
+          return Promise.resolve(done);
+        },
+      };
+      return iterator;
+    },
+  };
+}
+
+/** Keyset pagination; answers the next page on each call, and an empty page once nothing is left. */
+function paginate(
+  read: (cursor: number | bigint, limit: number) => EventRow[],
+  key: (row: EventRow) => number,
+  from: bigint,
+  forwards: boolean,
+  maxCount = Number.MAX_SAFE_INTEGER,
+): () => RecordedEvent[] {
+  if (!Number.isSafeInteger(maxCount) || maxCount < 0) throw new RangeError(`Invalid maxCount ${maxCount}`);
+  let remaining = maxCount;
+  let cursor: number | bigint = from;
+  return () => {
+    if (remaining === 0) return [];
+    const limit = Math.min(pageSize, remaining);
+    const rows = read(cursor, limit);
+    const last = rows.at(-1);
+    remaining = last === undefined || rows.length < limit ? 0 : remaining - rows.length;
+    if (last !== undefined) cursor = forwards ? key(last) + 1 : key(last) - 1;
+    return rows.map(toRecordedEvent);
+  };
+}
+
+class EmbeddedSubscription implements Subscription, AsyncIterableIterator<RecordedEvent> {
+  /** Events read but not yet handed out, from `index` on. */
+  private page: RecordedEvent[] = [];
+  private index = 0;
+  /** The read in progress, when the page ran out: next() calls made meanwhile wait for it. */
+  private reading: Promise<IteratorResult<RecordedEvent>> | undefined;
   private closed = false;
   private wake: (() => void) | undefined;
 
   constructor(
-    private readonly readAfter: (after: bigint) => { events: RecordedEvent[]; scannedTo: bigint },
-    private after: bigint,
+    private readonly readAfter: (after: number) => { events: RecordedEvent[]; scannedTo: number },
+    private after: number,
     private readonly pollIntervalMs: number,
     private readonly onEnd: (subscription: EmbeddedSubscription) => void,
-  ) {
-    this.iterator = this.run();
+  ) {}
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<RecordedEvent> {
+    return this;
   }
 
-  [Symbol.asyncIterator](): AsyncGenerator<RecordedEvent, void, undefined> {
-    return this.iterator;
+  next(): Promise<IteratorResult<RecordedEvent>> {
+    if (this.reading) return this.reading.then(() => this.next());
+    if (this.index < this.page.length) return Promise.resolve({ done: false, value: this.page[this.index++]! });
+    this.reading = this.read().finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+
+  async return(): Promise<IteratorResult<RecordedEvent>> {
+    await this.close();
+    return done;
   }
 
   /** Called after each local commit, so live delivery does not wait for the poll. */
@@ -412,15 +550,16 @@ class EmbeddedSubscription implements Subscription {
     this.wake?.();
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
+    this.page = [];
+    this.index = 0;
     this.wake?.();
     this.onEnd(this);
-    // Ends the generator; a next() already pending settles first, as done, once woken.
-    await this.iterator.return(undefined);
+    return Promise.resolve();
   }
 
-  private async *run(): AsyncGenerator<RecordedEvent, void, undefined> {
+  private async read(): Promise<IteratorResult<RecordedEvent>> {
     try {
       while (!this.closed) {
         // Always from the database, after the last position scanned: order follows positions, no gaps.
@@ -429,32 +568,42 @@ class EmbeddedSubscription implements Subscription {
           await this.idle();
           continue;
         }
-        for (const event of events) yield event;
         this.after = scannedTo;
+        if (events.length > 0) {
+          this.page = events;
+          this.index = 1;
+          return { done: false, value: events[0]! };
+        }
       }
-    } finally {
-      this.closed = true;
-      this.onEnd(this);
+      return done;
+    } catch (error) {
+      await this.close();
+      throw error;
     }
   }
 
   /** Until a local commit, a close, or the poll interval (which catches other processes' appends). */
   private idle(): Promise<void> {
     return new Promise((resolve) => {
-      const done = () => {
+      const wake = () => {
         clearTimeout(timer);
         this.wake = undefined;
         resolve();
       };
-      const timer = setTimeout(done, this.pollIntervalMs);
-      this.wake = done;
+      const timer = setTimeout(wake, this.pollIntervalMs);
+      this.wake = wake;
     });
   }
 }
 
 // position is the rowid: assigned in commit order, from 1, never reused since nothing is deleted.
-const schema = `
-CREATE TABLE events (
+// Streams are numbered in order of creation and events are indexed by that number, not by the name:
+// the streams being written are the newest, so their index entries share a few B-tree pages and a
+// group commit writes those few pages to the WAL instead of two random pages per event. The name
+// stays on every event so that reads need no join.
+function eventsTable(name: string): string {
+  return `
+CREATE TABLE ${name} (
   position  INTEGER PRIMARY KEY,
   stream_id TEXT    NOT NULL,
   revision  INTEGER NOT NULL,
@@ -463,10 +612,39 @@ CREATE TABLE events (
   data      TEXT    NOT NULL,
   metadata  TEXT    NOT NULL,
   created   INTEGER NOT NULL,
-  UNIQUE (stream_id, revision)
-) STRICT;
-CREATE UNIQUE INDEX events_by_stream_and_id ON events (stream_id, event_id);
-`;
+  stream_no INTEGER NOT NULL REFERENCES streams (stream_no),
+  UNIQUE (stream_no, revision)
+) STRICT;`;
+}
+
+const streamsTable = `
+CREATE TABLE streams (
+  stream_no INTEGER PRIMARY KEY,
+  stream_id TEXT    NOT NULL UNIQUE
+) STRICT;`;
+
+const eventIdIndex = 'CREATE UNIQUE INDEX events_by_stream_and_id ON events (stream_no, event_id);';
+
+const schema = `${streamsTable}${eventsTable('events')}\n${eventIdIndex}`;
+
+/** Version 1 indexed events by stream name; rewrites such a file to version 2, in one transaction. */
+function migrateFromVersion1(db: Database.Database): void {
+  db.transaction(() => {
+    if (Number(db.pragma('user_version', { simple: true })) !== 1) return;
+    db.exec(`
+      ${streamsTable}
+      INSERT INTO streams (stream_id) SELECT stream_id FROM events GROUP BY stream_id ORDER BY min(position);
+      ${eventsTable('events_v2')}
+      INSERT INTO events_v2 (position, stream_id, revision, event_id, type, data, metadata, created, stream_no)
+        SELECT e.position, e.stream_id, e.revision, e.event_id, e.type, e.data, e.metadata, e.created, s.stream_no
+        FROM events e JOIN streams s ON s.stream_id = e.stream_id ORDER BY e.position;
+      DROP TABLE events;
+      ALTER TABLE events_v2 RENAME TO events;
+      ${eventIdIndex}
+    `);
+    db.pragma(`user_version = ${schemaVersion}`);
+  }).immediate();
+}
 
 function serialize(event: EventToAppend): SerializedEvent {
   if (!uuidPattern.test(event.id)) throw new TypeError(`Event id ${event.id} is not a UUID`);
@@ -487,54 +665,34 @@ function toJson(value: JsonObject, what: string): string {
   return JSON.stringify(value);
 }
 
-function holds(expected: ExpectedRevision, revision: bigint): boolean {
+function holds(expected: ExpectedRevision, revision: number): boolean {
   switch (expected) {
     case 'any':
       return true;
     case 'no_stream':
-      return revision < 0n;
+      return revision < 0;
     case 'stream_exists':
-      return revision >= 0n;
+      return revision >= 0;
     default:
-      return revision === expected;
+      return BigInt(revision) === expected;
   }
 }
 
-/** Reads page by page, so a long stream is never loaded whole. */
-function* paginate(
-  read: (cursor: bigint, limit: number) => EventRow[],
-  key: (row: EventRow) => bigint,
-  from: bigint,
-  forwards: boolean,
-  maxCount = Number.MAX_SAFE_INTEGER,
-): Generator<RecordedEvent> {
-  if (!Number.isSafeInteger(maxCount) || maxCount < 0) throw new RangeError(`Invalid maxCount ${maxCount}`);
-  let remaining = maxCount;
-  let cursor = from;
-  while (remaining > 0) {
-    const limit = Math.min(pageSize, remaining);
-    const rows = read(cursor, limit);
-    for (const row of rows) yield toRecordedEvent(row);
-    const last = rows.at(-1);
-    if (last === undefined || rows.length < limit) return;
-    remaining -= rows.length;
-    cursor = forwards ? key(last) + 1n : key(last) - 1n;
-  }
-}
-
-function toPosition(position: bigint): Position {
-  return { commit: position, prepare: position };
+function toPosition(position: number | bigint): Position {
+  const value = BigInt(position);
+  return { commit: value, prepare: value };
 }
 
 function toRecordedEvent(row: EventRow): RecordedEvent {
+  const position = BigInt(row[0]);
   return {
-    id: row.event_id,
-    type: row.type,
-    streamId: row.stream_id,
-    revision: row.revision,
-    position: toPosition(row.position),
-    data: JSON.parse(row.data) as JsonObject,
-    metadata: JSON.parse(row.metadata) as JsonObject,
-    created: new Date(Number(row.created)),
+    id: row[3],
+    type: row[4],
+    streamId: row[1],
+    revision: BigInt(row[2]),
+    position: { commit: position, prepare: position },
+    data: JSON.parse(row[5]) as JsonObject,
+    metadata: JSON.parse(row[6]) as JsonObject,
+    created: new Date(row[7]),
   };
 }
