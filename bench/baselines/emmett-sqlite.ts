@@ -51,6 +51,9 @@ export async function measureEmmettSqliteAppends(options: {
       }
     }
   };
+  // Emmett-SQLite logs each failed transaction with console.log; a worker's stdout carries only its result.
+  const log = console.log;
+  console.log = console.error;
   try {
     let appended = 0;
     const started = performance.now();
@@ -62,6 +65,7 @@ export async function measureEmmettSqliteAppends(options: {
     const eventsPerSecond = appended / ((performance.now() - started) / 1000);
     return { eventsPerSecond, failedAttempts, ...(firstError === undefined ? {} : { firstError }) };
   } finally {
+    console.log = log;
     removeDatabase(file);
   }
 }
