@@ -10,11 +10,12 @@ import { ensureDataset } from './dataset';
 import { type Figure, root, type Scenario } from './harness';
 import { baselinesScenario } from './scenarios/baselines';
 import { commandsScenario } from './scenarios/commands';
+import { queriesScenario } from './scenarios/queries';
 import { rebuildScenario } from './scenarios/rebuild';
 import { appendScenario, storeReadScenario } from './scenarios/append';
 
 // The scenarios, in the order they run and print. Add a scenario here and nowhere else.
-const scenarios: readonly Scenario[] = [rebuildScenario, commandsScenario, baselinesScenario, appendScenario, storeReadScenario];
+const scenarios: readonly Scenario[] = [rebuildScenario, commandsScenario, baselinesScenario, appendScenario, storeReadScenario, queriesScenario];
 
 function table(figures: readonly Figure[]): string {
   const rows = figures.map((figure) => [

@@ -1,0 +1,202 @@
+// Analytics and pipeline queries over HTTP: the real API (queries-worker.ts, its own process) on read
+// models rebuilt from a data set of about 100k deals (500k events; BENCH_QUERIES_EVENTS picks another
+// size, e.g. 10000 or 1000000 for the growth rows), driven from this process by 8 keep-alive clients
+// sending a realistic mix of the questions analysts and sales ask. One figure per kind of question
+// with its p50 and p99 latency; no baseline counterpart (Emmett has no read side to compare with).
+// Questions the pre-aggregates do not answer (period basis, asOf far back) scan every deal: they are
+// timed apart, one at a time, so that their seconds do not stand in front of the mix's milliseconds.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { percentile } from '@deals/projections';
+import { ensureDataset } from '../dataset';
+import { type Figure, root, type Scenario, summarize } from '../harness';
+import { HttpConnection } from '../load/http-connection';
+
+const clients = 8;
+const fullSizeEvents = 500_000;
+const analystKey = 'test-analyst-key-00000001';
+
+interface Kind {
+  readonly name: string;
+  readonly path: string;
+  /** Share of the mix (relative). */
+  readonly weight: number;
+}
+
+/** The mix: what a dashboard and a sales team ask all day. The data set's clock stops at 2026-06-30. */
+function mix(nextPage: string | null): Kind[] {
+  return [
+    { name: 'pipeline', path: '/pipeline', weight: 15 },
+    { name: 'pipeline ?owner', path: '/pipeline?owner=owner-07', weight: 10 },
+    { name: 'pipeline ?source&rotting', path: '/pipeline?source=referral&rotting=true', weight: 5 },
+    { name: 'pipeline ?stage, next page', path: nextPage ?? '/pipeline?stage=negotiation&limit=50', weight: 10 },
+    { name: 'pipeline ?owner&source', path: '/pipeline?owner=owner-03&source=web', weight: 5 },
+    { name: 'cycle-length', path: '/analytics/cycle-length', weight: 20 },
+    { name: 'cycle-length ?groupBy=owner', path: '/analytics/cycle-length?groupBy=owner', weight: 10 },
+    { name: 'cycle-length ?groupBy=month', path: '/analytics/cycle-length?groupBy=month', weight: 5 },
+    { name: 'cycle-length cohort Q1', path: '/analytics/cycle-length?from=2026-01-01&to=2026-04-01', weight: 10 },
+    { name: 'cycle-length ?asOf=yesterday', path: '/analytics/cycle-length?asOf=2026-06-29', weight: 10 },
+  ];
+}
+
+/** Timed apart, one client: the scans. */
+const scans: readonly Kind[] = [
+  { name: 'cycle-length period Q1 (scan)', path: '/analytics/cycle-length?basis=period&from=2026-01-01&to=2026-04-01', weight: 1 },
+  { name: 'cycle-length ?asOf=end of Q1 (scan)', path: '/analytics/cycle-length?asOf=2026-03-31T23:59:59Z', weight: 1 },
+];
+
+interface Served {
+  readonly url: URL;
+  readonly deals: number;
+  readonly buildSeconds: number;
+  stop(): Promise<void>;
+}
+
+function serve(eventsFile: string): Promise<Served> {
+  const child: ChildProcess = spawn(process.execPath, ['--require', join(root, 'scripts/register-ts.js'), join(__dirname, 'queries-worker.ts'), eventsFile], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const stop = () =>
+    new Promise<void>((done) => {
+      if (child.exitCode !== null) return done();
+      child.once('exit', () => done());
+      child.stdin!.end();
+    });
+  return new Promise((done, fail) => {
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) {
+        const { url, deals, buildSeconds } = JSON.parse(line) as { url: string; deals: number; buildSeconds: number };
+        done({ url: new URL(url.replace('[::1]', '127.0.0.1')), deals, buildSeconds, stop });
+      }
+    });
+    child.once('exit', (code) => fail(new Error(`queries-worker exited with ${code} before serving`)));
+  });
+}
+
+interface KindResult {
+  readonly latencies: number[];
+  errors: number;
+}
+
+/** `clients` connections, each sending questions of the mix in a seeded weighted order for `seconds`. */
+async function drive(url: URL, kinds: readonly Kind[], clientCount: number, seconds: number, warmupSeconds: number): Promise<{ results: Map<string, KindResult>; seconds: number }> {
+  const results = new Map(kinds.map((kind) => [kind.name, { latencies: [] as number[], errors: 0 }]));
+  const total = kinds.reduce((sum, kind) => sum + kind.weight, 0);
+  let measuring = false;
+  let stopping = false;
+  async function client(seed: number): Promise<void> {
+    const connection = new HttpConnection(url.hostname, Number(url.port));
+    let state = seed;
+    while (!stopping) {
+      state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+      let pick = (state / 2_147_483_648) * total;
+      const kind = kinds.find((candidate) => (pick -= candidate.weight) < 0) ?? kinds.at(-1)!;
+      const timed = measuring;
+      const started = performance.now();
+      const answer = await connection.request('GET', kind.path, { authorization: `Bearer ${analystKey}` }, '');
+      if (!timed || !measuring) continue;
+      const result = results.get(kind.name)!;
+      result.latencies.push(performance.now() - started);
+      if (answer.status !== 200) result.errors++;
+    }
+    connection.close();
+  }
+  const running = Array.from({ length: clientCount }, (_, index) => client(index + 1));
+  await new Promise((wake) => setTimeout(wake, warmupSeconds * 1000));
+  measuring = true;
+  const started = performance.now();
+  await new Promise((wake) => setTimeout(wake, seconds * 1000));
+  measuring = false;
+  const elapsed = (performance.now() - started) / 1000;
+  stopping = true;
+  await Promise.all(running);
+  return { results, seconds: elapsed };
+}
+
+/** The next page's path of a deal list, so that the mix pages with a cursor the service issued. */
+async function secondPage(url: URL): Promise<string | null> {
+  const connection = new HttpConnection(url.hostname, Number(url.port));
+  try {
+    const path = '/pipeline?stage=negotiation&limit=50';
+    const answer = await connection.request('GET', path, { authorization: `Bearer ${analystKey}` }, '');
+    const cursor = (JSON.parse(answer.body) as { deals?: { nextCursor?: string | null } }).deals?.nextCursor;
+    return cursor ? `${path}&cursor=${encodeURIComponent(cursor)}` : null;
+  } finally {
+    connection.close();
+  }
+}
+
+interface Sample {
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: number;
+}
+
+function sample(latencies: readonly number[], seconds: number, errors: number): Sample {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    requestsPerSecond: sorted.length / seconds,
+    p50Ms: sorted.length ? percentile(sorted, 0.5) : NaN,
+    p99Ms: sorted.length ? percentile(sorted, 0.99) : NaN,
+    errors,
+  };
+}
+
+function figure(scenario: string, variant: string, samples: readonly Sample[], note: string): Figure {
+  const errors = samples.reduce((sum, one) => sum + one.errors, 0);
+  return {
+    scenario,
+    variant,
+    unit: 'requests/s',
+    ...summarize(samples.map((one) => one.requestsPerSecond)),
+    p50Ms: summarize(samples.map((one) => one.p50Ms)).median,
+    p99Ms: summarize(samples.map((one) => one.p99Ms)).median,
+    note: errors ? `${note}; ${errors} non-200 answers` : note,
+  };
+}
+
+export const queriesScenario: Scenario = {
+  name: 'queries',
+  async run({ runs, smoke, eventsFile, events, log }): Promise<Figure[]> {
+    const size = smoke ? events : Number(process.env['BENCH_QUERIES_EVENTS'] ?? fullSizeEvents);
+    if (!Number.isSafeInteger(size) || size < 1_000) throw new Error('BENCH_QUERIES_EVENTS must be a whole number of at least 1000');
+    const file = size === events ? eventsFile : join(root, '.bench', 'data', `events-${size}.sqlite`);
+    await ensureDataset(file, size, log);
+    const seconds = smoke ? 2 : 15;
+    const warmup = smoke ? 1 : 3;
+    log(`  building the read models of ${file} and starting the API`);
+    const api = await serve(file);
+    try {
+      log(`  ${api.deals} deals, read models built in ${api.buildSeconds.toFixed(0)} s; ${runs} run(s) of ${seconds} s, ${clients} clients`);
+      const kinds = mix(await secondPage(api.url));
+      const perKind = new Map<string, Sample[]>(kinds.map((kind) => [kind.name, []]));
+      const overall: Sample[] = [];
+      for (let run = 0; run < runs; run++) {
+        const { results, seconds: elapsed } = await drive(api.url, kinds, clients, seconds, warmup);
+        for (const [name, result] of results) perKind.get(name)!.push(sample(result.latencies, elapsed, result.errors));
+        const all = [...results.values()];
+        overall.push(sample(all.flatMap((result) => result.latencies), elapsed, all.reduce((sum, result) => sum + result.errors, 0)));
+      }
+      const scenario = `queries on ${api.deals.toLocaleString('en-US')} deals`;
+      const note = 'no baseline counterpart';
+      const figures = [figure(scenario, `mix, ${clients} clients`, overall, note)];
+      for (const kind of kinds) figures.push(figure(`  ${kind.name}`, `in the mix`, perKind.get(kind.name)!, note));
+      for (const scan of scans) {
+        const samples: Sample[] = [];
+        for (let run = 0; run < runs; run++) {
+          const { results, seconds: elapsed } = await drive(api.url, [scan], 1, smoke ? 1 : 5, smoke ? 0 : 1);
+          const result = results.get(scan.name)!;
+          samples.push(sample(result.latencies, elapsed, result.errors));
+        }
+        figures.push(figure(`  ${scan.name}`, '1 client, alone', samples, `${note}; scans every deal (docs/analytics.md)`));
+      }
+      return figures;
+    } finally {
+      await api.stop();
+    }
+  },
+};
