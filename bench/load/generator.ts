@@ -4,10 +4,11 @@
 // Location/dealId or ETag in the answer it makes up the id and sends no If-Match).
 //
 //   node --require ./scripts/register-ts.js bench/load/generator.ts --url http://127.0.0.1:3000 \
-//     --key bench-load-key-0001 --clients 64 --seconds 10 --warmup 2
+//     --key bench-load-key-0001 --clients 64 --seconds 10 --warmup 2 [--server-pid <pid>]
 //
 // Prints one JSON object on stdout (LoadResult); progress and problems go to stderr.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dealLife } from './deal-life';
 import { HttpConnection } from './http-connection';
@@ -20,6 +21,8 @@ export interface LoadOptions {
   readonly seconds: number;
   /** Requests during the warm-up are sent but neither timed nor counted. */
   readonly warmupSeconds: number;
+  /** The server's process id, when it runs on this machine: its CPU time in the measured window is reported (Linux). */
+  readonly serverPid?: number;
 }
 
 export interface LoadResult {
@@ -39,6 +42,16 @@ export interface LoadResult {
   readonly errors: Readonly<Record<string, number>>;
   readonly byRoute: Readonly<Record<string, number>>;
   readonly dealsStarted: number;
+  /** CPU time (user + system) the server process spent in the measured window per answered request, when its pid was given. */
+  readonly serverCpuUsPerRequest?: number;
+}
+
+/** A process's CPU time so far in microseconds, from /proc (utime + stime, in clock ticks of 10 ms). */
+function processCpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 function percentile(sorted: Float64Array, fraction: number): number {
@@ -104,8 +117,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   await new Promise((wake) => setTimeout(wake, options.warmupSeconds * 1000));
   measuring = true;
   const started = performance.now();
+  const serverCpuBefore = options.serverPid === undefined ? 0 : processCpuUs(options.serverPid);
   await new Promise((wake) => setTimeout(wake, options.seconds * 1000));
   measuring = false;
+  const serverCpu = options.serverPid === undefined ? undefined : processCpuUs(options.serverPid) - serverCpuBefore;
   const seconds = (performance.now() - started) / 1000;
   stopping = true;
   await Promise.all(clients);
@@ -124,6 +139,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     errors,
     byRoute,
     dealsStarted,
+    ...(serverCpu === undefined ? {} : { serverCpuUsPerRequest: serverCpu / Math.max(1, sorted.length) }),
   };
 }
 
@@ -154,6 +170,7 @@ if (require.main === module) {
       clients: { type: 'string' },
       seconds: { type: 'string' },
       warmup: { type: 'string' },
+      'server-pid': { type: 'string' },
     },
   });
   if (!values.url) throw new Error('--url is required: the base URL of the server under load');
@@ -163,6 +180,7 @@ if (require.main === module) {
     clients: Math.max(1, Math.round(positive('clients', values.clients, 64))),
     seconds: positive('seconds', values.seconds, 10),
     warmupSeconds: positive('warmup', values.warmup, 2),
+    ...(values['server-pid'] === undefined ? {} : { serverPid: Math.round(positive('server-pid', values['server-pid'], 0)) }),
   };
   runLoad(options).then(
     (result) => console.log(JSON.stringify(result)),

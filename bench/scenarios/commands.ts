@@ -41,7 +41,7 @@ const baselines: readonly HttpBaseline[] = [
 ];
 
 /** Our API in a child process, as `npm start` configures it but on a fresh data directory and a free port. */
-async function startApi(): Promise<StartedServer & { peakRssMb(): number }> {
+async function startApi(): Promise<StartedServer & { readonly pid: number; peakRssMb(): number }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-commands-'));
   const child = spawn(process.execPath, ['--require', join(root, 'scripts/register-ts.js'), join(root, 'apps/api/src/main.ts')], {
     cwd: root,
@@ -60,6 +60,7 @@ async function startApi(): Promise<StartedServer & { peakRssMb(): number }> {
   let peak = 0;
   return {
     url,
+    pid: child.pid!,
     peakRssMb: () => peak,
     async stop() {
       peak = peakRssMb(child);
@@ -84,10 +85,10 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-function drive(url: string, seconds: number, warmup: number): Promise<LoadResult> {
-  return runWorker('load/generator.ts', ['--url', url, '--key', apiKey, '--clients', String(clients), '--seconds', String(seconds), '--warmup', String(warmup)]).then(
-    (out) => JSON.parse(out) as LoadResult,
-  );
+function drive(url: string, seconds: number, warmup: number, serverPid?: number): Promise<LoadResult> {
+  const args = ['--url', url, '--key', apiKey, '--clients', String(clients), '--seconds', String(seconds), '--warmup', String(warmup)];
+  if (serverPid !== undefined) args.push('--server-pid', String(serverPid));
+  return runWorker('load/generator.ts', args).then((out) => JSON.parse(out) as LoadResult);
 }
 
 function figure(variant: string, results: readonly LoadResult[], extra: Partial<Figure> = {}): Figure {
@@ -121,13 +122,16 @@ export const commandsScenario: Scenario = {
       const api = await startApi();
       try {
         log(`  our API at ${api.url}: run ${run + 1}/${runs}, ${seconds} s after ${warmup} s warm-up`);
-        ours.push(await drive(api.url, seconds, warmup));
+        ours.push(await drive(api.url, seconds, warmup, api.pid));
       } finally {
         await api.stop();
       }
       rss.push(api.peakRssMb());
     }
+    // CPU per command does not depend on how much of the machine the server got: the figure to compare on a busy machine.
+    const cpuUs = summarize(ours.map((result) => result.serverCpuUsPerRequest ?? NaN)).median;
     const oursFigure = figure('ours, embedded defaults', ours, { peakRssMb: Math.max(...rss) });
+    const oursNote = [`server CPU ${Math.round(cpuUs)} µs/command`, oursFigure.note].filter(Boolean).join('; ');
     const baselineFigures: Figure[] = [];
     const ratios: string[] = [];
     for (const baseline of baselines) {
@@ -153,6 +157,6 @@ export const commandsScenario: Scenario = {
       baselineFigures.push(why ? { ...theirs, note: `${theirs.note ?? ''}${why}` } : theirs);
       ratios.push(ratio(oursFigure.median, theirs.median, baseline.label));
     }
-    return [{ ...oursFigure, ...(ratios.length ? { ratio: ratios.join('; ') } : {}) }, ...baselineFigures];
+    return [{ ...oursFigure, note: oursNote, ...(ratios.length ? { ratio: ratios.join('; ') } : {}) }, ...baselineFigures];
   },
 };
