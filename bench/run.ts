@@ -13,9 +13,10 @@ import { commandsScenario } from './scenarios/commands';
 import { queriesScenario } from './scenarios/queries';
 import { rebuildScenario } from './scenarios/rebuild';
 import { appendScenario, storeReadScenario } from './scenarios/append';
+import { relayScenario } from './scenarios/relay';
 
 // The scenarios, in the order they run and print. Add a scenario here and nowhere else.
-const scenarios: readonly Scenario[] = [rebuildScenario, commandsScenario, baselinesScenario, appendScenario, storeReadScenario, queriesScenario];
+const scenarios: readonly Scenario[] = [rebuildScenario, commandsScenario, baselinesScenario, relayScenario, appendScenario, storeReadScenario, queriesScenario];
 
 function table(figures: readonly Figure[]): string {
   const rows = figures.map((figure) => [

@@ -223,9 +223,24 @@ export class KafkaRelay {
       subscription = this.eventStore.subscribeToAll({ fromPosition: checkpoint?.position ?? 'start', streamPrefixes: [dealStreamPrefix] });
       this.subscription = subscription;
       // Closed by stop(): the batch in hand comes last and is published before the loop ends.
-      for await (const batch of batches(subscription, { size: this.batchSize, maxDelayMs: () => this.maxBatchDelayMs })) {
-        checkpoint = await this.publish(producer, batch, checkpoint);
+      const incoming = batches(subscription, { size: this.batchSize, maxDelayMs: () => this.maxBatchDelayMs })[Symbol.asyncIterator]();
+      // One send in flight at a time (the idempotent producer's order rests on it), but the next batch
+      // is read and encoded while the broker works on the one in flight.
+      let inFlight: InFlight | undefined;
+      let next = incoming.next();
+      for (;;) {
+        if (inFlight && (await Promise.race([next.then(() => false), inFlight.settled.then(() => true)]))) {
+          checkpoint = await this.acknowledged(inFlight, checkpoint);
+          inFlight = undefined;
+        }
+        const { done, value: batch } = await next;
+        if (done) break;
+        const messages = this.toMessages(batch);
+        if (inFlight) checkpoint = await this.acknowledged(inFlight, checkpoint);
+        inFlight = this.send(producer, batch, messages);
+        next = incoming.next();
       }
+      if (inFlight) checkpoint = await this.acknowledged(inFlight, checkpoint);
     } finally {
       this.subscription = undefined;
       await subscription?.close().catch((error: unknown) => this.log(`Closing the relay's subscription failed: ${String(error)}`));
@@ -240,17 +255,31 @@ export class KafkaRelay {
     clearTimeout(timer);
   }
 
-  /** Sends one batch and, once the broker acknowledged all of it, moves the checkpoint to its last event. */
-  private async publish(producer: Producer, batch: readonly RecordedEvent[], previous: RelayCheckpoint | undefined): Promise<RelayCheckpoint | undefined> {
-    const last = batch[batch.length - 1];
-    if (last === undefined) return previous;
-    const messages: Message[] = batch.map((recorded) => {
+  private toMessages(batch: readonly RecordedEvent[]): Message[] {
+    return batch.map((recorded) => {
       const message = toKafkaMessage(this.reader.read(recorded));
       return { key: message.key, value: message.value, headers: message.headers };
     });
+  }
+
+  private send(producer: Producer, batch: readonly RecordedEvent[], messages: Message[]): InFlight {
     const sent = producer.send({ topic: this.options.topic, acks: -1, messages });
     // Settles (or fails) once the producer disconnects; what it did is superseded by the restart.
     sent.catch(() => {});
+    return {
+      batch,
+      sent,
+      settled: sent.then(
+        () => undefined,
+        () => undefined,
+      ),
+    };
+  }
+
+  /** Waits for the broker to acknowledge the send in flight, then moves the checkpoint to its last event. */
+  private async acknowledged({ batch, sent }: InFlight, previous: RelayCheckpoint | undefined): Promise<RelayCheckpoint | undefined> {
+    const last = batch[batch.length - 1];
+    if (last === undefined) return previous;
     const outcome = await Promise.race([
       sent.then(
         () => 'sent' as const,
@@ -277,6 +306,14 @@ export class KafkaRelay {
     this.changed.fire();
     this.changed = signal();
   }
+}
+
+/** A batch handed to the producer, not yet acknowledged. */
+interface InFlight {
+  readonly batch: readonly RecordedEvent[];
+  readonly sent: Promise<unknown>;
+  /** Resolves when the send succeeds or fails. */
+  readonly settled: Promise<void>;
 }
 
 interface Signal {
