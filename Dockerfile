@@ -4,6 +4,9 @@ WORKDIR /app
 # better-sqlite3 builds from source when no prebuilt binary matches.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# The benchmark's Emmett baselines are local dev-dependency packages that npm ci needs to see.
+COPY bench/baselines/sqlite-pair/package.json bench/baselines/sqlite-pair/
+COPY bench/baselines/postgresql-pair/package.json bench/baselines/postgresql-pair/
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev
