@@ -1,8 +1,9 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { ApiKey } from '@deals/platform';
 
 function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
+  // One-shot hash: no Hash object per request.
+  return hash('sha256', text, 'buffer');
 }
 
 /** Finds the configured key a caller presented, comparing digests in constant time so timing leaks no prefix. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext, type PipeTransform, Injectable } from '@nestjs/common';
 import type { AuthenticatedRequest } from '../auth/authenticated-actor';
 import type { CommandContext } from '../deals/execute-deal-command';
@@ -56,9 +56,7 @@ export const CommandRequest = createParamDecorator((_: unknown, context: Executi
   const idempotencyKey = parseIdempotencyKey(header(request, 'idempotency-key'));
   const expectedVersion = parseIfMatch(header(request, 'if-match'));
   const causationId = header(request, 'x-causation-id');
-  const requestHash = createHash('sha256')
-    .update(`${request.method} ${request.url.split('?')[0]}\n${canonicalJson(request.body)}`)
-    .digest('hex');
+  const requestHash = hash('sha256', `${request.method} ${request.url.split('?')[0]}\n${canonicalJson(request.body)}`, 'hex');
   return {
     actor: request.actor.name,
     correlationId: request.correlationId,
