@@ -48,7 +48,7 @@ const pageSize = 1_000;
 /** Caps one group commit, so a long queue never becomes one giant transaction. */
 const maxBatchRequests = 1_000;
 const maxBatchBytes = 8 * 1024 * 1024;
-/** Stream heads kept in memory for the expected-revision check; the least recently written go first. */
+/** Stream heads kept in memory for the expected-revision check; the longest known go first. */
 const maxCachedHeads = 100_000;
 /** Largest SQLite integer: the bound for reading from 'end'. */
 const lastInteger = 9_223_372_036_854_775_807n;
@@ -147,8 +147,8 @@ type ReadStatement = Database.Statement<unknown[], EventRow>;
 export class EmbeddedEventStore implements EventStore {
   private readonly statements: Statements;
   private readonly writeBatch: Database.Transaction<(batch: readonly AppendRequest[]) => BatchWritten>;
-  /** One page statement per number of stream prefixes a subscription filters on. */
-  private readonly subscriptionPages = new Map<number, ReadStatement>();
+  /** One page statement per number of stream prefixes a subscription filters on (undefined: no filter). */
+  private readonly subscriptionPages = new Map<number | undefined, ReadStatement>();
   private readonly subscriptions = new Set<EmbeddedSubscription>();
   private readonly queue: AppendRequest[] = [];
   /**
@@ -279,15 +279,13 @@ export class EmbeddedEventStore implements EventStore {
   subscribeToAll(options: SubscribeToAllOptions): Subscription {
     if (this.closing) throw new Error('The event store is closed');
     const prefixes = options.streamPrefixes;
-    const statement = prefixes ? this.subscriptionPage(prefixes.length) : this.statements.allForwards;
-    const bound = prefixes ? Object.fromEntries(prefixes.map((prefix, index) => [`p${index}`, prefix])) : {};
+    const statement = this.subscriptionPage(prefixes?.length);
+    const bound = Object.fromEntries((prefixes ?? []).map((prefix, index) => [`p${index}`, prefix]));
     const subscription = new EmbeddedSubscription(
       (after) => {
         const upTo = this.statements.lastPosition.get() ?? 0;
         if (upTo <= after) return { events: [], scannedTo: after };
-        const rows = prefixes
-          ? statement.all({ ...bound, after, upTo, limit: pageSize })
-          : statement.all(after + 1, Math.min(pageSize, upTo - after));
+        const rows = statement.all({ ...bound, after, upTo, limit: pageSize });
         const last = rows.at(-1);
         // A page that filtered out rows ends where it stopped scanning, so the cursor always moves on.
         return { events: rows.map(toRecordedEvent), scannedTo: rows.length === pageSize && last ? last[0] : upTo };
@@ -313,15 +311,22 @@ export class EmbeddedEventStore implements EventStore {
     this.db.close();
   }
 
-  /** Prefixes are compared literally (substr, no LIKE wildcards), in SQL, so filtered-out rows never reach JS. */
-  private subscriptionPage(count: number): ReadStatement {
+  /**
+   * A page of a subscription: bounded by the last position seen before it (another process may append
+   * meanwhile), filtered on `count` stream prefixes or on none. Prefixes are compared literally (substr,
+   * no LIKE wildcards), in SQL, so filtered-out rows never reach JS.
+   */
+  private subscriptionPage(count: number | undefined): ReadStatement {
     let statement = this.subscriptionPages.get(count);
     if (statement === undefined) {
-      const filter = Array.from({ length: count }, (_, index) => `substr(stream_id, 1, length(@p${index})) = @p${index}`);
+      const filter =
+        count === undefined
+          ? '1'
+          : Array.from({ length: count }, (_, index) => `substr(stream_id, 1, length(@p${index})) = @p${index}`).join(' OR ') || '0';
       statement = this.db
         .prepare<unknown[], EventRow>(
           `SELECT ${columns} FROM events WHERE position > @after AND position <= @upTo
-           AND (${filter.join(' OR ') || '0'}) ORDER BY position LIMIT @limit`,
+           AND (${filter}) ORDER BY position LIMIT @limit`,
         )
         .raw(true);
       this.subscriptionPages.set(count, statement);
@@ -360,15 +365,14 @@ export class EmbeddedEventStore implements EventStore {
   }
 
   private cacheHead(streamId: string, head: Head): void {
-    // Deleted first, so the Map's order is the order of last writes and the oldest goes first.
-    this.heads.delete(streamId);
-    this.heads.set(streamId, head);
-    if (this.heads.size > maxCachedHeads) {
+    // A Map keeps first-insertion order: the oldest stream goes first (deals are written while young).
+    if (!this.heads.has(streamId) && this.heads.size >= maxCachedHeads) {
       for (const oldest of this.heads.keys()) {
         this.heads.delete(oldest);
         break;
       }
     }
+    this.heads.set(streamId, head);
   }
 
   private takeBatch(): AppendRequest[] {
