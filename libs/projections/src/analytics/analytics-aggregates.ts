@@ -50,10 +50,39 @@ export function durationBin(ms: number): number {
   return low;
 }
 
+interface Bounds {
+  readonly min: number;
+  readonly max: number;
+}
+
 /** Inclusive score bounds of a bin (durations are whole milliseconds). */
-function binBounds(bin: number): { readonly min: number; readonly max: number } {
+function binBounds(bin: number): Bounds {
   const next = binEdges[bin + 1];
   return { min: binEdges[bin]!, max: next === undefined ? Infinity : next - 1 };
+}
+
+/**
+ * The scope `all` holds every deal, so its bins are crowded: each is cut again into `subBins`
+ * sub-bins, counted in a hash per bin (`analytics:f:all:<stat>:<bin>`), so that a rank lookup
+ * reads one more small hash and a range a sixty-fourth as long. Its fields fold well within a
+ * rebuild batch (every deal writes the same hot hashes); the other scopes are small enough without.
+ */
+const subBins = 64;
+export const fineCounter = (stat: DurationStat, bin: number): string => `analytics:f:${allScope}:${stat}:${bin}`;
+
+/** The sub-bin of a duration inside its bin; the open-ended first and last bins are not cut. */
+export function durationSubBin(ms: number, bin: number): number {
+  const { min, max } = binBounds(bin);
+  if (!Number.isFinite(min) || !Number.isFinite(max)) return 0;
+  // Exact: (ms − min) × 64 and the width are integers well below 2^53.
+  return Math.floor(((ms - min) * subBins) / (max - min + 1));
+}
+
+function subBinBounds(bin: number, sub: number): Bounds {
+  const { min, max } = binBounds(bin);
+  if (!Number.isFinite(min) || !Number.isFinite(max)) return { min, max };
+  const width = max - min + 1;
+  return { min: min + Math.ceil((sub * width) / subBins), max: min + Math.ceil(((sub + 1) * width) / subBins) - 1 };
 }
 
 /**
@@ -96,7 +125,7 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
   const add = (field: string, by: number) => deltas.set(field, (deltas.get(field) ?? 0) + by);
   for (const [field, value] of old.fields) add(field, -value);
   for (const [field, value] of now.fields) add(field, value);
-  const moved: Array<{ readonly stat: DurationStat; readonly ms: number | undefined }> = [];
+  const moved: Array<{ readonly stat: DurationStat; readonly was: number | undefined; readonly is: number | undefined }> = [];
   for (const stat of storedStats) {
     const was = old.durations.get(stat);
     const is = now.durations.get(stat);
@@ -109,15 +138,25 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
       add(`${stat}#s`, is);
       add(`${stat}#${durationBin(is)}`, 1);
     }
-    moved.push({ stat, ms: is });
+    moved.push({ stat, was, is });
   }
   const changes: ReadModelChange[] = [];
+  for (const { stat, was, is } of moved) {
+    if (was !== undefined) {
+      const bin = durationBin(was);
+      changes.push({ kind: 'increment', counter: fineCounter(stat, bin), field: String(durationSubBin(was, bin)), by: -1 });
+    }
+    if (is !== undefined) {
+      const bin = durationBin(is);
+      changes.push({ kind: 'increment', counter: fineCounter(stat, bin), field: String(durationSubBin(is, bin)), by: 1 });
+    }
+  }
   for (const scope of dealScopes(after)) {
     const counter = totalsCounter(scope);
     for (const [field, by] of deltas) if (by !== 0) changes.push({ kind: 'increment', counter, field, by });
-    for (const { stat, ms } of moved) {
+    for (const { stat, is } of moved) {
       const index = durationIndex(scope, stat);
-      changes.push(ms === undefined ? { kind: 'unindex', index, member: after.dealId } : { kind: 'index', index, member: after.dealId, score: ms });
+      changes.push(is === undefined ? { kind: 'unindex', index, member: after.dealId } : { kind: 'index', index, member: after.dealId, score: is });
     }
     if (before === undefined && scope !== allScope) changes.push({ kind: 'increment', counter: analyticsGroupsCounter, field: scope, by: 1 });
   }
@@ -189,18 +228,18 @@ export class ScopeTotals {
     return this.sums.get(stat) ?? 0;
   }
 
-  removedIn(stat: DurationStat, bin: number): number {
-    let count = 0;
-    for (const ms of this.removed.get(stat)?.values() ?? []) if (durationBin(ms) === bin) count++;
-    return count;
+  /** The removed values within some bounds. */
+  removedIn(stat: DurationStat, { min, max }: Bounds): number[] {
+    return [...(this.removed.get(stat)?.values() ?? [])].filter((ms) => ms >= min && ms <= max);
   }
 
   isRemoved(stat: DurationStat, entry: IndexEntry): boolean {
     return this.removed.get(stat)?.get(entry.member) === entry.score;
   }
 
-  addedIn(stat: DurationStat, bin: number): number[] {
-    return (this.added.get(stat) ?? []).filter((ms) => durationBin(ms) === bin);
+  /** The put-back values within some bounds. */
+  addedIn(stat: DurationStat, { min, max }: Bounds): number[] {
+    return (this.added.get(stat) ?? []).filter((ms) => ms >= min && ms <= max);
   }
 
   private move(stat: DurationStat, ms: number, by: number): void {
@@ -252,9 +291,13 @@ export async function durationStatsIn(store: ReadModelStore, scopes: readonly Sc
     before += count;
   }
   const valuesByBin = new Map<number, (position: number) => number>();
+  const fine = scopes.length === 1 && scopes[0]!.scope === allScope;
   await Promise.all(
     [...wanted].map(async ([bin, { count, positions }]) => {
-      valuesByBin.set(bin, await valuesInBin(store, scopes, stat, bin, count, positions));
+      valuesByBin.set(
+        bin,
+        fine ? await valuesInSubBins(store, scopes[0]!, stat, bin, count, positions) : await valuesIn(store, scopes, stat, binBounds(bin), count, positions),
+      );
     }),
   );
   return durationStatsOf(n, sumMs, (rank) => {
@@ -263,12 +306,57 @@ export async function durationStatsIn(store: ReadModelStore, scopes: readonly Sc
   });
 }
 
-/** The values at some positions (0-based, ascending) among the `count` values in one bin. */
-async function valuesInBin(
+/** As valuesIn, one sub-bin at a time: the bin's sub-bin counts say which sub-bin holds each position. */
+async function valuesInSubBins(
+  store: ReadModelStore,
+  scope: ScopeTotals,
+  stat: DurationStat,
+  bin: number,
+  count: number,
+  positions: readonly number[],
+): Promise<(position: number) => number> {
+  const subCounts = new Map<number, number>();
+  const move = (ms: number, by: number) => {
+    const sub = durationSubBin(ms, bin);
+    subCounts.set(sub, (subCounts.get(sub) ?? 0) + by);
+  };
+  for (const [field, value] of Object.entries(await store.counters(fineCounter(stat, bin)))) subCounts.set(Number(field), (subCounts.get(Number(field)) ?? 0) + value);
+  const bounds = binBounds(bin);
+  for (const ms of scope.removedIn(stat, bounds)) move(ms, -1);
+  for (const ms of scope.addedIn(stat, bounds)) move(ms, 1);
+  const sorted = [...subCounts].filter(([, subCount]) => subCount !== 0).sort(([a], [b]) => a - b);
+  if (sorted.some(([, subCount]) => subCount < 0) || sorted.reduce((total, [, subCount]) => total + subCount, 0) !== count) {
+    throw new TornAggregates(`the sub-bins of bin ${bin} of ${stat} do not add up to it`);
+  }
+  const lookups = new Map<number, (position: number) => number>();
+  const located = new Map<number, { readonly sub: number; readonly offset: number }>();
+  const wanted = new Map<number, { readonly count: number; readonly positions: number[] }>();
+  let before = 0;
+  for (const [sub, subCount] of sorted) {
+    for (const position of positions) {
+      if (position < before || position >= before + subCount) continue;
+      located.set(position, { sub, offset: before });
+      const entry = wanted.get(sub) ?? { count: subCount, positions: [] };
+      entry.positions.push(position - before);
+      wanted.set(sub, entry);
+    }
+    before += subCount;
+  }
+  await Promise.all(
+    [...wanted].map(async ([sub, wantedIn]) => lookups.set(sub, await valuesIn(store, [scope], stat, subBinBounds(bin, sub), wantedIn.count, wantedIn.positions))),
+  );
+  return (position) => {
+    const { sub, offset } = located.get(position)!;
+    return lookups.get(sub)!(position - offset);
+  };
+}
+
+/** The values at some positions (0-based, ascending) among the `count` values within some bounds. */
+async function valuesIn(
   store: ReadModelStore,
   scopes: readonly ScopeTotals[],
   stat: DurationStat,
-  bin: number,
+  bounds: Bounds,
   count: number,
   positions: readonly number[],
 ): Promise<(position: number) => number> {
@@ -277,18 +365,18 @@ async function valuesInBin(
   // From the bottom, the first highest + 1 values; from the top, the last count − lowest.
   const reverse = count - lowest < highest + 1;
   const needed = reverse ? count - lowest : highest + 1;
-  const { min, max } = binBounds(bin);
+  const { min, max } = bounds;
   const values: number[] = [];
   await Promise.all(
     scopes.map(async (scope) => {
-      const entries = await store.range(durationIndex(scope.scope, stat), { min, max, reverse, limit: needed + scope.removedIn(stat, bin) });
+      const entries = await store.range(durationIndex(scope.scope, stat), { min, max, reverse, limit: needed + scope.removedIn(stat, bounds).length });
       for (const entry of entries) if (!scope.isRemoved(stat, entry)) values.push(entry.score);
-      values.push(...scope.addedIn(stat, bin));
+      values.push(...scope.addedIn(stat, bounds));
     }),
   );
   values.sort((a, b) => a - b);
   // Every scope gave its `needed` nearest survivors, so the union's nearest `needed` are all here.
   const kept = reverse ? values.slice(Math.max(0, values.length - needed)) : values.slice(0, needed);
-  if (kept.length < needed) throw new TornAggregates(`bin ${bin} of ${stat} holds fewer values than its count`);
+  if (kept.length < needed) throw new TornAggregates(`${stat} holds fewer values in [${min}, ${max}] than its histogram counts`);
   return (position) => (reverse ? kept[position - (count - needed)]! : kept[position]!);
 }

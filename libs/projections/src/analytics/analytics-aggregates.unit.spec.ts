@@ -2,7 +2,7 @@ import type { StoredDealEvent } from '@deals/deal-streams';
 import type { DealEvent, Money } from '@deals/domain';
 import { eur, leadCaptured, lost, negotiated, proposalSent, qualified, usd, won } from '../pipeline/testing/deal-events';
 import { dealStream, InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
-import { analyticsActiveIndex, durationBin, durationIndex, totalsCounter } from './analytics-aggregates';
+import { analyticsActiveIndex, durationBin, durationIndex, durationSubBin, totalsCounter } from './analytics-aggregates';
 import { analyticsDealCollection, analyticsProjection } from './analytics.projection';
 import { fromAggregates, queryCycleLength } from './analytics.query';
 import { type AnalyticsOptions, computeCycleAnalytics, dayMs, type GroupBy } from './cycle-metrics';
@@ -120,6 +120,21 @@ describe('analytics pre-aggregates', () => {
     expect(await fromAggregates(torn, options)).toBeUndefined();
     const view = await queryCycleLength(torn, { basis: 'cohort' }, new Date(asOfs.after));
     expect(view.cycleLength).toEqual(computeCycleAnalytics(timelines(torn), options).cycleLength);
+  });
+});
+
+describe('histogram bins', () => {
+  it('every duration falls in one bin and one sub-bin, in order', () => {
+    const next = random(11);
+    const samples = [-5, 0, 1, 59_999, 60_000, 86_400_000, ...Array.from({ length: 2_000 }, () => Math.floor(next() * 400 * dayMs))].sort((a, b) => a - b);
+    const keys = samples.map((ms) => [durationBin(ms), durationSubBin(ms, durationBin(ms))] as const);
+    for (let index = 1; index < keys.length; index++) {
+      const [bin, sub] = keys[index]!;
+      const [binBefore, subBefore] = keys[index - 1]!;
+      expect(bin > binBefore || (bin === binBefore && sub >= subBefore)).toBe(true);
+      expect(sub).toBeGreaterThanOrEqual(0);
+      expect(sub).toBeLessThan(64);
+    }
   });
 });
 
