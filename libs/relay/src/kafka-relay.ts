@@ -1,6 +1,7 @@
 import { DealEventReader, dealStreamPrefix } from '@deals/deal-streams';
 import { batches, type EventStore, formatPosition, type RecordedEvent, type Subscription } from '@deals/event-store';
 import type { Kafka, Message, Producer } from 'kafkajs';
+import { dealPartitioner } from './deal-partitioner';
 import { toKafkaMessage } from './kafka-envelope';
 import type { RelayCheckpoint, RelayCheckpointStore } from './relay-checkpoint-store';
 
@@ -48,6 +49,8 @@ export const relayProducerConfig = {
   idempotent: true,
   /** One request in flight: with one send at a time from the relay this is what happens anyway. */
   maxInFlightRequests: 1,
+  /** The default partitioner (a deal's events share a partition), remembering each key's answer. */
+  createPartitioner: dealPartitioner,
 } as const;
 
 const defaultBatchSize = 500;
