@@ -40,34 +40,61 @@ const baselines: readonly HttpBaseline[] = [
   { variant: 'bare node:http, fixed JSON', label: 'bare node:http', unavailable: async () => undefined, start: startBareHttp },
 ];
 
-/** Our API in a child process, as `npm start` configures it but on a fresh data directory and a free port. */
-async function startApi(): Promise<StartedServer & { readonly pid: number; peakRssMb(): number }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'bench-commands-'));
-  const child = spawn(process.execPath, ['--require', join(root, 'scripts/register-ts.js'), join(root, 'apps/api/src/main.ts')], {
+/** A service of ours in a child process; answers once it says where it listens. */
+async function startService(entry: string, env: Readonly<Record<string, string>>): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--require', join(root, 'scripts/register-ts.js'), join(root, entry)], {
     cwd: root,
-    env: { ...process.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', SEED_DEMO: 'false', API_KEYS: `${apiKey}=bench:sales` },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const url = await new Promise<string>((done, fail) => {
-    let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const match = /listening on (http:\/\/\S+)/.exec(out);
-      if (match) done(match[1]!.replace('[::1]', '127.0.0.1'));
+  try {
+    const url = await new Promise<string>((done, fail) => {
+      let out = '';
+      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+        out += chunk;
+        const match = /listening on (http:\/\/[^\s\x1b]+)/.exec(out);
+        if (match) done(match[1]!.replace('[::1]', '127.0.0.1'));
+      });
+      child.once('exit', (code) => fail(new Error(`${entry} exited with ${code} before listening`)));
     });
-    child.once('exit', (code) => fail(new Error(`the API exited with ${code} before listening`)));
-  });
-  let peak = 0;
-  return {
-    url,
-    pid: child.pid!,
-    peakRssMb: () => peak,
-    async stop() {
-      peak = peakRssMb(child);
-      await stopChild(child);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
+    // Keep reading, so a full pipe never blocks the service.
+    child.stdout!.resume();
+    return { child, url };
+  } catch (error) {
+    await stopChild(child);
+    throw error;
+  }
+}
+
+/**
+ * Our API in a child process, as `npm start` configures it but on a fresh data directory and a free port.
+ * With `projector`, the API runs no workers (API_WORKERS=off) and the projector app projects in a process
+ * of its own on the same data directory, as in production.
+ */
+export async function startApi({ projector = false } = {}): Promise<StartedServer & { readonly pid: number; peakRssMb(): number }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bench-commands-'));
+  const env = { DATA_DIR: dataDir, SEED_DEMO: 'false', API_KEYS: `${apiKey}=bench:sales`, API_WORKERS: projector ? 'off' : 'in-process' };
+  const children: ChildProcess[] = [];
+  try {
+    const api = await startService('apps/api/src/main.ts', env);
+    children.push(api.child);
+    if (projector) children.push((await startService('apps/projector/src/main.ts', env)).child);
+    let peak = 0;
+    return {
+      url: api.url,
+      pid: api.child.pid!,
+      peakRssMb: () => peak,
+      async stop() {
+        peak = peakRssMb(api.child);
+        await Promise.all(children.map(stopChild));
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await Promise.all(children.map(stopChild));
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 /** The kernel's high-water mark of the process's resident set. */
@@ -116,28 +143,36 @@ export const commandsScenario: Scenario = {
   async run({ runs, smoke, log }): Promise<Figure[]> {
     const seconds = smoke ? 3 : 15;
     const warmup = smoke ? 1 : 3;
-    const ours: LoadResult[] = [];
-    const rss: number[] = [];
-    for (let run = 0; run < runs; run++) {
-      const api = await startApi();
-      try {
-        log(`  our API at ${api.url}: run ${run + 1}/${runs}, ${seconds} s after ${warmup} s warm-up`);
-        ours.push(await drive(api.url, seconds, warmup, api.pid));
-      } finally {
-        await api.stop();
+    const variants = [
+      { variant: 'ours, embedded defaults', projector: false },
+      { variant: 'ours, API_WORKERS=off + projector process', projector: true },
+    ];
+    const oursFigures: Figure[] = [];
+    for (const { variant, projector } of variants) {
+      const results: LoadResult[] = [];
+      const rss: number[] = [];
+      for (let run = 0; run < runs; run++) {
+        const api = await startApi({ projector });
+        try {
+          log(`  ${variant} at ${api.url}: run ${run + 1}/${runs}, ${seconds} s after ${warmup} s warm-up`);
+          results.push(await drive(api.url, seconds, warmup, api.pid));
+        } finally {
+          await api.stop();
+        }
+        rss.push(api.peakRssMb());
       }
-      rss.push(api.peakRssMb());
+      // CPU per command does not depend on how much of the machine the server got: the figure to compare on a busy machine.
+      const cpuUs = summarize(results.map((result) => result.serverCpuUsPerRequest ?? NaN)).median;
+      const measured = figure(variant, results, { peakRssMb: Math.max(...rss) });
+      oursFigures.push({ ...measured, note: [`API CPU ${Math.round(cpuUs)} µs/command`, measured.note].filter(Boolean).join('; ') });
     }
-    // CPU per command does not depend on how much of the machine the server got: the figure to compare on a busy machine.
-    const cpuUs = summarize(ours.map((result) => result.serverCpuUsPerRequest ?? NaN)).median;
-    const oursFigure = figure('ours, embedded defaults', ours, { peakRssMb: Math.max(...rss) });
-    const oursNote = [`server CPU ${Math.round(cpuUs)} µs/command`, oursFigure.note].filter(Boolean).join('; ');
+    const scenario = oursFigures[0]!.scenario;
     const baselineFigures: Figure[] = [];
-    const ratios: string[] = [];
+    const measuredBaselines: Array<{ label: string; median: number }> = [];
     for (const baseline of baselines) {
       const reason = await baseline.unavailable();
       if (reason) {
-        baselineFigures.push(notRun(oursFigure.scenario, baseline.variant, 'commands/s', reason));
+        baselineFigures.push(notRun(scenario, baseline.variant, 'commands/s', reason));
         continue;
       }
       const results: LoadResult[] = [];
@@ -155,8 +190,11 @@ export const commandsScenario: Scenario = {
       const theirs = figure(baseline.variant, results);
       const why = serverErrors.size ? `; 500s: ${[...serverErrors].slice(0, 2).join(' | ')}` : '';
       baselineFigures.push(why ? { ...theirs, note: `${theirs.note ?? ''}${why}` } : theirs);
-      ratios.push(ratio(oursFigure.median, theirs.median, baseline.label));
+      measuredBaselines.push({ label: baseline.label, median: theirs.median });
     }
-    return [{ ...oursFigure, note: oursNote, ...(ratios.length ? { ratio: ratios.join('; ') } : {}) }, ...baselineFigures];
+    const withRatios = oursFigures.map((ours) =>
+      measuredBaselines.length ? { ...ours, ratio: measuredBaselines.map(({ label, median }) => ratio(ours.median, median, label)).join('; ') } : ours,
+    );
+    return [...withRatios, ...baselineFigures];
   },
 };
