@@ -1,6 +1,6 @@
-// The HTTP command contract on Express with Emmett's CommandHandler, wired by hand as Emmett's Express
-// samples do (no emmett-expressjs matching either Emmett version is served): express.json(), one route
-// per command, the command handled on the deal's stream, errors mapped to the contract's answers.
+// The HTTP command contract on Express with Emmett's CommandHandler, wired by hand as Emmett's documentation
+// shows, minus the emmett-expressjs helpers (none matching either Emmett version is served): express.json(),
+// one route per command, the command handled on the deal's stream, errors mapped to the contract's answers.
 import { randomUUID } from 'node:crypto';
 import { DealRefused, type DealState } from '@deals/domain';
 import express, { type Request, type Response } from 'express';
@@ -34,6 +34,10 @@ function errorBody(error: unknown): ErrorBody {
   }
   if (isEmmettVersionConflict(error)) return { statusCode: 409, code: 'VERSION_CONFLICT', message: 'The deal changed since the version given in If-Match' };
   if (error instanceof SyntaxError) return { statusCode: 400, code: 'MALFORMED_JSON', message: 'The body is not valid JSON' };
+  // express.json()'s other refusals (too large, wrong charset) carry their 4xx status.
+  if (error instanceof Error && 'status' in error && typeof error.status === 'number' && error.status >= 400 && error.status < 500) {
+    return { statusCode: error.status, code: 'INVALID_BODY', message: error.message };
+  }
   return { statusCode: 500, code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
 }
 

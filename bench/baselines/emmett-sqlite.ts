@@ -25,8 +25,8 @@ const maxAttempts = 5;
  * Single-event appends from one sequential writer with Emmett's appendToStream: the load generator's
  * deal lives, each deal on a fresh stream, each event appended alone with its expected stream version.
  * Even one writer now and then gets SQLITE_BUSY ("cannot commit transaction - SQL statements in
- * progress": the store opens a connection per call and does not wait for its `PRAGMA journal_mode`);
- * such an append is retried, as a user would, and counted in `failedAttempts`.
+ * progress"; the store opens a connection per call, probably meeting its own unawaited
+ * `PRAGMA journal_mode`): such an append is retried, as a user would, and counted in `failedAttempts`.
  */
 export async function measureEmmettSqliteAppends(options: {
   events: number;
