@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DealEventReader, type StoredDealEvent } from '@deals/deal-streams';
 import { EmbeddedEventStore, type EventStore, formatPosition, type Position, type RecordedEvent } from '@deals/event-store';
-import { EmbeddedReadModelStore, type ReadModelStore, RedisReadModelStore } from '@deals/read-models';
+import { type Checkpoint, EmbeddedReadModelStore, type JsonObject, type ReadModelChange, type ReadModelStore, RedisReadModelStore } from '@deals/read-models';
 import {
   describeForStore,
   itForStore,
@@ -356,6 +356,45 @@ for (const kind of readModelStoreKinds) describeForStore(kind)(`ProjectionRunner
     await live.stop();
 
     expect(await store.checkpoint(projection.name)).toMatchObject({ position: history.last.position, eventsProcessed: history.eventCount });
+    expect(await snapshot(store, projection.name)).toEqual(await oneByOne(events, projection));
+  });
+});
+
+/** An in-memory store whose commits answer late, as a store across a network does. */
+class SlowCommitStore extends InMemoryReadModelStore {
+  private committing = 0;
+  /** Whether the runner read documents while a commit was under way. */
+  readOnDuringCommit = false;
+  readonly committed: bigint[] = [];
+
+  override async commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint): Promise<void> {
+    this.committing += 1;
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      await super.commit(projection, changes, checkpoint);
+      this.committed.push(checkpoint.position.commit);
+    } finally {
+      this.committing -= 1;
+    }
+  }
+
+  override async getMany(collection: string, ids: readonly string[]): Promise<ReadonlyArray<JsonObject | undefined>> {
+    if (this.committing > 0) this.readOnDuringCommit = true;
+    return super.getMany(collection, ids);
+  }
+}
+
+describe('ProjectionRunner over a store slow to commit', () => {
+  it('projects a batch while the one before commits, reading what that batch wrote, and commits in order', async () => {
+    const events = openEvents();
+    await writeHistory(events, 12, { perAppend: 1 });
+    const store = new SlowCommitStore();
+    const projection = countingProjection(projectionName());
+
+    await runner(events, store, projection, { batchSize: 7 }).catchUp();
+
+    expect(store.readOnDuringCommit).toBe(true);
+    expect(store.committed).toEqual([...store.committed].sort((a, b) => (a < b ? -1 : 1)));
     expect(await snapshot(store, projection.name)).toEqual(await oneByOne(events, projection));
   });
 });

@@ -42,8 +42,14 @@ export interface CatchUpProgress {
 }
 
 export interface RunnerOptions {
-  /** Events per commit. Default 2,000. */
+  /** Events per commit while following live appends. Default 2,000. */
   readonly batchSize?: number;
+  /**
+   * Events per commit while catching up (catchUp, rebuild). Default batchSize when that is given, else
+   * 6,000: a larger commit writes each page it touches (a deal's index entries, a chain head) once for
+   * more events.
+   */
+  readonly catchUpBatchSize?: number;
   /** Live mode: commit a partial batch once its first event has waited this long. Default 20. */
   readonly maxBatchDelayMs?: number;
   /** The clock for lag; epoch milliseconds. */
@@ -59,6 +65,7 @@ export interface RunnerOptions {
 }
 
 const defaultBatchSize = 2_000;
+const defaultCatchUpBatchSize = 6_000;
 const defaultMaxBatchDelayMs = 20;
 const defaultWaitForMs = 10_000;
 /** How often waitFor looks at a checkpoint that another process may be moving. */
@@ -73,21 +80,38 @@ interface Signal {
 /** What one event of a batch asks of the projection; undefined when the filter leaves it out. */
 type Plan = { readonly event: StoredDealEvent; readonly reads: readonly DocumentRef[] } | undefined;
 
+/** collection → id → the document as the batch knows it; undefined when absent. */
+type Documents = Map<string, Map<string, JsonObject | undefined>>;
+
+/** A projected batch, ready to commit. */
+interface Prepared {
+  /** Undefined when not one event of the batch went through. */
+  readonly changes: ChangeSet | undefined;
+  readonly checkpoint: Checkpoint | undefined;
+  /** Every document the batch read or wrote, as it left them. */
+  readonly documents: Documents;
+  /** Why the batch stops short of its end: thrown once the events before it are committed. */
+  readonly error: Error | undefined;
+}
+
 /**
  * Runs one projection: subscribes to the deal streams from the projection's checkpoint and commits
  * each batch's changes together with the checkpoint of its last event, so that a crash or a restart
  * at any point neither skips nor double-counts an event.
  *
- * A batch loads every document its events name in `reads` with one getMany per collection, then
- * projects the events in order; each event sees the documents as the earlier events of the batch left
- * them. The batch's changes are folded into their net effect as they come (the last put of a document,
- * one sum per counter field), which is where rebuild speed comes from.
+ * A batch loads every document its events name in `reads`: those the batch before read or wrote, as
+ * it left them, and the rest with one getMany per collection. It then projects the events in order;
+ * each event sees the documents as the earlier events of the batch left them. The batch's changes are
+ * folded into their net effect as they come (the last put of a document, one sum per counter field),
+ * which is where rebuild speed comes from. A batch is projected while the one before commits, so a
+ * store across the network works while the runner does; commits still go one at a time, in order.
  *
  * At most one loop consumes events per runner. Two runners of one projection on one store, in one
  * process or two, would commit the same events twice: run each projection in one place.
  */
 export class ProjectionRunner {
   private readonly batchSize: number;
+  private readonly catchUpBatchSize: number;
   private readonly maxBatchDelayMs: number;
   private readonly now: () => number;
   private readonly filter: ((event: StoredDealEvent) => boolean) | undefined;
@@ -114,6 +138,10 @@ export class ProjectionRunner {
   ) {
     this.batchSize = options.batchSize ?? defaultBatchSize;
     if (!Number.isSafeInteger(this.batchSize) || this.batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${this.batchSize}`);
+    this.catchUpBatchSize = options.catchUpBatchSize ?? options.batchSize ?? defaultCatchUpBatchSize;
+    if (!Number.isSafeInteger(this.catchUpBatchSize) || this.catchUpBatchSize < 1) {
+      throw new RangeError(`catchUpBatchSize must be a positive integer, got ${this.catchUpBatchSize}`);
+    }
     this.maxBatchDelayMs = options.maxBatchDelayMs ?? defaultMaxBatchDelayMs;
     if (!(this.maxBatchDelayMs >= 0)) throw new RangeError(`maxBatchDelayMs must not be negative, got ${this.maxBatchDelayMs}`);
     this.now = options.now ?? Date.now;
@@ -249,6 +277,7 @@ export class ProjectionRunner {
   /** Never rejects: a failure is kept for status(), catchUp() and waitFor() to report. */
   private async run(): Promise<void> {
     let subscription: Subscription | undefined;
+    let committing: Promise<void> | undefined;
     try {
       let checkpoint = await this.store.checkpoint(this.projection.name);
       this.committed = checkpoint;
@@ -259,19 +288,36 @@ export class ProjectionRunner {
       });
       this.subscription = subscription;
       const stream = batches(subscription, {
-        size: this.batchSize,
+        size: this.live ? this.batchSize : this.catchUpBatchSize,
         // Live, a partial batch commits soon; catching up, batches fill.
         maxDelayMs: () => (this.live ? this.maxBatchDelayMs : undefined),
         closeAfter: (event) => !this.live && this.target !== undefined && comparePositions(event.position, this.target) >= 0,
       });
+      let carried: Documents = new Map();
       for await (const batch of stream) {
-        checkpoint = await this.flush(batch, checkpoint);
+        // Projected while the batch before commits: a store that answers over the network (Redis)
+        // works on one batch while the runner works on the next.
+        const prepared = await this.prepare(batch, checkpoint, carried);
+        // In order: a batch commits only once the one before has, and never after one that failed.
+        await committing;
+        committing = this.commit(prepared);
+        // Awaited before the next commit or at the end; this keeps its failure from counting as unhandled meanwhile.
+        committing.catch(() => {});
+        if (prepared.error) {
+          await committing;
+          throw prepared.error;
+        }
+        checkpoint = prepared.checkpoint;
+        carried = prepared.documents;
         if (this.finished(checkpoint)) break;
         // An embedded catch-up never waits on I/O: without this, a rebuild would hold the event
         // loop (HTTP requests, timers, other runners) until its very end.
         await new Promise((resolve) => setImmediate(resolve));
       }
+      await committing;
     } catch (error) {
+      // A commit still under way ends before the loop does, so that a restart reads where it got to.
+      await committing?.catch(() => {});
       this.failure = error instanceof Error ? error : new Error(String(error));
       this.live = false;
       this.log(`Projection ${this.projection.name} stopped: ${this.failure.stack ?? this.failure.message}`);
@@ -292,10 +338,11 @@ export class ProjectionRunner {
   }
 
   /**
-   * Projects and commits one batch. When an event fails, the events before it are committed and the
-   * error is thrown: the checkpoint stops just short of the failing event, which is never skipped.
+   * Projects one batch: loads what its events read (from the batch before when that touched it, else
+   * from the store), then folds their changes. When an event fails, the batch stops just short of it:
+   * the events before it are to be committed and the error thrown, so the failing event is never skipped.
    */
-  private async flush(batch: readonly RecordedEvent[], previous: Checkpoint | undefined): Promise<Checkpoint | undefined> {
+  private async prepare(batch: readonly RecordedEvent[], previous: Checkpoint | undefined, carried: Documents): Promise<Prepared> {
     const { name } = this.projection;
     const plans: Plan[] = [];
     let failure: { readonly error: unknown } | undefined;
@@ -309,7 +356,7 @@ export class ProjectionRunner {
       }
     }
 
-    const documents = await this.load(plans);
+    const documents = await this.load(plans, carried);
     let declared: readonly DocumentRef[] = [];
     const reader: DocumentReader = {
       get: (collection, id) => {
@@ -345,44 +392,62 @@ export class ProjectionRunner {
       done += 1;
     }
 
-    let checkpoint = previous;
-    const last = batch[done - 1];
-    if (last !== undefined) {
-      checkpoint = {
-        position: last.position,
-        eventsProcessed: (previous?.eventsProcessed ?? 0) + done,
-        lastRecordedAt: last.created.toISOString(),
-      };
-      await this.store.commit(name, changes.toChanges(), checkpoint);
-      this.committed = checkpoint;
-      for (const listener of this.progressListeners) listener(checkpoint);
-      this.notify();
+    // What the next batch may take from this one rather than from the store: every document it read or wrote.
+    for (const [collection, written] of changes.documents) {
+      let known = documents.get(collection);
+      if (known === undefined) documents.set(collection, (known = new Map()));
+      for (const [id, document] of written) known.set(id, document ?? undefined);
     }
+    const last = batch[done - 1];
+    const checkpoint =
+      last === undefined
+        ? previous
+        : { position: last.position, eventsProcessed: (previous?.eventsProcessed ?? 0) + done, lastRecordedAt: last.created.toISOString() };
+    let error: Error | undefined;
     if (failure) {
       const event = batch[done];
       const where = event ? ` on event ${event.id} (${event.type} in ${event.streamId} at ${formatPosition(event.position)})` : '';
-      const { error } = failure;
-      throw new Error(`Projection ${name} failed${where}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      const cause = failure.error;
+      error = new Error(`Projection ${name} failed${where}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     }
-    return checkpoint;
+    return { changes: last === undefined ? undefined : changes, checkpoint, documents, error };
   }
 
-  /** Every document the batch reads, with one getMany per collection. */
-  private async load(plans: readonly Plan[]): Promise<Map<string, Map<string, JsonObject | undefined>>> {
+  /** Commits a prepared batch with its checkpoint, then tells whoever waits. */
+  private async commit(prepared: Prepared): Promise<void> {
+    const { changes, checkpoint } = prepared;
+    if (changes === undefined || checkpoint === undefined) return;
+    await this.store.commit(this.projection.name, changes.toChanges(), checkpoint);
+    this.committed = checkpoint;
+    for (const listener of this.progressListeners) listener(checkpoint);
+    this.notify();
+  }
+
+  /** Every document the batch reads: those the batch before touched as it left them, the rest with one getMany per collection. */
+  private async load(plans: readonly Plan[], carried: Documents): Promise<Documents> {
+    const documents: Documents = new Map();
     const wanted = new Map<string, Set<string>>();
     for (const plan of plans) {
       for (const { collection, id } of plan?.reads ?? []) {
+        let known = documents.get(collection);
+        if (known === undefined) documents.set(collection, (known = new Map()));
+        if (known.has(id)) continue;
+        const before = carried.get(collection);
+        if (before?.has(id)) {
+          known.set(id, before.get(id));
+          continue;
+        }
         let ids = wanted.get(collection);
         if (ids === undefined) wanted.set(collection, (ids = new Set()));
         ids.add(id);
       }
     }
-    const documents = new Map<string, Map<string, JsonObject | undefined>>();
     await Promise.all(
       [...wanted].map(async ([collection, idSet]) => {
         const ids = [...idSet];
         const found = await this.store.getMany(collection, ids);
-        documents.set(collection, new Map(ids.map((id, i) => [id, found[i]])));
+        const known = documents.get(collection);
+        ids.forEach((id, i) => known?.set(id, found[i]));
       }),
     );
     return documents;
