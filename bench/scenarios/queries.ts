@@ -1,7 +1,8 @@
 // Analytics and pipeline queries over HTTP: the real API (queries-worker.ts, its own process) on read
 // models rebuilt from a data set of about 100k deals (500k events; BENCH_QUERIES_EVENTS picks another
 // size, e.g. 10000 or 1000000 for the growth rows), driven from this process by 8 keep-alive clients
-// sending a realistic mix of the questions analysts and sales ask. One figure per kind of question
+// sending a realistic mix of the questions analysts and sales ask. BENCH_QUERIES_DATA_DIR serves a
+// directory prepared before (events.sqlite and read-models.sqlite at the head) instead of rebuilding. One figure per kind of question
 // with its p50 and p99 latency; no baseline counterpart (Emmett has no read side to compare with).
 // Questions the pre-aggregates do not answer (period basis, asOf far back) scan every deal: they are
 // timed apart, one at a time, so that their seconds do not stand in front of the mix's milliseconds.
@@ -53,7 +54,9 @@ interface Served {
 }
 
 function serve(eventsFile: string): Promise<Served> {
-  const child: ChildProcess = spawn(process.execPath, ['--require', join(root, 'scripts/register-ts.js'), join(__dirname, 'queries-worker.ts'), eventsFile], {
+  const prepared = process.env['BENCH_QUERIES_DATA_DIR'];
+  const args = [join(__dirname, 'queries-worker.ts'), eventsFile, ...(prepared ? [prepared] : [])];
+  const child: ChildProcess = spawn(process.execPath, ['--require', join(root, 'scripts/register-ts.js'), ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const stop = () =>
