@@ -86,10 +86,14 @@ export class KafkaRelay {
   private readonly log: (message: string) => void;
   private readonly retryInitialDelayMs: number;
   private readonly retryMaxDelayMs: number;
-  /** Fired by stop() once its timeout elapsed: the send in flight is given up. */
-  private abandon = signal();
-  /** Fired by stop(): cuts a wait before a retry short. */
-  private stopping = signal();
+  /**
+   * Waits that stop() cuts short: the wait for an acknowledgement once stopTimeoutMs elapsed, a pause
+   * before a retry at once. Each removes itself when it ends: a reaction on a promise that never
+   * settles would keep every batch alive for the relay's whole life.
+   */
+  private readonly onAbandon = new Set<() => void>();
+  private readonly onStop = new Set<() => void>();
+  private abandoned = false;
 
   private running: Promise<void> | undefined;
   private subscription: Subscription | undefined;
@@ -128,8 +132,7 @@ export class KafkaRelay {
     this.lastFailure = undefined;
     this.failuresInARow = 0;
     this.stopRequested = false;
-    this.abandon = signal();
-    this.stopping = signal();
+    this.abandoned = false;
     this.running = this.run().finally(() => {
       this.running = undefined;
       this.notify();
@@ -142,11 +145,14 @@ export class KafkaRelay {
    */
   async stop(): Promise<void> {
     this.stopRequested = true;
-    this.stopping.fire();
+    for (const wake of this.onStop) wake();
     await this.subscription?.close();
     const running = this.running;
     if (running === undefined) return;
-    const timer = setTimeout(() => this.abandon.fire(), this.stopTimeoutMs);
+    const timer = setTimeout(() => {
+      this.abandoned = true;
+      for (const abandon of this.onAbandon) abandon();
+    }, this.stopTimeoutMs);
     try {
       await running;
     } finally {
@@ -253,9 +259,16 @@ export class KafkaRelay {
 
   /** Waits `ms`, or less when stop() is called. */
   private async pause(ms: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.stopping.promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
-    clearTimeout(timer);
+    if (this.stopRequested) return;
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.onStop.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.onStop.add(wake);
+    });
   }
 
   private toMessages(batch: readonly RecordedEvent[]): Message[] {
@@ -283,16 +296,14 @@ export class KafkaRelay {
   private async acknowledged({ batch, sent }: InFlight, previous: RelayCheckpoint | undefined): Promise<RelayCheckpoint | undefined> {
     const last = batch[batch.length - 1];
     if (last === undefined) return previous;
-    const outcome = await Promise.race([
-      sent.then(
-        () => 'sent' as const,
-        (error: unknown) => {
-          throw new BrokerFailed(`a send of ${batch.length} events failed: ${messageOf(error)}`, { cause: error });
-        },
-      ),
-      this.abandon.promise.then(() => 'abandoned' as const),
-    ]);
-    if (outcome === 'abandoned') throw new SendAbandoned(`given up after ${this.stopTimeoutMs} ms`);
+    await new Promise<void>((resolve, reject) => {
+      const abandon = () => reject(new SendAbandoned(`given up after ${this.stopTimeoutMs} ms`));
+      if (this.abandoned) return abandon();
+      this.onAbandon.add(abandon);
+      sent
+        .then(() => resolve(), (error: unknown) => reject(new BrokerFailed(`a send of ${batch.length} events failed: ${messageOf(error)}`, { cause: error })))
+        .finally(() => this.onAbandon.delete(abandon));
+    });
     const checkpoint: RelayCheckpoint = {
       position: last.position,
       eventsProcessed: (previous?.eventsProcessed ?? 0) + batch.length,
