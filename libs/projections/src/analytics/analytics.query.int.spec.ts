@@ -1,12 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EmbeddedReadModelStore, type ReadModelStore } from '@deals/read-models';
+import { EmbeddedReadModelStore, type ReadModelStore, RedisReadModelStore } from '@deals/read-models';
+import { describeForStore, readModelStoreKinds, testRedisUrl } from '@deals/read-models/testing';
 import { commitProjection } from '../pipeline/testing/commit-projection';
-import { analyticsProjection } from './analytics.projection';
-import { queryCycleLength } from './analytics.query';
-import { computeCycleAnalytics } from './cycle-metrics';
+import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
+import { analyticsDealCollection, analyticsProjection } from './analytics.projection';
+import { fromAggregates, queryCycleLength } from './analytics.query';
+import { type AnalyticsOptions, computeCycleAnalytics, dayMs } from './cycle-metrics';
+import type { DealTimeline } from './deal-timeline';
 import { cycleFixtureEvents, cycleFixtureTimelines, day } from './testing/cycle-fixture';
+import { randomDeals, randomDealsStart } from './testing/random-deals';
 
 let directory: string;
 let store: ReadModelStore;
@@ -57,5 +62,41 @@ describe('cycle-length query on the embedded read-model store', () => {
       winRate: { byCount: 0.6, byValue: { EUR: 0.68, USD: 0.7143 } },
       cycleLength: { count: 3, meanDays: 14.67, medianDays: 13, p90Days: 18.6 },
     });
+  });
+});
+
+for (const kind of readModelStoreKinds) describeForStore(kind)(`cycle-length pre-aggregates on the ${kind} read-model store`, () => {
+  const events = randomDeals(300, 19);
+  const reference = new InMemoryReadModelStore();
+  reference.project(analyticsProjection, events);
+  const timelines = [...(reference.documents.get(analyticsDealCollection)?.values() ?? [])] as unknown as DealTimeline[];
+  const end = randomDealsStart + 240 * dayMs;
+  let directory: string;
+  let target: ReadModelStore;
+
+  beforeAll(async () => {
+    directory = mkdtempSync(join(tmpdir(), 'analytics-aggregates-int-'));
+    target =
+      kind === 'embedded'
+        ? EmbeddedReadModelStore.open(join(directory, 'read-models.sqlite'))
+        : await RedisReadModelStore.connect(testRedisUrl, { keyPrefix: `test:${randomUUID()}:` });
+    // Small batches, so that a deal's shares move across many commits.
+    await commitProjection(target, analyticsProjection, events, 37);
+  });
+
+  afterAll(async () => {
+    await target.reset('analytics');
+    await target.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it.each<[string, Omit<AnalyticsOptions, 'basis'>]>([
+    ['now', { asOf: end }],
+    ['now, by owner', { asOf: end, groupBy: 'owner' }],
+    ['a month back, by source', { asOf: end - 60 * dayMs, groupBy: 'source' }],
+    ['a quarter of capture months, by month', { asOf: end, from: Date.UTC(2025, 1, 1), to: Date.UTC(2025, 4, 1), groupBy: 'month' }],
+  ])('answer what a scan of every timeline answers: %s', async (_, question) => {
+    const options: AnalyticsOptions = { basis: 'cohort', ...question };
+    expect(await fromAggregates(target, options)).toEqual(computeCycleAnalytics(timelines, options));
   });
 });
