@@ -9,8 +9,11 @@ export interface Received {
   readonly value: string;
 }
 
-/** Reads the topic from the beginning with a fresh group until `expected` distinct events arrived. */
-export async function consumeTopic(kafka: Kafka, topic: string, expected: number, timeoutMs = 20_000): Promise<Received[]> {
+/**
+ * Reads the topic from the beginning with a fresh group until `expected` distinct events, and at least
+ * `messages` messages in all (repeats included), arrived.
+ */
+export async function consumeTopic(kafka: Kafka, topic: string, expected: number, timeoutMs = 20_000, messages = 0): Promise<Received[]> {
   const consumer = kafka.consumer({ groupId: `relay-test-${randomUUID()}`, maxWaitTimeInMs: 100 });
   await consumer.connect();
   try {
@@ -25,7 +28,7 @@ export async function consumeTopic(kafka: Kafka, topic: string, expected: number
             const envelope = fromKafkaMessage(message);
             received.push({ partition, envelope, value: String(message.value) });
             ids.add(envelope.eventId);
-            if (ids.size >= expected) {
+            if (ids.size >= expected && received.length >= messages) {
               clearTimeout(timer);
               resolve();
             }
