@@ -68,8 +68,8 @@ class BrokerFailed extends Error {}
 /**
  * Publishes every deal event to a Kafka topic, keyed by deal id, from its checkpoint on. Each batch
  * is sent with acks=all by an idempotent producer, and the checkpoint moves to the batch's last event
- * only once the send resolved: at least once, never skipped. A crash between the acknowledgement and
- * the checkpoint republishes at most the batch in hand (same event ids).
+ * only once the send resolved: at least once, never skipped. A crash republishes at most the batch
+ * acknowledged but not yet checkpointed and the one in flight (same event ids).
  *
  * When the broker fails a connect or a send (after kafkajs's own retries), the relay drops its producer,
  * waits with a growing backoff and resumes from its checkpoint with a new one: the unacknowledged
@@ -280,11 +280,11 @@ export class KafkaRelay {
 
   private send(producer: Producer, batch: readonly RecordedEvent[], messages: Message[]): InFlight {
     const sent = producer.send({ topic: this.options.topic, acks: -1, messages });
-    // Settles (or fails) once the producer disconnects; what it did is superseded by the restart.
-    sent.catch(() => {});
     return {
       batch,
       sent,
+      // Also handles a failure nobody awaits any more: a send given up by stop() settles (or fails)
+      // once the producer disconnects, and what it did is superseded by the restart.
       settled: sent.then(
         () => undefined,
         () => undefined,
