@@ -40,17 +40,31 @@ export function rawAppendRate(events: readonly RawEvent[], total: number, perTra
   }
 }
 
-/** Reads every row of an embedded store file in position order and JSON-parses data and metadata; answers rows/s. */
+/**
+ * Reads every row of an embedded store file in position order and JSON-parses data and metadata;
+ * answers rows/s. Keyset pages of 1,000 rows with `.all()`: faster than `.iterate()` (one native
+ * call per page, not per row), so the limit is the best plain reading, not an easy one.
+ */
 export function rawReadRate(file: string): number {
   const db = new Database(file, { readonly: true });
   try {
-    const rows = db.prepare('SELECT position, stream_id, revision, event_id, type, data, metadata, created FROM events ORDER BY position').raw(true);
+    const page = db
+      .prepare<[number], unknown[]>(
+        'SELECT position, stream_id, revision, event_id, type, data, metadata, created FROM events WHERE position > ? ORDER BY position LIMIT 1000',
+      )
+      .raw(true);
     let count = 0;
     const started = performance.now();
-    for (const row of rows.iterate() as IterableIterator<unknown[]>) {
-      JSON.parse(row[5] as string);
-      JSON.parse(row[6] as string);
-      count++;
+    for (let after = 0; ; ) {
+      const rows = page.all(after);
+      const last = rows.at(-1);
+      if (last === undefined) break;
+      for (const row of rows) {
+        JSON.parse(row[5] as string);
+        JSON.parse(row[6] as string);
+      }
+      count += rows.length;
+      after = last[0] as number;
     }
     return count / ((performance.now() - started) / 1000);
   } finally {
