@@ -28,28 +28,23 @@ export function dealScopes(deal: DealTimeline): readonly string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Histogram bins: integer edges in ms, each a fixed ratio above the one before from one minute up.
-// The scope `all` holds every deal and cuts finer (5 %, and sub-bins below); a group is small, so
-// its cost is the number of fields it reads, not the length of a range: it cuts coarser (15 %).
-// Changing them needs a rebuild.
+// Histogram bins: integer edges in ms, each about 5 % above the one before from one minute up, so
+// that a bin holds a small share of any statistic's values. Changing them needs a rebuild.
 
-function edgesGrowingBy(growth: number): readonly number[] {
+const binGrowth = 1.05;
+const binEdges: readonly number[] = (() => {
   const edges = [-Infinity, 0, 60_000];
-  while (edges.at(-1)! < 50 * 365 * 86_400_000) edges.push(Math.ceil(edges.at(-1)! * growth));
+  while (edges.at(-1)! < 50 * 365 * 86_400_000) edges.push(Math.ceil(edges.at(-1)! * binGrowth));
   return edges;
-}
-const fineEdges = edgesGrowingBy(1.05);
-const coarseEdges = edgesGrowingBy(1.15);
-const edgesOf = (scope: string): readonly number[] => (scope === allScope ? fineEdges : coarseEdges);
+})();
 
-/** The bin of a duration in a scope's histogram: the last edge at or below it. */
-export function durationBin(ms: number, scope: string): number {
-  const edges = edgesOf(scope);
+/** The bin of a duration: the last edge at or below it. */
+export function durationBin(ms: number): number {
   let low = 0;
-  let high = edges.length - 1;
+  let high = binEdges.length - 1;
   while (low < high) {
     const middle = (low + high + 1) >> 1;
-    if (edges[middle]! <= ms) low = middle;
+    if (binEdges[middle]! <= ms) low = middle;
     else high = middle - 1;
   }
   return low;
@@ -60,11 +55,10 @@ interface Bounds {
   readonly max: number;
 }
 
-/** Inclusive score bounds of a bin of a scope's histogram (durations are whole milliseconds). */
-function binBounds(bin: number, scope: string): Bounds {
-  const edges = edgesOf(scope);
-  const next = edges[bin + 1];
-  return { min: edges[bin]!, max: next === undefined ? Infinity : next - 1 };
+/** Inclusive score bounds of a bin (durations are whole milliseconds). */
+function binBounds(bin: number): Bounds {
+  const next = binEdges[bin + 1];
+  return { min: binEdges[bin]!, max: next === undefined ? Infinity : next - 1 };
 }
 
 /**
@@ -78,14 +72,14 @@ export const fineCounter = (stat: DurationStat, bin: number): string => `analyti
 
 /** The sub-bin of a duration inside its bin; the open-ended first and last bins are not cut. */
 export function durationSubBin(ms: number, bin: number): number {
-  const { min, max } = binBounds(bin, allScope);
+  const { min, max } = binBounds(bin);
   if (!Number.isFinite(min) || !Number.isFinite(max)) return 0;
   // Exact: (ms − min) × 64 and the width are integers well below 2^53.
   return Math.floor(((ms - min) * subBins) / (max - min + 1));
 }
 
 function subBinBounds(bin: number, sub: number): Bounds {
-  const { min, max } = binBounds(bin, allScope);
+  const { min, max } = binBounds(bin);
   if (!Number.isFinite(min) || !Number.isFinite(max)) return { min, max };
   const width = max - min + 1;
   return { min: min + Math.ceil((sub * width) / subBins), max: min + Math.ceil(((sub + 1) * width) / subBins) - 1 };
@@ -136,31 +130,30 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
     const was = old.durations.get(stat);
     const is = now.durations.get(stat);
     if (was === is) continue;
-    if (was !== undefined) add(`${stat}#s`, -was);
-    if (is !== undefined) add(`${stat}#s`, is);
+    if (was !== undefined) {
+      add(`${stat}#s`, -was);
+      add(`${stat}#${durationBin(was)}`, -1);
+    }
+    if (is !== undefined) {
+      add(`${stat}#s`, is);
+      add(`${stat}#${durationBin(is)}`, 1);
+    }
     moved.push({ stat, was, is });
   }
   const changes: ReadModelChange[] = [];
   for (const { stat, was, is } of moved) {
     if (was !== undefined) {
-      const bin = durationBin(was, allScope);
+      const bin = durationBin(was);
       changes.push({ kind: 'increment', counter: fineCounter(stat, bin), field: String(durationSubBin(was, bin)), by: -1 });
     }
     if (is !== undefined) {
-      const bin = durationBin(is, allScope);
+      const bin = durationBin(is);
       changes.push({ kind: 'increment', counter: fineCounter(stat, bin), field: String(durationSubBin(is, bin)), by: 1 });
     }
   }
   for (const scope of dealScopes(after)) {
     const counter = totalsCounter(scope);
     for (const [field, by] of deltas) if (by !== 0) changes.push({ kind: 'increment', counter, field, by });
-    for (const { stat, was, is } of moved) {
-      const from = was === undefined ? undefined : durationBin(was, scope);
-      const to = is === undefined ? undefined : durationBin(is, scope);
-      if (from === to) continue;
-      if (from !== undefined) changes.push({ kind: 'increment', counter, field: `${stat}#${from}`, by: -1 });
-      if (to !== undefined) changes.push({ kind: 'increment', counter, field: `${stat}#${to}`, by: 1 });
-    }
     for (const { stat, is } of moved) {
       const index = durationIndex(scope, stat);
       changes.push(is === undefined ? { kind: 'unindex', index, member: after.dealId } : { kind: 'index', index, member: after.dealId, score: is });
@@ -251,7 +244,7 @@ export class ScopeTotals {
 
   private move(stat: DurationStat, ms: number, by: number): void {
     const bins = this.binsOf(stat);
-    const bin = durationBin(ms, this.scope);
+    const bin = durationBin(ms);
     bins.set(bin, (bins.get(bin) ?? 0) + by);
     this.sums.set(stat, (this.sums.get(stat) ?? 0) + by * ms);
   }
@@ -303,9 +296,7 @@ export async function durationStatsIn(store: ReadModelStore, scopes: readonly Sc
     [...wanted].map(async ([bin, { count, positions }]) => {
       valuesByBin.set(
         bin,
-        fine
-          ? await valuesInSubBins(store, scopes[0]!, stat, bin, count, positions)
-          : await valuesIn(store, scopes, stat, binBounds(bin, scopes[0]!.scope), count, positions),
+        fine ? await valuesInSubBins(store, scopes[0]!, stat, bin, count, positions) : await valuesIn(store, scopes, stat, binBounds(bin), count, positions),
       );
     }),
   );
@@ -330,7 +321,7 @@ async function valuesInSubBins(
     subCounts.set(sub, (subCounts.get(sub) ?? 0) + by);
   };
   for (const [field, value] of Object.entries(await store.counters(fineCounter(stat, bin)))) subCounts.set(Number(field), (subCounts.get(Number(field)) ?? 0) + value);
-  const bounds = binBounds(bin, allScope);
+  const bounds = binBounds(bin);
   for (const ms of scope.removedIn(stat, bounds)) move(ms, -1);
   for (const ms of scope.addedIn(stat, bounds)) move(ms, 1);
   const sorted = [...subCounts].filter(([, subCount]) => subCount !== 0).sort(([a], [b]) => a - b);
