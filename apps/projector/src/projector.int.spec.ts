@@ -21,7 +21,7 @@ let workers: WorkerProcess[];
 beforeAll(async () => {
   dataset = tempDataDir();
   // Enough events that a catch-up takes many batches of 2,000.
-  totalEvents = (await ensureDataset(path.join(dataset.dir, 'events.sqlite'), 16_000, () => {})).events;
+  totalEvents = (await ensureDataset(path.join(dataset.dir, 'events.sqlite'), 10_000, () => {})).events;
 });
 
 afterAll(() => dataset.remove());
@@ -53,13 +53,32 @@ function processed(health: any, projection: string): number {
 const caughtUp = (health: any) => health.role === 'leader' && health.projections.every((status: any) => status.caughtUp && status.eventsProcessed === totalEvents);
 const midway = (health: any) => health.role === 'leader' && projections.some((name) => processed(health, name) > 0) && !health.projections.every((status: any) => status.caughtUp);
 
+/**
+ * dumpReadModels with index entries keyed by their index's name rather than the number the embedded
+ * store gives each name in order of first use, which differs between a live run and a rebuild.
+ */
+function readModels(dataDir: string): Record<string, string[]> {
+  const dump = dumpReadModels(path.join(dataDir, 'read-models.sqlite'));
+  const names = new Map((dump['names'] ?? []).map((row) => JSON.parse(row) as { id: number; name: string }).map(({ id, name }) => [id, name]));
+  const { names: _, ...rest } = dump;
+  if (rest['index_entries']) {
+    rest['index_entries'] = rest['index_entries']
+      .map((row) => {
+        const { name_id: id, ...entry } = JSON.parse(row) as { name_id: number };
+        return JSON.stringify({ index: names.get(id), ...entry });
+      })
+      .sort();
+  }
+  return rest;
+}
+
 /** The read models a clean rebuild of the same events gives: the CLI's rebuild in a DATA_DIR of its own. */
 async function cleanRebuild(): Promise<Record<string, string[]>> {
   const clean = tempDataDir();
   try {
     fs.copyFileSync(path.join(dataset.dir, 'events.sqlite'), path.join(clean.dir, 'events.sqlite'));
     expect((await cli(['rebuild'], { DATA_DIR: clean.dir })).code).toBe(0);
-    return dumpReadModels(path.join(clean.dir, 'read-models.sqlite'));
+    return readModels(clean.dir);
   } finally {
     clean.remove();
   }
@@ -82,7 +101,7 @@ describe('the projector app', () => {
     expect((await standby.get('/metrics')).body).toContain('deals_projector_leader{lease="projector"} 1');
     expect(await standby.stop('SIGTERM')).toEqual({ code: 0, signal: null });
 
-    expect(dumpReadModels(path.join(data.dir, 'read-models.sqlite'))).toEqual(await cleanRebuild());
+    expect(readModels(data.dir)).toEqual(await cleanRebuild());
   });
 
   it('on SIGTERM during a catch-up commits the batch in hand, stores the checkpoint and exits 0; restarted, it resumes and ends where a clean rebuild does', async () => {
@@ -103,7 +122,7 @@ describe('the projector app', () => {
     await second.healthUntil(caughtUp);
     expect(await second.stop('SIGTERM')).toEqual({ code: 0, signal: null });
 
-    expect(dumpReadModels(path.join(data.dir, 'read-models.sqlite'))).toEqual(await cleanRebuild());
+    expect(readModels(data.dir)).toEqual(await cleanRebuild());
   });
 
   it.each([
