@@ -1,4 +1,6 @@
-# The service image: the API (and the CLI) built from this repository.
+# The service image, built from this repository: the API (the default command), the projector
+# (`node dist/apps/projector/src/main.js`), the relay (`node dist/apps/relay/src/main.js`) and the CLI.
+# Each handles SIGTERM itself (graceful: batch in hand, checkpoint, lease released), so node runs as PID 1.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 builds from source when no prebuilt binary matches.
