@@ -8,6 +8,7 @@ import path from 'node:path';
 import { EmbeddedReadModelStore } from '@deals/read-models';
 import { ensureDataset } from '../../../bench/dataset';
 import { runToExit, startWorker, type WorkerProcess } from '../../api/src/projections/testing/worker-process';
+import { bodies, startTestApp } from '../../api/src/testing/test-app';
 import { cli, dumpReadModels, tempDataDir } from '../../cli/src/testing/cli-harness';
 
 jest.setTimeout(180_000);
@@ -123,6 +124,30 @@ describe('the projector app', () => {
     expect(await second.stop('SIGTERM')).toEqual({ code: 0, signal: null });
 
     expect(readModels(data.dir)).toEqual(await cleanRebuild());
+  });
+
+  it('stands by beside an API that runs the projections in-process, and projects for an API with API_WORKERS=off', async () => {
+    // It takes the lease as it starts, before it answers.
+    const api = await startTestApp({}, { dataDir: data.dir });
+    try {
+      const beside = await projector();
+      expect((await beside.healthUntil(() => true)).role).toBe('standby');
+      expect(await beside.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    } finally {
+      await api.close();
+    }
+
+    const serving = await startTestApp({ apiWorkers: 'off' }, { dataDir: data.dir });
+    try {
+      const worker = await projector();
+      await worker.healthUntil((health) => health.role === 'leader');
+      expect((await serving.request('POST', '/deals', { body: bodies.lead() })).status).toBe(201);
+      await worker.healthUntil((health) => health.projections.every((status: any) => status.caughtUp && status.eventsProcessed === totalEvents + 1));
+      // The API reads the lag from the same store, whoever projects.
+      await serving.waitForProjections();
+    } finally {
+      await serving.close();
+    }
   });
 
   it.each([
