@@ -160,3 +160,11 @@ describe('the projector app', () => {
     expect(run.output).toContain(`Configuration error: ${setting}: `);
   });
 });
+
+describe('the API', () => {
+  it('stops at start on a wrong API_WORKERS, naming it', async () => {
+    const run = await runToExit('api', { DATA_DIR: data.dir, API_WORKERS: 'yes' });
+    expect(run.code).toBe(1);
+    expect(run.output).toContain('Configuration error: API_WORKERS: ');
+  });
+});
