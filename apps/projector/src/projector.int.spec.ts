@@ -42,7 +42,7 @@ afterEach(async () => {
 });
 
 async function projector(): Promise<WorkerProcess> {
-  const worker = await startWorker('projector', { DATA_DIR: data.dir, LEASE_TTL_MS: '6000' });
+  const worker = await startWorker('projector', { DATA_DIR: data.dir, LEASE_TTL_MS: '10000' });
   workers.push(worker);
   return worker;
 }
