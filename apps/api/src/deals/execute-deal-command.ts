@@ -82,8 +82,8 @@ export class ExecuteDealCommandHandler implements ICommandHandler<ExecuteDealCom
   ) {}
 
   async execute({ dealId: givenDealId, input, context }: ExecuteDealCommand): Promise<DealCommandResult> {
-    const { dealId, commandId } = await this.identify(givenDealId, context);
-    return this.perDeal.run(dealId, () => this.decideAndAppend(dealId, commandId, input, context));
+    const { dealId, commandId, claimedBefore } = await this.identify(givenDealId, context);
+    return this.perDeal.run(dealId, () => this.decideAndAppend(dealId, commandId, claimedBefore, input, context));
   }
 
   /**
@@ -92,29 +92,33 @@ export class ExecuteDealCommandHandler implements ICommandHandler<ExecuteDealCom
    */
   private async identify(givenDealId: string | undefined, context: CommandContext) {
     if (context.idempotencyKey === undefined) {
-      return { dealId: givenDealId ?? randomUUID(), commandId: randomUUID() };
+      return { dealId: givenDealId ?? randomUUID(), commandId: randomUUID(), claimedBefore: false };
     }
     const name = `${context.actor}\n${context.idempotencyKey}`;
     const commandId = nameBasedUuid(`command\n${name}`, idempotencyNamespace);
     const dealId = givenDealId ?? nameBasedUuid(`deal\n${name}`, idempotencyNamespace);
-    const { claim } = await this.idempotency.claim(context.actor, context.idempotencyKey, {
+    const { claim, created } = await this.idempotency.claim(context.actor, context.idempotencyKey, {
       requestHash: context.requestHash,
       dealId,
       commandId,
     });
     if (claim.requestHash !== context.requestHash) throw keyReused();
-    return { dealId, commandId };
+    return { dealId, commandId, claimedBefore: !created };
   }
 
   private async decideAndAppend(
     dealId: string,
     commandId: string,
+    claimedBefore: boolean,
     input: DealCommandInput,
     context: CommandContext,
   ): Promise<DealCommandResult> {
     const started = performance.now();
     let deal = await this.deals.load(dealId);
-    if (context.expectedVersion !== undefined && deal.version !== context.expectedVersion) {
+    // A retry whose first attempt another instance served finds a stale cache here: without the
+    // reload its append would land as an idempotent no-op and answer as if new, not as a replay.
+    const staleForRetry = claimedBefore && !deal.outcomes.has(commandId);
+    if (staleForRetry || (context.expectedVersion !== undefined && deal.version !== context.expectedVersion)) {
       deal = await this.deals.refresh(dealId);
     }
     for (let attempt = 1; ; attempt++) {

@@ -64,6 +64,7 @@ describeWithRedis('Two API instances sharing a Redis idempotency store', () => {
     // A still holds the deal at version 0 in its cache: the retry meets B's event in the store.
     const retried = await send(a, `/deals/${dealId}/qualification`, key, bodies.qualification());
     expect({ status: retried.status, body: retried.body }).toEqual({ status: 200, body: first.body });
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
     expectKeyReused(await send(a, `/deals/${dealId}/qualification`, key, bodies.qualification({ timeline: true })));
 
     const history = await a.request('GET', `/deals/${dealId}/history`);
