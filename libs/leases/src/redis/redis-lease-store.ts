@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { connectRedis } from '@deals/platform';
+import type { Redis } from 'ioredis';
 import { checkLeaseArguments, type LeaseStore } from '../lease-store.port';
 
 export interface RedisLeaseStoreOptions {
@@ -22,18 +23,10 @@ export class RedisLeaseStore implements LeaseStore {
   ) {}
 
   static async connect(url: string, options: RedisLeaseStoreOptions = {}): Promise<RedisLeaseStore> {
-    let connected = false;
-    const redis = new Redis(url, {
-      lazyConnect: true,
-      connectTimeout: 5_000,
-      // An unreachable server fails connect() at once; after the first connection, reconnect with a capped backoff.
-      retryStrategy: (attempt) => (connected ? Math.min(attempt * 100, 2_000) : null),
-    });
+    const redis = await connectRedis(url);
     redis.on('error', () => {
       // Reported by the commands that fail; without a listener ioredis would print every reconnect attempt.
     });
-    await redis.connect();
-    connected = true;
     return new RedisLeaseStore(redis, options.keyPrefix ?? 'deals:lease:');
   }
 

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { connectRedis } from '@deals/platform';
+import type { Redis } from 'ioredis';
 import { netChanges, nonNegativeInteger, positiveInteger, projectionNamespace, roundCounter, validCheckpoint } from '../adapter-rules';
 import type {
   Checkpoint,
@@ -71,26 +72,7 @@ export class RedisReadModelStore implements ReadModelStore {
 
   /** Connects, or rejects when Redis cannot be reached. */
   static async connect(url: string, options: RedisReadModelStoreOptions = {}): Promise<RedisReadModelStore> {
-    let connected = false;
-    const redis = new Redis(url, {
-      lazyConnect: true,
-      connectTimeout: 5_000,
-      // No retries before the first connection, so an unreachable server fails connect() at once;
-      // after it, reconnect with a capped backoff.
-      retryStrategy: (attempt) => (connected ? Math.min(attempt * 100, 2_000) : null),
-    });
-    let cause: unknown;
-    const noteCause = (error: unknown) => (cause ??= error);
-    redis.on('error', noteCause);
-    try {
-      await redis.connect();
-    } catch (error) {
-      const reason = cause ?? error;
-      throw new Error(`Cannot reach Redis at ${redact(url)}: ${String(reason)}`, { cause: reason });
-    } finally {
-      redis.off('error', noteCause);
-    }
-    connected = true;
+    const redis = await connectRedis(url);
     return new RedisReadModelStore(redis, options.keyPrefix ?? 'deals:');
   }
 
@@ -313,7 +295,3 @@ function parse(json: string): JsonObject {
   return JSON.parse(json) as JsonObject;
 }
 
-/** The URL without its password, for messages. */
-function redact(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//***@');
-}
