@@ -1,3 +1,4 @@
+import { seededRandom } from '@deals/platform';
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type DealCommand, type DealEvent, decide, type DealState, evolve, initialDealState } from '@deals/domain';
@@ -9,18 +10,6 @@ const namespace = '0d5c7a4e-2b1f-4c8e-9a63-7e4b2d1c9f05';
 const day = 86_400_000;
 const owners = Array.from({ length: 24 }, (_, i) => `owner-${String(i + 1).padStart(2, '0')}`);
 const sources = ['web', 'referral', 'event', 'outbound', 'partner', 'webinar'];
-
-/** A small, seeded PRNG (mulberry32), so a data set of a given size is the same on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /**
  * One deal's life as a real pipeline has it: most leads qualify, fewer get a proposal, negotiation
@@ -110,7 +99,7 @@ export async function ensureDataset(file: string, targetEvents: number, log: (li
   const partial = `${file}.partial`;
   rmSync(partial, { force: true });
   const store = EmbeddedEventStore.open({ path: partial });
-  const next = random(targetEvents);
+  const next = seededRandom(targetEvents);
   const now = Date.parse('2026-06-30T00:00:00Z');
   let events = 0;
   let deals = 0;

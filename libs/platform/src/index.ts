@@ -3,3 +3,4 @@ export * from './config';
 export * from './keyed-mutex';
 export * from './sqlite-schema';
 export * from './redis-connection';
+export * from './seeded-random';

@@ -1,3 +1,4 @@
+import { seededRandom } from '@deals/platform';
 import type { StoredDealEvent } from '@deals/deal-streams';
 import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
 import { analyticsActiveIndex, durationBin, durationIndex, durationSubBin, totalsCounter } from './analytics-aggregates';
@@ -6,7 +7,7 @@ import { fromAggregates, queryCycleLength } from './analytics.query';
 import { type AnalyticsOptions, computeCycleAnalytics, dayMs, type GroupBy } from './cycle-metrics';
 import type { DealTimeline } from './deal-timeline';
 import { cycleFixtureEvents, day } from './testing/cycle-fixture';
-import { random, randomDeals, randomDealsStart as start } from './testing/random-deals';
+import { randomDeals, randomDealsStart as start } from './testing/random-deals';
 
 function projected(events: readonly StoredDealEvent[]): InMemoryReadModelStore {
   const store = new InMemoryReadModelStore();
@@ -66,7 +67,7 @@ describe('analytics pre-aggregates', () => {
 
 describe('histogram bins', () => {
   it('every duration falls in one bin and one sub-bin, in order', () => {
-    const next = random(11);
+    const next = seededRandom(11);
     const samples = [-5, 0, 1, 59_999, 60_000, 86_400_000, ...Array.from({ length: 2_000 }, () => Math.floor(next() * 400 * dayMs))].sort((a, b) => a - b);
     const keys = samples.map((ms) => [durationBin(ms), durationSubBin(ms, durationBin(ms))] as const);
     for (let index = 1; index < keys.length; index++) {

@@ -1,20 +1,9 @@
+import { seededRandom } from '@deals/platform';
 import type { StoredDealEvent } from '@deals/deal-streams';
 import type { DealEvent, Money } from '@deals/domain';
 import { eur, leadCaptured, lost, negotiated, proposalSent, qualified, usd, won } from '../../pipeline/testing/deal-events';
 import { dealStream } from '../../pipeline/testing/in-memory-read-model';
 import { dayMs } from '../cycle-metrics';
-
-/** A seeded PRNG (mulberry32): the same deals on every run. */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 export const randomDealsStart = Date.UTC(2025, 0, 1);
 
@@ -23,7 +12,7 @@ export const randomDealsStart = Date.UTC(2025, 0, 1);
  * proposal, proposal ⇄ negotiation, still open), values changing, two currencies.
  */
 export function randomDeals(count: number, seed: number): StoredDealEvent[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const streams: StoredDealEvent[][] = [];
   for (let index = 0; index < count; index++) {
     const dealId = `deal-${index}`;
