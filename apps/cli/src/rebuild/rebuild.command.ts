@@ -1,20 +1,24 @@
 import type { EventStore } from '@deals/event-store';
+import { FencedReadModelStore, type LeaseStore } from '@deals/leases';
 import type { ReadModelStore } from '@deals/read-models';
-import { EVENT_STORE, READ_MODEL_STORE } from '../../../api/src/infrastructure/tokens';
+import { EVENT_STORE, LEASE_STORE, READ_MODEL_STORE } from '../../../api/src/infrastructure/tokens';
 import { allProjections } from '../../../api/src/projections/projection-registry';
 import { parseCommandArgs } from '../shared/args';
 import { authorize } from '../shared/authorize';
 import { cliConfig, withCliContext } from '../shared/app-context';
 import { CliFailure, type CliIo, exitCodes, type ExitCode, UsageError } from '../shared/cli-io';
+import { withProjectorLease } from '../shared/projector-lease';
 import { describeRebuild, rebuildProjection } from '../shared/run-projection';
 
-export const rebuildUsage = `rebuild [--projection pipeline|analytics|audit|all]
+export const rebuildUsage = `rebuild [--projection pipeline|analytics|audit|all] [--wait]
     Reset a projection (default: all) and rebuild it from the first event, with a progress bar on
-    stderr. Admin operation. Stop the service's projector on the same read model first: a live
-    runner writing while the rebuild resets and refills it would race it.`;
+    stderr. Admin operation. Runs under the projector lease, so projectors on the same read model
+    stand by meanwhile and go on from the rebuilt checkpoints after it; while a projector (or an API
+    with API_WORKERS=in-process) holds the lease, it fails naming the holder, or with --wait waits
+    for the lease.`;
 
 export async function runRebuild(args: readonly string[], io: CliIo): Promise<ExitCode> {
-  const { values } = parseCommandArgs(args, { projection: { type: 'string', default: 'all' } });
+  const { values } = parseCommandArgs(args, { projection: { type: 'string', default: 'all' }, wait: { type: 'boolean', default: false } });
   const config = cliConfig(io);
   authorize(config, io, 'rebuild', []);
   const available = allProjections(config);
@@ -26,13 +30,17 @@ export async function runRebuild(args: readonly string[], io: CliIo): Promise<Ex
   }
   return withCliContext(config, async (context) => {
     const eventStore = context.get<EventStore>(EVENT_STORE);
-    const store = context.get<ReadModelStore>(READ_MODEL_STORE);
-    io.stderr.write(`Rebuilding ${chosen.map((projection) => projection.name).join(', ')} in ${where(config.readModelStore, config.dataDir)}\n`);
-    for (const projection of chosen) {
-      const result = await rebuildProjection(eventStore, store, projection, io.stderr, { label: `rebuild ${projection.name}` });
-      io.stdout.write(`rebuilt ${describeRebuild(result)}\n`);
-    }
-    return exitCodes.ok;
+    const readModels = context.get<ReadModelStore>(READ_MODEL_STORE);
+    const leases = context.get<LeaseStore>(LEASE_STORE);
+    return withProjectorLease(leases, { ttlMs: config.leaseTtlMs, wait: values.wait, stderr: io.stderr }, async (fence) => {
+      const store = new FencedReadModelStore(readModels, fence);
+      io.stderr.write(`Rebuilding ${chosen.map((projection) => projection.name).join(', ')} in ${where(config.readModelStore, config.dataDir)}\n`);
+      for (const projection of chosen) {
+        const result = await rebuildProjection(eventStore, store, projection, io.stderr, { label: `rebuild ${projection.name}` });
+        io.stdout.write(`rebuilt ${describeRebuild(result)}\n`);
+      }
+      return exitCodes.ok;
+    });
   });
 }
 

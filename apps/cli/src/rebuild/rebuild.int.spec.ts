@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import { EmbeddedLeaseStore } from '@deals/leases';
 import { startTestApp, bodies } from '../../../api/src/testing/test-app';
 import { cli, dumpReadModels, tempDataDir } from '../testing/cli-harness';
 import { historyCsv } from '../testing/history-fixture';
@@ -79,4 +80,51 @@ describe('rebuild', () => {
     expect(run.stderr).not.toContain('\r');
     expect(dumpReadModels(readModels)).toEqual(live);
   }, 60_000);
+
+  describe('under the projector lease', () => {
+    const projector = 'projector-host:4242:abcd1234';
+    let leases: EmbeddedLeaseStore;
+
+    beforeEach(() => {
+      leases = EmbeddedLeaseStore.open(join(data.dir, 'leases.sqlite'));
+    });
+    afterEach(() => leases.close());
+
+    it('refuses while a projector holds the lease, naming it, and leaves the read model as it was', async () => {
+      await liveRun();
+      const live = dumpReadModels(readModels);
+      expect(await leases.acquire('projector', projector, 60_000)).toBe(true);
+
+      const run = await cli(['rebuild'], env);
+
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`The projector lease is held by ${projector}`);
+      expect(run.stderr).toContain('--wait');
+      expect(dumpReadModels(readModels)).toEqual(live);
+      expect(await leases.holder('projector')).toBe(projector);
+    }, 60_000);
+
+    it('with --wait, touches nothing until the projector lets the lease go, then rebuilds and gives the lease back', async () => {
+      await liveRun();
+      const live = dumpReadModels(readModels);
+      expect(await leases.acquire('projector', projector, 60_000)).toBe(true);
+
+      const damage = new Database(readModels);
+      damage.exec('UPDATE counters SET value = value + 1000');
+      damage.close();
+      const damaged = dumpReadModels(readModels);
+
+      const running = cli(['rebuild', '--wait'], { ...env, LEASE_TTL_MS: '3000' });
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(dumpReadModels(readModels)).toEqual(damaged);
+      expect(await leases.release('projector', projector)).toBe(true);
+      const run = await running;
+
+      expect(run.code).toBe(0);
+      expect(run.stderr).toContain(`Waiting for the projector lease, held by ${projector}`);
+      expect(run.stdout).toMatch(/^rebuilt analytics: 14 events/m);
+      expect(dumpReadModels(readModels)).toEqual(live);
+      expect(await leases.holder('projector')).toBeUndefined();
+    }, 60_000);
+  });
 });
