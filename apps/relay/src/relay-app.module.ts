@@ -10,13 +10,18 @@ import { RelayWorkerService } from '../../api/src/projections/relay-worker.servi
 export class RelayHealthController {
   constructor(private readonly relay: RelayWorkerService) {}
 
-  /** Leader or standby, and the relay's checkpoint. 503 only when this process leads and the relay stopped on an error. */
+  /**
+   * Leader or standby, and the relay's checkpoint and lag. 503 only when this process leads and the
+   * relay stopped on an error; `degraded` (still 200: a restart would not help) while it leads and
+   * recovers from a broker failure, such as the broker away or the topic missing.
+   */
   @Get()
   async health(@Res({ passthrough: true }) reply: FastifyReply) {
     const status = await this.relay.status();
     const failed = status === undefined || (status.leadership.role === 'leader' && (status.relay.error !== undefined || !status.relay.running));
     void reply.status(failed ? 503 : 200);
-    return { status: failed ? 'failing' : 'ok', role: status?.leadership.role, lease: status?.leadership, relay: status?.relay };
+    const degraded = status?.leadership.role === 'leader' && status.relay.lastFailure !== undefined;
+    return { status: failed ? 'failing' : degraded ? 'degraded' : 'ok', role: status?.leadership.role, lease: status?.leadership, relay: status?.relay };
   }
 
   @Get('live')

@@ -106,6 +106,28 @@ describeWithBroker('the relay app', () => {
     expect(received.duplicates).toBe(0);
     expect(received.ids.sort()).toEqual([...first, ...second].sort());
   });
+
+  it('says it is degraded, with its lag, while its topic is missing, and catches up once the topic exists', async () => {
+    const appended = await appendDeals(3, 4);
+    const app = await relay();
+
+    const degraded = await app.healthUntil((health) => health.status === 'degraded');
+    expect(degraded.role).toBe('leader');
+    expect(degraded.relay).toMatchObject({ eventsPublished: 0, lagEvents: appended.length, caughtUp: false, running: true, lastFailure: expect.any(String) });
+    expect(degraded.relay.lagMs).toBeGreaterThan(0);
+    expect((await app.get('/health')).status).toBe(200);
+    expect((await app.get('/metrics')).body).toContain(`deals_relay_lag_events{topic="${topic}"} ${appended.length}`);
+
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    const recovered = await app.healthUntil((health) => health.status === 'ok' && health.relay.caughtUp);
+    expect(recovered.relay).toMatchObject({ eventsPublished: appended.length, lagEvents: 0, lagMs: 0 });
+    expect(recovered.relay.lastFailure).toBeUndefined();
+    expect((await app.get('/metrics')).body).toContain(`deals_relay_lag_events{topic="${topic}"} 0`);
+    expect(await app.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+
+    const received = await consumeAll(appended.length);
+    expect(received.ids.sort()).toEqual([...appended].sort());
+  });
 });
 
 describe('the relay app', () => {

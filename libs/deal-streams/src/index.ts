@@ -1,1 +1,2 @@
 export * from './deal-event-envelope';
+export * from './deal-stream-lag';

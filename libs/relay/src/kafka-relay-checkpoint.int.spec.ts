@@ -148,10 +148,11 @@ describe('KafkaRelay checkpoint', () => {
     const resent = await kafka.nextSend(2);
     expect(kafka.producers).toBe(2);
     expect(resent.record.messages.map((message) => fromKafkaMessage({ value: message.value ?? null }).eventId)).toEqual(ids.slice(3));
-    expect(await running.status()).toMatchObject({ eventsPublished: 3, running: true, lastFailure: expect.stringContaining('broker gone') });
+    expect(await running.status()).toMatchObject({ eventsPublished: 3, lagEvents: 3, caughtUp: false, running: true, lastFailure: expect.stringContaining('broker gone') });
     resent.ack();
     await running.waitForPublished(6);
     const status = await running.status();
+    expect(status).toMatchObject({ lagEvents: 0, lagMs: 0, caughtUp: true });
     expect(status.lastFailure).toBeUndefined();
     expect(status.error).toBeUndefined();
     expect(status.position).toBe(formatPosition((await events.readAll({ direction: 'backwards', maxCount: 1 })[Symbol.asyncIterator]().next()).value.position));

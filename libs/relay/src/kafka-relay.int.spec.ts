@@ -94,7 +94,7 @@ describeWithBroker('KafkaRelay against a real broker', () => {
     await running.waitForPublished(total);
     const status = await running.status();
     const head = received.map((message) => parsePosition(message.envelope.globalPosition)).sort(comparePositions).at(-1)!;
-    expect(status).toMatchObject({ topic, eventsPublished: total, running: true, position: `${head.commit}/${head.prepare}` });
+    expect(status).toMatchObject({ topic, eventsPublished: total, lagEvents: 0, lagMs: 0, caughtUp: true, running: true, position: `${head.commit}/${head.prepare}` });
     expect(status.error).toBeUndefined();
     // Global positions rise within each deal.
     for (const envelopes of byDeal(received).values()) {

@@ -1,4 +1,4 @@
-import { DealEventReader, dealStreamPrefix } from '@deals/deal-streams';
+import { DealEventReader, dealStreamLag, dealStreamPrefix } from '@deals/deal-streams';
 import { batches, type EventStore, formatPosition, type RecordedEvent, type Subscription } from '@deals/event-store';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { dealPartitioner } from './deal-partitioner';
@@ -36,6 +36,11 @@ export interface KafkaRelayStatus {
   readonly position: string | null;
   readonly eventsPublished: number;
   readonly lastRecordedAt: string | null;
+  /** Deal events in the store not acknowledged by the broker yet: exact in the embedded store, an estimate in EventStoreDB. */
+  readonly lagEvents: number;
+  /** Age of the oldest deal event not acknowledged yet, in ms; 0 when caught up. */
+  readonly lagMs: number;
+  readonly caughtUp: boolean;
   readonly running: boolean;
   /** Why the relay stopped. */
   readonly error?: string;
@@ -162,11 +167,15 @@ export class KafkaRelay {
 
   async status(): Promise<KafkaRelayStatus> {
     const checkpoint = await this.checkpoints.load();
+    const { lagEvents, lagMs, caughtUp } = await dealStreamLag(this.eventStore, checkpoint?.position, Date.now());
     return {
       topic: this.options.topic,
       position: checkpoint ? formatPosition(checkpoint.position) : null,
       eventsPublished: checkpoint?.eventsProcessed ?? 0,
       lastRecordedAt: checkpoint?.lastRecordedAt ?? null,
+      lagEvents,
+      lagMs,
+      caughtUp,
       running: this.running !== undefined,
       ...(this.failure ? { error: this.failure.message } : {}),
       ...(this.running !== undefined && this.lastFailure !== undefined ? { lastFailure: this.lastFailure } : {}),

@@ -62,6 +62,8 @@ export class RelayWorkerService implements OnApplicationBootstrap, BeforeApplica
     );
     this.worker = { election, current: () => relay };
     scrapedGauge(registry, 'deals_relay_events_published', 'Events the relay has published to the topic (its checkpoint)', ['topic'], async () => [[{ topic }, (await relay.status()).eventsPublished]]);
+    scrapedGauge(registry, 'deals_relay_lag_events', 'Deal events in the store the broker has not acknowledged yet', ['topic'], async () => [[{ topic }, (await relay.status()).lagEvents]]);
+    scrapedGauge(registry, 'deals_relay_lag_seconds', 'Age of the oldest deal event the broker has not acknowledged yet', ['topic'], async () => [[{ topic }, (await relay.status()).lagMs / 1000]]);
     scrapedGauge(registry, 'deals_relay_leader', 'Whether this process runs the relay (1) or stands by (0)', ['topic'], async () => [[{ topic }, election.role === 'leader' ? 1 : 0]]);
   }
 

@@ -1,4 +1,4 @@
-import { DealEventReader, dealStreamPrefix, type StoredDealEvent } from '@deals/deal-streams';
+import { DealEventReader, dealStreamLag, dealStreamPrefix, lastDealEvent, type StoredDealEvent } from '@deals/deal-streams';
 import {
   batches,
   comparePositions,
@@ -231,15 +231,8 @@ export class ProjectionRunner {
   }
 
   async status(): Promise<ProjectionStatus> {
-    const [checkpoint, head] = await Promise.all([this.store.checkpoint(this.projection.name), this.head()]);
-    const caughtUp = head === undefined || reached(checkpoint, head.position);
-    let lagEvents = 0;
-    let lagMs = 0;
-    if (head !== undefined && !caughtUp) {
-      lagEvents = Number(head.position.commit - (checkpoint?.position.commit ?? 0n));
-      const oldest = await this.firstDealEvent({ fromPosition: checkpoint?.position ?? 'start' }, checkpoint?.position);
-      lagMs = oldest === undefined ? 0 : Math.max(0, this.now() - oldest.created.getTime());
-    }
+    const checkpoint = await this.store.checkpoint(this.projection.name);
+    const { lagEvents, lagMs, caughtUp } = await dealStreamLag(this.eventStore, checkpoint?.position, this.now());
     return {
       projection: this.projection.name,
       position: checkpoint ? formatPosition(checkpoint.position) : null,
@@ -455,28 +448,7 @@ export class ProjectionRunner {
 
   /** The last deal event in the store. */
   private head(): Promise<RecordedEvent | undefined> {
-    return this.firstDealEvent({ direction: 'backwards' });
-  }
-
-  /**
-   * The first deal event a read yields after `after`. Only deals have streams today, so a read of two
-   * events (the first may be `after` itself: reads include their start) finds it; the full read that
-   * follows is for stores that also hold other streams.
-   */
-  private async firstDealEvent(
-    options: { readonly direction?: 'backwards'; readonly fromPosition?: 'start' | Position },
-    after?: Position,
-  ): Promise<RecordedEvent | undefined> {
-    for (const maxCount of [2, undefined]) {
-      let seen = 0;
-      for await (const event of this.eventStore.readAll(maxCount === undefined ? options : { ...options, maxCount })) {
-        seen += 1;
-        if (after !== undefined && comparePositions(event.position, after) <= 0) continue;
-        if (event.streamId.startsWith(dealStreamPrefix)) return event;
-      }
-      if (maxCount !== undefined && seen < maxCount) return undefined;
-    }
-    return undefined;
+    return lastDealEvent(this.eventStore);
   }
 }
 
