@@ -2,6 +2,7 @@
 // (so a run's peak resident memory is its own) and the context the harness hands each scenario.
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
+import type { Growth } from './growth';
 
 export const root = resolve(__dirname, '..');
 
@@ -27,6 +28,8 @@ export interface ScenarioContext {
   /** Runs per figure; each figure is the median of these. */
   readonly runs: number;
   readonly smoke: boolean;
+  /** A --growth run: every scenario measures the data set of `events`, whatever its own default size. */
+  readonly growth: boolean;
   /** The generated data set: an embedded event store file, read-only for scenarios. */
   readonly eventsFile: string;
   readonly redisUrl: string;
@@ -37,6 +40,8 @@ export interface ScenarioContext {
 export interface Scenario {
   /** Short name for `--only`. */
   readonly name: string;
+  /** How its figures should grow with the data set (--growth); none when its work does not depend on it. */
+  readonly growth?: Growth;
   run(context: ScenarioContext): Promise<Figure[]>;
 }
 

@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureDataset } from './dataset';
+import { type GrowthRow, growthRows, growthSizes } from './growth';
 import { type Figure, root, type Scenario } from './harness';
 import { baselinesScenario } from './scenarios/baselines';
 import { commandsScenario } from './scenarios/commands';
@@ -14,6 +15,9 @@ import { queriesScenario } from './scenarios/queries';
 import { rebuildScenario } from './scenarios/rebuild';
 import { appendScenario, storeReadScenario } from './scenarios/append';
 import { relayScenario } from './scenarios/relay';
+
+/** The smallest data set the generator makes. */
+const minimumEvents = 1_000;
 
 // The scenarios, in the order they run and print. Add a scenario here and nowhere else.
 const scenarios: readonly Scenario[] = [rebuildScenario, commandsScenario, baselinesScenario, relayScenario, appendScenario, storeReadScenario, queriesScenario];
@@ -31,7 +35,10 @@ function table(figures: readonly Figure[]): string {
     figure.ratio ?? '',
     figure.note ?? '',
   ]);
-  const header = ['scenario', 'variant', 'median', 'min–max', 'unit', 'p50 ms', 'p99 ms', 'peak RSS', 'vs baseline', 'note'];
+  return renderTable(['scenario', 'variant', 'median', 'min–max', 'unit', 'p50 ms', 'p99 ms', 'peak RSS', 'vs baseline', 'note'], rows);
+}
+
+function renderTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ');
   return [line(header), widths.map((width) => '-'.repeat(width)).join('-|-'), ...rows.map(line)].join('\n');
@@ -41,6 +48,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       smoke: { type: 'boolean', default: false },
+      growth: { type: 'boolean', default: false },
       events: { type: 'string' },
       runs: { type: 'string' },
       only: { type: 'string' },
@@ -48,22 +56,16 @@ async function main(): Promise<void> {
   });
   const events = Number(values.events ?? (values.smoke ? 10_000 : 1_000_000));
   const runs = Number(values.runs ?? (values.smoke ? 1 : 3));
-  if (!Number.isSafeInteger(events) || events < 1_000 || !Number.isSafeInteger(runs) || runs < 1) {
-    throw new Error('--events must be a whole number of at least 1000, --runs at least 1');
+  if (!Number.isSafeInteger(events) || events < minimumEvents || !Number.isSafeInteger(runs) || runs < 1) {
+    throw new Error(`--events must be a whole number of at least ${minimumEvents}, --runs at least 1`);
   }
-  const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-  const eventsFile = join(root, '.bench', 'data', `events-${events}.sqlite`);
-  console.error(`Data set: about ${events} events (${eventsFile})`);
-  const dataset = await ensureDataset(eventsFile, events, (line) => console.error(line));
+  const growth = values.growth ?? false;
   const only = values.only?.split(',').map((name) => name.trim()).filter(Boolean);
   const unknown = only?.filter((name) => !scenarios.some((scenario) => scenario.name === name)) ?? [];
   if (unknown.length) throw new Error(`--only: unknown scenario ${unknown.join(', ')}; there are ${scenarios.map((scenario) => scenario.name).join(', ')}`);
-  const context = { events, runs, smoke: values.smoke ?? false, eventsFile, redisUrl, log: (line: string) => console.error(line) };
-  const figures: Figure[] = [];
-  for (const scenario of scenarios.filter((candidate) => !only || only.includes(candidate.name))) {
-    console.error(`Scenario ${scenario.name}`);
-    figures.push(...(await scenario.run(context)));
-  }
+  // Growing, only the scenarios whose work depends on the data set run, at each size.
+  const chosen = scenarios.filter((candidate) => (!only || only.includes(candidate.name)) && (!growth || candidate.growth !== undefined));
+  const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
   const machine = {
     cores: cpus().length,
     cpu: cpus()[0]?.model ?? 'unknown',
@@ -71,13 +73,41 @@ async function main(): Promise<void> {
     commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(),
     when: new Date().toISOString(),
   };
-  console.log(`\n${dataset.events.toLocaleString('en-US')} events; ${runs} run(s) each; ${machine.cores} cores, Node ${machine.node}, commit ${machine.commit}\n`);
-  console.log(table(figures));
+  const sized: Array<{ readonly events: number; readonly byScenario: ReadonlyMap<string, Figure[]> }> = [];
+  for (const size of growth ? growthSizes(events, minimumEvents) : [events]) {
+    const eventsFile = join(root, '.bench', 'data', `events-${size}.sqlite`);
+    console.error(`Data set: about ${size} events (${eventsFile})`);
+    const dataset = await ensureDataset(eventsFile, size, (line) => console.error(line));
+    const context = { events: size, runs, smoke: values.smoke ?? false, growth, eventsFile, redisUrl, log: (line: string) => console.error(line) };
+    const byScenario = new Map<string, Figure[]>();
+    for (const scenario of chosen) {
+      console.error(`Scenario ${scenario.name}`);
+      byScenario.set(scenario.name, await scenario.run(context));
+    }
+    console.log(`\n${dataset.events.toLocaleString('en-US')} events; ${runs} run(s) each; ${machine.cores} cores, Node ${machine.node}, commit ${machine.commit}\n`);
+    console.log(table([...byScenario.values()].flat()));
+    sized.push({ events: dataset.events, byScenario });
+  }
+  const growthFigures = growth
+    ? chosen.flatMap((scenario) => growthRows(scenario.growth!, sized.map(({ events: size, byScenario }) => ({ events: size, figures: byScenario.get(scenario.name) ?? [] }))))
+    : [];
+  if (growth) {
+    console.log(`\nGrowth from ${sized.map(({ events: size }) => size.toLocaleString('en-US')).join(' to ')} events\n`);
+    console.log(growthTable(sized.map(({ events: size }) => size), growthFigures));
+  }
   const out = join(root, '.bench', 'results');
   mkdirSync(out, { recursive: true });
   const file = join(out, `bench-${machine.when.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify({ machine, dataset: { events: dataset.events, runs }, figures }, null, 2)}\n`);
+  const results = sized.map(({ events: size, byScenario }) => ({ dataset: { events: size, runs }, figures: [...byScenario.values()].flat() }));
+  const json = growth ? { machine, runs: results, growth: growthFigures } : { machine, ...results[0] };
+  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   console.log(`\nResults: ${file}`);
+}
+
+function growthTable(sizes: readonly number[], rows: readonly GrowthRow[]): string {
+  const header = ['scenario', 'variant', 'measure', ...sizes.map((size) => `${size.toLocaleString('en-US')} events`), 'growth'];
+  const cells = rows.map((row) => [row.scenario, row.variant, row.measure, ...row.values.map((value) => (value === undefined ? '-' : Number(value.toPrecision(3)).toLocaleString('en-US'))), row.verdict]);
+  return renderTable(header, cells);
 }
 
 main().catch((error: unknown) => {

@@ -33,6 +33,7 @@ const times = (ours: Figure, theirs: Figure, name: string) => `${(ours.median / 
 
 export const appendScenario: Scenario = {
   name: 'append',
+  growth: 'time',
   async run(context): Promise<Figure[]> {
     const concurrentEvents = context.smoke ? 10_000 : context.events;
     const sequentialEvents = context.smoke ? 1_000 : 20_000;
@@ -74,6 +75,7 @@ export const appendScenario: Scenario = {
 
 export const storeReadScenario: Scenario = {
   name: 'store-read',
+  growth: 'time',
   async run(context): Promise<Figure[]> {
     context.log('  raw read and JSON.parse');
     const raw = figure('raw SQLite read+parse', 'whole data set', await measure(context, 'raw-read', 1), { note: 'no baseline: the limit' });

@@ -170,8 +170,9 @@ function figure(scenario: string, variant: string, samples: readonly Sample[], n
 
 export const queriesScenario: Scenario = {
   name: 'queries',
-  async run({ runs, smoke, eventsFile, events, log }): Promise<Figure[]> {
-    const size = smoke ? events : Number(process.env['BENCH_QUERIES_EVENTS'] ?? fullSizeEvents);
+  growth: 'latency',
+  async run({ runs, smoke, growth, eventsFile, events, log }): Promise<Figure[]> {
+    const size = smoke || growth ? events : Number(process.env['BENCH_QUERIES_EVENTS'] ?? fullSizeEvents);
     if (!Number.isSafeInteger(size) || size < 1_000) throw new Error('BENCH_QUERIES_EVENTS must be a whole number of at least 1000');
     const file = size === events ? eventsFile : join(root, '.bench', 'data', `events-${size}.sqlite`);
     await ensureDataset(file, size, log);

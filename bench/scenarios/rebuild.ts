@@ -4,6 +4,7 @@ import { type Figure, notRun, redisAnswers, runWorker, type Scenario, summarize 
 
 export const rebuildScenario: Scenario = {
   name: 'rebuild',
+  growth: 'time',
   async run({ eventsFile, runs, redisUrl }): Promise<Figure[]> {
     const figures: Figure[] = [];
     const rawRates: number[] = [];

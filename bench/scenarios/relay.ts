@@ -62,6 +62,7 @@ async function measureDelays(kafka: Kafka, topic: string, appending: () => Promi
 
 export const relayScenario: Scenario = {
   name: 'relay',
+  growth: 'time',
   async run({ eventsFile, runs, smoke, log }): Promise<Figure[]> {
     const brokers = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092';
     const kafka = new Kafka({ clientId: 'bench-relay', brokers: brokers.split(','), logLevel: logLevel.NOTHING, connectionTimeout: 3_000, retry: { retries: 2 } });
