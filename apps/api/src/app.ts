@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { AppConfig, Clock } from '@deals/platform';
 import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -27,6 +29,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
     // Errors the router raises before Nest sees the request (a path parameter too long, a bad URL) get our error shape too.
+    // Requests Node's HTTP parser refuses before any route sees them (headers over 16 KiB, not HTTP at all).
+    clientErrorHandler: answerClientError,
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
       const apiError =
         error.code === 'FST_ERR_MAX_PARAM_LENGTH'
@@ -59,4 +63,27 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi), { jsonDocumentUrl: 'docs/openapi.json' });
   await app.init();
   return app;
+}
+
+/**
+ * Answers a request the HTTP parser refused with our error shape, as Fastify's own handler would
+ * with its own (431 for oversized headers, 408 for a request too slow to arrive, else 400), then
+ * closes the connection: after a parse error nothing more on it can be trusted.
+ */
+function answerClientError(error: Error & { readonly code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const apiError =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new ApiError(431, 'HEADERS_TOO_LARGE', 'The request line and headers are larger than 16 KiB')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new ApiError(408, 'REQUEST_TIMEOUT', 'The request did not arrive in time')
+        : new ApiError(400, 'MALFORMED_REQUEST', 'The request is not valid HTTP/1.1');
+  const body = JSON.stringify(apiError.toBody());
+  socket.end(
+    `HTTP/1.1 ${apiError.statusCode} ${STATUS_CODES[apiError.statusCode]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
