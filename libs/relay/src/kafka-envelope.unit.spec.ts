@@ -124,9 +124,13 @@ describe('Kafka envelope', () => {
       ['a key that is not the deal id', () => ({ key: 'other-deal', value: JSON.stringify(valid()) })],
       ['a ce_id header that disagrees', () => ({ value: JSON.stringify(valid()), headers: { ce_id: 'another' } })],
       ['a ce_type header that disagrees', () => ({ value: JSON.stringify(valid()), headers: { ce_type: 'Closed' } })],
+      ['JSON nested a million levels deep', () => ({ value: '['.repeat(1_000_000) + ']'.repeat(1_000_000) })],
+      ['a 5 MB value that is no envelope', () => ({ value: JSON.stringify({ envelopeVersion: 1, filler: 'a'.repeat(5_000_000) }) })],
+      ['an envelope whose fields hide behind __proto__', () => ({ value: `{"__proto__":${JSON.stringify(valid())}}` })],
     ];
     it.each(cases)('%s', (_, message) => {
       expect(() => fromKafkaMessage(message())).toThrow(InvalidEnvelopeError);
+      expect(({} as Record<string, unknown>)['eventId']).toBeUndefined();
     });
   });
 });
