@@ -1,6 +1,6 @@
 /** What every read-model adapter enforces the same way, so that they behave alike. */
 import { ChangeSet } from './change-set';
-import type { Checkpoint, ReadModelChange } from './read-model-store.port';
+import type { Checkpoint, RangeOptions, ReadModelChange } from './read-model-store.port';
 
 export { projectionNamespace } from './change-set';
 
@@ -46,6 +46,13 @@ export function validCheckpoint(checkpoint: Checkpoint): Checkpoint {
 export function nonNegativeInteger(value: number, what: string): number {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} must be a non-negative integer, got ${value}`);
   return value;
+}
+
+/** A range's offset, checked: a whole number, and never beside a keyset cursor (they would compound). */
+export function rangeOffset(options: RangeOptions): number {
+  const offset = nonNegativeInteger(options.offset ?? 0, 'offset');
+  if (offset > 0 && options.after !== undefined) throw new RangeError('A range takes an offset or an `after` cursor, not both');
+  return offset;
 }
 
 export function positiveInteger(value: number, what: string): number {

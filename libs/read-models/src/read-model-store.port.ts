@@ -44,6 +44,11 @@ export interface RangeOptions {
   readonly limit: number;
   /** Highest score first. Ties are ordered by member, in the same direction. */
   readonly reverse?: boolean;
+  /**
+   * Skip this many entries (within the bounds, in the direction of travel) before the first one
+   * returned: the k-th value of a range without reading the k before it. Not with `after`.
+   */
+  readonly offset?: number;
 }
 
 export interface ReadModelStore {

@@ -351,6 +351,30 @@ async function valuesInSubBins(
   };
 }
 
+/**
+ * As valuesIn, for one scope with nothing to correct: each position read alone, from the nearer end,
+ * with the store skipping the entries before it instead of handing them over.
+ */
+async function valuesAt(
+  store: ReadModelStore,
+  index: string,
+  stat: DurationStat,
+  { min, max }: Bounds,
+  count: number,
+  positions: readonly number[],
+): Promise<(position: number) => number> {
+  const values = new Map<number, number>();
+  await Promise.all(
+    positions.map(async (position) => {
+      const reverse = count - 1 - position < position;
+      const [entry] = await store.range(index, { min, max, reverse, offset: reverse ? count - 1 - position : position, limit: 1 });
+      if (entry === undefined) throw new TornAggregates(`${stat} holds fewer values in [${min}, ${max}] than its histogram counts`);
+      values.set(position, entry.score);
+    }),
+  );
+  return (position) => values.get(position)!;
+}
+
 /** The values at some positions (0-based, ascending) among the `count` values within some bounds. */
 async function valuesIn(
   store: ReadModelStore,
@@ -360,6 +384,10 @@ async function valuesIn(
   count: number,
   positions: readonly number[],
 ): Promise<(position: number) => number> {
+  const scope = scopes[0];
+  if (scopes.length === 1 && scope !== undefined && scope.removedIn(stat, bounds).length === 0 && scope.addedIn(stat, bounds).length === 0) {
+    return valuesAt(store, durationIndex(scope.scope, stat), stat, bounds, count, positions);
+  }
   const lowest = Math.min(...positions);
   const highest = Math.max(...positions);
   // From the bottom, the first highest + 1 values; from the top, the last count − lowest.

@@ -6,6 +6,7 @@ import {
   nonNegativeInteger,
   positiveInteger,
   projectionNamespace,
+  rangeOffset,
   roundCounter,
   validCheckpoint,
 } from '../adapter-rules';
@@ -40,6 +41,7 @@ interface RangeParams {
   readonly min: number;
   readonly max: number;
   readonly limit: number;
+  readonly offset: number;
   readonly score?: number;
   readonly member?: string;
 }
@@ -51,7 +53,7 @@ function prepareStatements(db: Database.Database) {
     db.prepare<RangeParams, EntryRow>(
       `SELECT member, score FROM index_entries
        WHERE name_id = @name ${where} AND score >= @min AND score <= @max
-       ORDER BY score ${order}, member ${order} LIMIT @limit`,
+       ORDER BY score ${order}, member ${order} LIMIT @limit OFFSET @offset`,
     );
   return {
     putDocument: db.prepare<[string, string, string]>(
@@ -279,11 +281,12 @@ export class EmbeddedReadModelStore implements ReadModelStore {
 
   async range(index: string, options: RangeOptions): Promise<IndexEntry[]> {
     const limit = nonNegativeInteger(options.limit, 'limit');
+    const offset = rangeOffset(options);
     if (limit === 0) return [];
     const nameId = this.nameId(index);
     if (nameId === undefined) return [];
-    const params = { name: nameId, min: options.min ?? -Infinity, max: options.max ?? Infinity, limit };
     const { after, reverse = false } = options;
+    const params = { name: nameId, min: options.min ?? -Infinity, max: options.max ?? Infinity, limit, offset };
     const statements = this.statements;
     const rows =
       after === undefined

@@ -1,6 +1,6 @@
 import { connectRedis } from '@deals/platform';
 import type { Redis } from 'ioredis';
-import { netChanges, nonNegativeInteger, positiveInteger, projectionNamespace, roundCounter, validCheckpoint } from '../adapter-rules';
+import { netChanges, nonNegativeInteger, positiveInteger, projectionNamespace, rangeOffset, roundCounter, validCheckpoint } from '../adapter-rules';
 import type {
   Checkpoint,
   IndexEntry,
@@ -182,6 +182,7 @@ export class RedisReadModelStore implements ReadModelStore {
 
   async range(index: string, options: RangeOptions): Promise<IndexEntry[]> {
     const limit = nonNegativeInteger(options.limit, 'limit');
+    const offset = rangeOffset(options);
     if (limit === 0) return [];
     const key = this.key(kinds.index, index);
     const { min = -Infinity, max = Infinity, reverse = false } = options;
@@ -191,8 +192,8 @@ export class RedisReadModelStore implements ReadModelStore {
     if (after !== undefined && (reverse ? after.score < min : after.score > max)) return [];
     if (after === undefined) {
       const reply = reverse
-        ? await this.redis.zrange(key, bound(max), bound(min), 'BYSCORE', 'REV', 'LIMIT', 0, limit, 'WITHSCORES')
-        : await this.redis.zrange(key, bound(min), bound(max), 'BYSCORE', 'LIMIT', 0, limit, 'WITHSCORES');
+        ? await this.redis.zrange(key, bound(max), bound(min), 'BYSCORE', 'REV', 'LIMIT', offset, limit, 'WITHSCORES')
+        : await this.redis.zrange(key, bound(min), bound(max), 'BYSCORE', 'LIMIT', offset, limit, 'WITHSCORES');
       return entries(reply);
     }
     const reply = await this.redis.eval(pageAfterMember, 1, key, after.member, String(after.score), reverse ? '1' : '0', limit);

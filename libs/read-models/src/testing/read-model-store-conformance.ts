@@ -243,6 +243,26 @@ export function describeReadModelStoreConformance(
         expect(await store.range(name, { reverse: true, min: 2, max: 3, limit: 3 })).toEqual(reversed.slice(1, 4));
       });
 
+      it('range skips `offset` entries within the bounds, in the direction of travel, ties by member', async () => {
+        const { name, entries } = await tiedIndex();
+        const reversed = [...entries].reverse();
+        expect(await store.range(name, { offset: 4, limit: 1 })).toEqual(entries.slice(4, 5));
+        expect(await store.range(name, { offset: 2, limit: 3 })).toEqual(entries.slice(2, 5));
+        expect(await store.range(name, { min: 2, max: 3, offset: 3, limit: 100 })).toEqual(entries.slice(6, 9));
+        expect(await store.range(name, { reverse: true, offset: 1, limit: 2 })).toEqual(reversed.slice(1, 3));
+        expect(await store.range(name, { reverse: true, min: 1, max: 3, offset: 5, limit: 1 })).toEqual(reversed.slice(6, 7));
+        expect(await store.range(name, { offset: 0, limit: 2 })).toEqual(entries.slice(0, 2));
+        expect(await store.range(name, { offset: 10, limit: 5 })).toEqual([]);
+        expect(await store.range(name, { min: 4, offset: 1, limit: 5 })).toEqual([]);
+      });
+
+      it('range refuses an offset beside an `after` cursor, and one that is not a whole number', async () => {
+        const { name, entries } = await tiedIndex();
+        await expect(store.range(name, { offset: 1, after: entries[0]!, limit: 1 })).rejects.toThrow(RangeError);
+        await expect(store.range(name, { offset: -1, limit: 1 })).rejects.toThrow(RangeError);
+        await expect(store.range(name, { offset: 1.5, limit: 1 })).rejects.toThrow(RangeError);
+      });
+
       it.each([false, true])('pages with `after` through ties on score (reverse: %s)', async (reverse) => {
         const { name, entries } = await tiedIndex();
         const expected = reverse ? [...entries].reverse() : entries;

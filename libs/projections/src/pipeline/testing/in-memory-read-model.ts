@@ -6,6 +6,7 @@ import {
   type JsonObject,
   netChanges,
   projectionNamespace,
+  rangeOffset,
   type RangeOptions,
   type ReadModelChange,
   type ReadModelStore,
@@ -96,6 +97,7 @@ export class InMemoryReadModelStore implements ReadModelStore {
 
   async range(index: string, options: RangeOptions): Promise<IndexEntry[]> {
     const { min = -Infinity, max = Infinity, after, limit, reverse = false } = options;
+    const offset = rangeOffset(options);
     const direction = reverse ? -1 : 1;
     const compare = (a: IndexEntry, b: IndexEntry) =>
       direction * (a.score !== b.score ? a.score - b.score : a.member < b.member ? -1 : a.member > b.member ? 1 : 0);
@@ -104,7 +106,7 @@ export class InMemoryReadModelStore implements ReadModelStore {
       .filter((entry) => entry.score >= min && entry.score <= max)
       .sort(compare)
       .filter((entry) => after === undefined || compare(entry, after) > 0)
-      .slice(0, limit);
+      .slice(offset, offset + limit);
   }
 
   async count(index: string, min = -Infinity, max = Infinity): Promise<number> {
