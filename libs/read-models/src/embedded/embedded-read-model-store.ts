@@ -93,7 +93,7 @@ function prepareStatements(db: Database.Database) {
     nextPage: db.prepare<[string, string, number], { id: string; json: string }>(
       'SELECT id, json FROM documents WHERE collection = ? AND id > ? ORDER BY id LIMIT ?',
     ),
-    counters: db.prepare<[string], { field: string; value: number }>('SELECT field, value FROM counters WHERE counter = ?'),
+    counters: db.prepare<[string], [field: string, value: number]>('SELECT field, value FROM counters WHERE counter = ?').raw(true),
     rangeForwards: range('', 'ASC'),
     rangeForwardsAfter: range('AND (score, member) > (@score, @member)', 'ASC'),
     rangeBackwards: range('', 'DESC'),
@@ -275,7 +275,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
 
   async counters(counter: string): Promise<Record<string, number>> {
     const result: Record<string, number> = {};
-    for (const row of this.statements.counters.all(counter)) result[row.field] = roundCounter(row.value);
+    for (const [field, value] of this.statements.counters.all(counter)) result[field] = roundCounter(value);
     return result;
   }
 
