@@ -8,6 +8,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
+import { appLogger } from './infrastructure/app-logger';
 import { ApiError } from './http/api-error';
 import { acceptedCorrelationId, type RequestWithCorrelation } from './http/command-context';
 import { ErrorFilter } from './http/error-filter';
@@ -40,7 +41,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.clock), adapter, {
-    logger: options.logLevels ?? ['warn', 'error'],
+    logger: appLogger(config, options.logLevels ?? ['warn', 'error']),
     abortOnError: false,
     bodyParser: false,
   });

@@ -154,10 +154,26 @@ describe('the projector app', () => {
     [{ READ_MODEL_STORE: 'redis' }, 'REDIS_URL'],
     [{ LEASE_TTL_MS: 'soon' }, 'LEASE_TTL_MS'],
     [{ EVENT_STORE: 'esdb' }, 'ESDB_URL'],
+    [{ LOG_FORMAT: 'yaml' }, 'LOG_FORMAT'],
   ])('stops at start on a wrong or missing setting, naming it: %p', async (env, setting) => {
     const run = await runToExit('projector', { DATA_DIR: data.dir, ...env });
     expect(run.code).toBe(1);
     expect(run.output).toContain(`Configuration error: ${setting}: `);
+  });
+});
+
+describe('the projector with LOG_FORMAT=json', () => {
+  it('writes one JSON object per log line, with its level, context and message', async () => {
+    const worker = await startWorker('projector', { DATA_DIR: data.dir, LOG_FORMAT: 'json' });
+    workers.push(worker);
+    await worker.healthUntil((health) => health.role === 'leader');
+    expect(await worker.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+
+    const lines = worker.output().split('\n').filter((line) => line.trim().length > 0);
+    const logged = lines.map((line) => JSON.parse(line) as { level: string; context: string; message: string; pid: number });
+    expect(logged.length).toBeGreaterThan(3);
+    expect(logged).toContainEqual(expect.objectContaining({ level: 'log', context: 'Projections', message: 'Running projections: pipeline, analytics, audit' }));
+    expect(logged).toContainEqual(expect.objectContaining({ level: 'log', context: 'Projector', message: 'Stopped' }));
   });
 });
 

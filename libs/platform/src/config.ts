@@ -53,6 +53,8 @@ export interface AppConfig {
   readonly kafka?: KafkaSettings;
   /** How long the projector's and the relay's leases last without renewal; see docs/production.md. */
   readonly leaseTtlMs: number;
+  /** `text` (coloured on a terminal) or `json`: one JSON object per line, for a log collector. */
+  readonly logFormat: 'text' | 'json';
 }
 
 export interface KafkaSettings {
@@ -106,6 +108,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     apiWorkers: oneOf(env, 'API_WORKERS', ['in-process', 'off'] as const, 'in-process'),
     ...(kafka ? { kafka } : {}),
     leaseTtlMs: integer(env, 'LEASE_TTL_MS', 15_000, 3_000, 600_000),
+    logFormat: oneOf(env, 'LOG_FORMAT', ['text', 'json'] as const, 'text'),
   };
 }
 

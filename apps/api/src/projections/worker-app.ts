@@ -3,6 +3,7 @@ import { type AppConfig, ConfigError, loadConfig } from '@deals/platform';
 import { type DynamicModule, Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { appLogger } from '../infrastructure/app-logger';
 
 /** The configuration, or the process ends at once with a message naming the wrong or missing setting. */
 export function configOrExit(check: (config: AppConfig) => void = () => {}): AppConfig {
@@ -27,7 +28,7 @@ export async function startWorkerApp(name: string, config: AppConfig, module: Dy
   const logger = new Logger(name);
   mkdirSync(config.dataDir, { recursive: true });
   const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter({ return503OnClosing: true }), {
-    logger: ['log', 'warn', 'error'],
+    logger: appLogger(config, ['log', 'warn', 'error']),
     abortOnError: false,
   });
   let closing = false;
