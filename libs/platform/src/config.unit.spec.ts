@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       rottingDays: defaultRottingDays,
       apiWorkers: 'in-process',
       leaseTtlMs: 15000,
+      logFormat: 'text',
     });
   });
 
@@ -97,6 +98,7 @@ describe('loadConfig', () => {
     [{ PORT: '80a' }, 'PORT'],
     [{ BODY_LIMIT_BYTES: '10' }, 'BODY_LIMIT_BYTES'],
     [{ SEED_DEMO: 'yes' }, 'SEED_DEMO'],
+    [{ LOG_FORMAT: 'JSON' }, 'LOG_FORMAT'],
     [{ STAGE_PROBABILITIES: 'lead=1.5' }, 'STAGE_PROBABILITIES'],
     [{ STAGE_PROBABILITIES: 'closing=0.5' }, 'STAGE_PROBABILITIES'],
     [{ ROTTING_DAYS: 'won=10' }, 'ROTTING_DAYS'],
