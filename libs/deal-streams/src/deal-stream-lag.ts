@@ -3,8 +3,6 @@ import { dealStreamPrefix } from './deal-event-envelope';
 
 /** How far a checkpointed consumer of the deal streams (a projection, the relay) is behind the store. */
 export interface DealStreamLag {
-  /** The store's last deal event; undefined while there is none. */
-  readonly head: RecordedEvent | undefined;
   /** Events between the checkpoint and the head: exact in the embedded store, an estimate in EventStoreDB (log offsets). */
   readonly lagEvents: number;
   /** Age of the oldest deal event not consumed yet, in ms; 0 when caught up. */
@@ -20,11 +18,10 @@ export interface DealStreamLag {
 export async function dealStreamLag(eventStore: EventStore, position: Position | undefined, now: number): Promise<DealStreamLag> {
   const head = await lastDealEvent(eventStore);
   if (head === undefined || (position !== undefined && comparePositions(position, head.position) >= 0)) {
-    return { head, lagEvents: 0, lagMs: 0, caughtUp: true };
+    return { lagEvents: 0, lagMs: 0, caughtUp: true };
   }
   const oldest = await firstDealEventAfter(eventStore, position);
   return {
-    head,
     lagEvents: Number(head.position.commit - (position?.commit ?? 0n)),
     lagMs: oldest === undefined ? 0 : Math.max(0, now - oldest.created.getTime()),
     caughtUp: false,
@@ -37,7 +34,7 @@ export function lastDealEvent(eventStore: EventStore): Promise<RecordedEvent | u
 }
 
 /** The first deal event after `position` (from the start without one). */
-export function firstDealEventAfter(eventStore: EventStore, position: Position | undefined): Promise<RecordedEvent | undefined> {
+function firstDealEventAfter(eventStore: EventStore, position: Position | undefined): Promise<RecordedEvent | undefined> {
   return firstDealEvent(eventStore, { fromPosition: position ?? 'start' }, position);
 }
 
