@@ -7,8 +7,6 @@ export interface ProjectorLeaseOptions {
   /** Wait for the holder to let the lease go instead of failing at once. */
   readonly wait: boolean;
   readonly stderr: OutputStream;
-  /** How often a waiting command looks again. Default: the election's own renewal interval. */
-  readonly pollMs?: number;
 }
 
 /**
@@ -32,7 +30,8 @@ export async function withProjectorLease<T>(leases: LeaseStore, options: Project
       }
       if (!told) options.stderr.write(`Waiting for the ${projectorLease} lease, held by ${holder}\n`);
       told = true;
-      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? Math.max(50, Math.floor(options.ttlMs / 10))));
+      // The election itself tries to take the lease every TTL/5; looking twice as often notices at once.
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(options.ttlMs / 10)));
     }
     return await work(election);
   } finally {
