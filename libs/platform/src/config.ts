@@ -55,6 +55,11 @@ export interface AppConfig {
   readonly leaseTtlMs: number;
   /** `text` (coloured on a terminal) or `json`: one JSON object per line, for a log collector. */
   readonly logFormat: 'text' | 'json';
+  /**
+   * Under a steady stream of commands, each live projection commits at most this often (ms), folding
+   * a deal's successive events into one change; a lone event after a quiet spell still commits at once.
+   */
+  readonly projectionCommitIntervalMs: number;
 }
 
 export interface KafkaSettings {
@@ -109,6 +114,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ...(kafka ? { kafka } : {}),
     leaseTtlMs: integer(env, 'LEASE_TTL_MS', 15_000, 3_000, 600_000),
     logFormat: oneOf(env, 'LOG_FORMAT', ['text', 'json'] as const, 'text'),
+    projectionCommitIntervalMs: integer(env, 'PROJECTION_COMMIT_INTERVAL_MS', 250, 0, 10_000),
   };
 }
 

@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       apiWorkers: 'in-process',
       leaseTtlMs: 15000,
       logFormat: 'text',
+      projectionCommitIntervalMs: 250,
     });
   });
 
@@ -99,6 +100,7 @@ describe('loadConfig', () => {
     [{ BODY_LIMIT_BYTES: '10' }, 'BODY_LIMIT_BYTES'],
     [{ SEED_DEMO: 'yes' }, 'SEED_DEMO'],
     [{ LOG_FORMAT: 'JSON' }, 'LOG_FORMAT'],
+    [{ PROJECTION_COMMIT_INTERVAL_MS: '-1' }, 'PROJECTION_COMMIT_INTERVAL_MS'],
     [{ STAGE_PROBABILITIES: 'lead=1.5' }, 'STAGE_PROBABILITIES'],
     [{ STAGE_PROBABILITIES: 'closing=0.5' }, 'STAGE_PROBABILITIES'],
     [{ ROTTING_DAYS: 'won=10' }, 'ROTTING_DAYS'],

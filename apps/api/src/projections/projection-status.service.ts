@@ -108,7 +108,8 @@ export class ProjectionStatusService implements OnApplicationBootstrap, BeforeAp
   }
 
   private createRunners(store: ReadModelStore): ReadonlyMap<string, ProjectionRunner> {
-    return new Map(allProjections(this.config).map((projection) => [projection.name, new ProjectionRunner(this.eventStore, store, projection)]));
+    const options = { minLiveCommitIntervalMs: this.config.projectionCommitIntervalMs };
+    return new Map(allProjections(this.config).map((projection) => [projection.name, new ProjectionRunner(this.eventStore, store, projection, options)]));
   }
 
   private runner(projection: string): ProjectionRunner {

@@ -53,6 +53,8 @@ export async function startTestApp(
       DATA_DIR: dataDir,
       PORT: '0',
       SEED_DEMO: 'false',
+      // Tests read their own writes right after each command; spacing commits out only slows them down.
+      PROJECTION_COMMIT_INTERVAL_MS: '0',
       API_KEYS: Object.entries(keys)
         .map(([role, key]) => `${key}=${actors[role as keyof typeof keys]}:${role}`)
         .join(','),

@@ -384,6 +384,55 @@ class SlowCommitStore extends InMemoryReadModelStore {
   }
 }
 
+/** An in-memory store that notes when each commit began (performance.now()). */
+class CommitTimingStore extends InMemoryReadModelStore {
+  readonly startedAt: number[] = [];
+
+  override async commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint): Promise<void> {
+    this.startedAt.push(performance.now());
+    await super.commit(projection, changes, checkpoint);
+  }
+}
+
+describe('ProjectionRunner following a steady stream of appends', () => {
+  it('spaces its live commits at least minLiveCommitIntervalMs apart, each carrying the events that came meanwhile', async () => {
+    const events = openEvents();
+    const store = new CommitTimingStore();
+    const projection = countingProjection(projectionName());
+    const live = runner(events, store, projection, { maxBatchDelayMs: 1, minLiveCommitIntervalMs: 150 });
+    live.start();
+
+    // One event every few milliseconds for about a second: an unspaced runner commits every event or two.
+    let last: RecordedEvent['position'] | undefined;
+    for (let deal = 0; deal < 120; deal++) {
+      const dealId = randomUUID();
+      last = (await appendEvents(events, dealId, dealEvents(deal, dealId, Date.UTC(2025, 0, 1)).slice(0, 1), 0)).position;
+      await new Promise((resolve) => setTimeout(resolve, 8));
+    }
+    await live.waitFor(last!);
+
+    const gaps = store.startedAt.slice(1).map((at, index) => at - store.startedAt[index]!);
+    expect(gaps.length).toBeGreaterThan(0);
+    // Timers may fire a millisecond early; a gap is never shorter than the interval otherwise.
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(148);
+    expect(await snapshot(store, projection.name)).toEqual(await oneByOne(events, projection));
+  });
+
+  it('commits the first event after a quiet spell without waiting for the interval', async () => {
+    const events = openEvents();
+    const store = new CommitTimingStore();
+    const projection = countingProjection(projectionName());
+    const live = runner(events, store, projection, { maxBatchDelayMs: 1, minLiveCommitIntervalMs: 600_000 });
+    live.start();
+    const dealId = randomUUID();
+
+    const appended = await appendEvents(events, dealId, dealEvents(0, dealId, Date.UTC(2025, 0, 1)).slice(0, 1), 0);
+
+    await live.waitFor(appended.position, 10_000);
+    expect(store.startedAt).toHaveLength(1);
+  });
+});
+
 describe('ProjectionRunner over a store slow to commit', () => {
   it('projects a batch while the one before commits, reading what that batch wrote, and commits in order', async () => {
     const events = openEvents();

@@ -52,6 +52,13 @@ export interface RunnerOptions {
   readonly catchUpBatchSize?: number;
   /** Live mode: commit a partial batch once its first event has waited this long. Default 20. */
   readonly maxBatchDelayMs?: number;
+  /**
+   * Live mode: a batch commits no sooner than this after the previous commit ended. After a quiet
+   * spell a lone event still commits after maxBatchDelayMs; under a steady stream of commands the
+   * commits are spaced out, so a deal's successive events fold into one change (a document written
+   * once, an index entry moved once) as they do in a rebuild. Default 0.
+   */
+  readonly minLiveCommitIntervalMs?: number;
   /** The clock for lag; epoch milliseconds. */
   readonly now?: () => number;
   /**
@@ -113,6 +120,7 @@ export class ProjectionRunner {
   private readonly batchSize: number;
   private readonly catchUpBatchSize: number;
   private readonly maxBatchDelayMs: number;
+  private readonly minLiveCommitIntervalMs: number;
   private readonly now: () => number;
   private readonly filter: ((event: StoredDealEvent) => boolean) | undefined;
   private readonly reader: DealEventReader;
@@ -125,6 +133,8 @@ export class ProjectionRunner {
   private target: Position | undefined;
   private stopRequested = false;
   private committed: Checkpoint | undefined;
+  /** performance.now() when the last commit ended. */
+  private committedAt = -Infinity;
   private failure: Error | undefined;
   /** Fired at each commit, at a failure and when the loop ends. */
   private changed = signal();
@@ -144,6 +154,8 @@ export class ProjectionRunner {
     }
     this.maxBatchDelayMs = options.maxBatchDelayMs ?? defaultMaxBatchDelayMs;
     if (!(this.maxBatchDelayMs >= 0)) throw new RangeError(`maxBatchDelayMs must not be negative, got ${this.maxBatchDelayMs}`);
+    this.minLiveCommitIntervalMs = options.minLiveCommitIntervalMs ?? 0;
+    if (!(this.minLiveCommitIntervalMs >= 0)) throw new RangeError(`minLiveCommitIntervalMs must not be negative, got ${this.minLiveCommitIntervalMs}`);
     this.now = options.now ?? Date.now;
     this.filter = options.filter;
     this.reader = options.reader ?? new DealEventReader();
@@ -282,8 +294,8 @@ export class ProjectionRunner {
       this.subscription = subscription;
       const stream = batches(subscription, {
         size: this.live ? this.batchSize : this.catchUpBatchSize,
-        // Live, a partial batch commits soon; catching up, batches fill.
-        maxDelayMs: () => (this.live ? this.maxBatchDelayMs : undefined),
+        // Live, a partial batch commits soon, yet not sooner than the interval after the last commit; catching up, batches fill.
+        maxDelayMs: () => (this.live ? Math.max(this.maxBatchDelayMs, this.committedAt + this.minLiveCommitIntervalMs - performance.now()) : undefined),
         closeAfter: (event) => !this.live && this.target !== undefined && comparePositions(event.position, this.target) >= 0,
       });
       let carried: Documents = new Map();
@@ -412,6 +424,7 @@ export class ProjectionRunner {
     if (changes === undefined || checkpoint === undefined) return;
     await this.store.commit(this.projection.name, changes.toChanges(), checkpoint);
     this.committed = checkpoint;
+    this.committedAt = performance.now();
     for (const listener of this.progressListeners) listener(checkpoint);
     this.notify();
   }
