@@ -114,7 +114,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     ...(kafka ? { kafka } : {}),
     leaseTtlMs: integer(env, 'LEASE_TTL_MS', 15_000, 3_000, 600_000),
     logFormat: oneOf(env, 'LOG_FORMAT', ['text', 'json'] as const, 'text'),
-    projectionCommitIntervalMs: integer(env, 'PROJECTION_COMMIT_INTERVAL_MS', 250, 0, 10_000),
+    projectionCommitIntervalMs: integer(env, 'PROJECTION_COMMIT_INTERVAL_MS', 100, 0, 10_000),
   };
 }
 

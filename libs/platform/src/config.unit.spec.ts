@@ -29,7 +29,7 @@ describe('loadConfig', () => {
       apiWorkers: 'in-process',
       leaseTtlMs: 15000,
       logFormat: 'text',
-      projectionCommitIntervalMs: 250,
+      projectionCommitIntervalMs: 100,
     });
   });
 
