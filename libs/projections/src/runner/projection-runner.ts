@@ -124,6 +124,8 @@ export class ProjectionRunner {
   private live = false;
   private target: Position | undefined;
   private stopRequested = false;
+  /** Set by a catch-up commit of the running loop: the loop settles the store when it ends. */
+  private deferred = false;
   private committed: Checkpoint | undefined;
   private failure: Error | undefined;
   /** Fired at each commit, at a failure and when the loop ends. */
@@ -264,6 +266,7 @@ export class ProjectionRunner {
     if (this.consuming === undefined) {
       this.failure = undefined;
       this.stopRequested = false;
+      this.deferred = false;
       const loop = this.run().finally(() => {
         this.consuming = undefined;
         this.target = undefined;
@@ -315,6 +318,8 @@ export class ProjectionRunner {
         await new Promise((resolve) => setImmediate(resolve));
       }
       await committing;
+      // What the catch-up's commits deferred (CommitOptions.catchingUp) is done now, not by the first reader.
+      if (this.deferred) await this.store.settle(this.projection.name);
     } catch (error) {
       // A commit still under way ends before the loop does, so that a restart reads where it got to.
       await committing?.catch(() => {});
@@ -417,7 +422,15 @@ export class ProjectionRunner {
   private async commit(prepared: Prepared): Promise<void> {
     const { changes, checkpoint } = prepared;
     if (changes === undefined || checkpoint === undefined) return;
-    await this.store.commit(this.projection.name, changes.toChanges(), checkpoint);
+    const changeList = changes.toChanges();
+    // Catching up, more commits follow: the store may defer index work until settle(). Live, and the
+    // batch a stop() commits, go as they always did.
+    if (this.live || this.stopRequested) {
+      await this.store.commit(this.projection.name, changeList, checkpoint);
+    } else {
+      this.deferred = true;
+      await this.store.commit(this.projection.name, changeList, checkpoint, { catchingUp: true });
+    }
     this.committed = checkpoint;
     for (const listener of this.progressListeners) listener(checkpoint);
     this.notify();

@@ -125,6 +125,11 @@ export class RedisReadModelStore implements ReadModelStore {
     if (failed?.[0]) throw failed[0];
   }
 
+  /** Nothing is deferred: every commit writes its index entries. */
+  async settle(projection: string): Promise<void> {
+    projectionNamespace(projection);
+  }
+
   async checkpoint(projection: string): Promise<Checkpoint | undefined> {
     projectionNamespace(projection);
     const [fields, resetting] = await Promise.all([

@@ -141,6 +141,78 @@ export function describeReadModelStoreConformance(
       });
     });
 
+    describe('catch-up commits', () => {
+      const catchingUp = { catchingUp: true } as const;
+
+      /** The same changes committed as a catch-up, then as a plain commit: the reads must agree. */
+      async function bothWays(commits: ReadonlyArray<(p: string) => ReadModelChange[]>): Promise<[string, string]> {
+        const [staged, plain] = [projectionName(), projectionName()];
+        for (const [i, changes] of commits.entries()) {
+          await store.commit(staged, changes(staged), checkpointAt(BigInt(i + 1)), catchingUp);
+          await store.commit(plain, changes(plain), checkpointAt(BigInt(i + 1)));
+        }
+        return [staged, plain];
+      }
+
+      const history: ReadonlyArray<(p: string) => ReadModelChange[]> = [
+        (p) => [index(`${p}:activity`, 'a', 10), index(`${p}:activity`, 'b', 20), index(`${p}:other`, 'x', 1), put(`${p}:deal`, 'a', { v: 1 })],
+        (p) => [index(`${p}:activity`, 'a', 30), unindex(`${p}:activity`, 'b'), index(`${p}:activity`, 'c', 5), increment(`${p}:totals`, 'n', 2)],
+        (p) => [unindex(`${p}:other`, 'x'), index(`${p}:activity`, 'b', 25), index(`${p}:activity`, 'd', 5)],
+      ];
+
+      it('answer every read as plain commits do, across commits that re-score and unindex', async () => {
+        const [staged, plain] = await bothWays(history);
+        expect(await everything(store, `${staged}:activity`)).toEqual(await everything(store, `${plain}:activity`));
+        expect(await everything(store, `${staged}:activity`)).toEqual([entry('c', 5), entry('d', 5), entry('b', 25), entry('a', 30)]);
+        expect(await store.count(`${staged}:other`)).toBe(0);
+        expect(await store.get(`${staged}:deal`, 'a')).toEqual({ v: 1 });
+        expect(await store.counters(`${staged}:totals`)).toEqual({ n: 2 });
+        expect(await store.checkpoint(staged)).toEqual(checkpointAt(3n));
+      });
+
+      it('count and range see every catch-up commit, read between commits or not, and a plain commit after them', async () => {
+        const p = projectionName();
+        await store.commit(p, history[0]!(p), checkpointAt(1n), catchingUp);
+        expect(await store.count(`${p}:activity`)).toBe(2);
+        await store.commit(p, history[1]!(p), checkpointAt(2n), catchingUp);
+        await store.commit(p, history[2]!(p), checkpointAt(3n), catchingUp);
+        await store.commit(p, [index(`${p}:activity`, 'e', 1)], checkpointAt(4n));
+        expect(await everything(store, `${p}:activity`)).toEqual([entry('e', 1), entry('c', 5), entry('d', 5), entry('b', 25), entry('a', 30)]);
+      });
+
+      it('settle changes nothing a reader sees, and may be called at any time', async () => {
+        const p = projectionName();
+        await store.settle(p);
+        await store.commit(p, history[0]!(p), checkpointAt(1n), catchingUp);
+        await store.commit(p, history[1]!(p), checkpointAt(2n), catchingUp);
+        await store.settle(p);
+        await store.settle(p);
+        await store.commit(p, history[2]!(p), checkpointAt(3n), catchingUp);
+        expect(await everything(store, `${p}:activity`)).toEqual([entry('c', 5), entry('d', 5), entry('b', 25), entry('a', 30)]);
+        await expect(store.settle('pipe:line')).rejects.toThrow(TypeError);
+      });
+
+      it('after a reset, start again from nothing', async () => {
+        const p = projectionName();
+        await store.commit(p, history[0]!(p), checkpointAt(1n), catchingUp);
+        await store.reset(p);
+        await store.commit(p, [index(`${p}:activity`, 'z', 9)], checkpointAt(1n), catchingUp);
+        await store.settle(p);
+        expect(await everything(store, `${p}:activity`)).toEqual([entry('z', 9)]);
+        expect(await store.count(`${p}:other`)).toBe(0);
+      });
+
+      it('keep projections apart: one settling leaves another\'s entries where they are', async () => {
+        const [a, b] = [projectionName(), projectionName()];
+        await store.commit(a, [index(`${a}:x`, 'm', 1)], checkpointAt(1n), catchingUp);
+        await store.commit(b, [index(`${b}:x`, 'n', 2)], checkpointAt(1n), catchingUp);
+        await store.settle(a);
+        await store.commit(b, [index(`${b}:x`, 'o', 3)], checkpointAt(2n), catchingUp);
+        expect(await everything(store, `${a}:x`)).toEqual([entry('m', 1)]);
+        expect(await everything(store, `${b}:x`)).toEqual([entry('n', 2), entry('o', 3)]);
+      });
+    });
+
     describe('checkpoint', () => {
       it('is undefined for a projection that never committed', async () => {
         expect(await store.checkpoint(projectionName())).toBeUndefined();
