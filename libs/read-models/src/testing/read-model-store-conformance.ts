@@ -77,6 +77,25 @@ export function describeReadModelStoreConformance(
         expect(await store.counters(`${p}:totals`)).toEqual(expected);
       });
 
+      it('applies a commit of thousands of counters, fields and index entries, more than one command carries', async () => {
+        const p = projectionName();
+        const changes: ReadModelChange[] = [];
+        for (let c = 0; c < 300; c++) {
+          for (let f = 0; f < 20; f++) changes.push(increment(`${p}:t:${c}`, `f${f}`, c + f / 4));
+        }
+        for (let m = 0; m < 5_000; m++) changes.push(index(`${p}:big`, `m${m}`, m % 97));
+        for (let i = 0; i < 2_000; i++) changes.push(index(`${p}:one:${i}`, 'only', i));
+        changes.push(unindex(`${p}:big`, 'm7'), increment(`${p}:t:0`, 'f0', 1));
+        await store.commit(p, changes, checkpointAt(1n));
+
+        expect(await store.counters(`${p}:t:0`)).toEqual(Object.fromEntries(Array.from({ length: 20 }, (_, f) => [`f${f}`, f / 4 + (f === 0 ? 1 : 0)])));
+        expect(await store.counters(`${p}:t:299`)).toEqual(Object.fromEntries(Array.from({ length: 20 }, (_, f) => [`f${f}`, 299 + f / 4])));
+        expect(await store.count(`${p}:big`)).toBe(4_999);
+        expect(await store.range(`${p}:big`, { min: 7, max: 7, limit: 3 })).toEqual([entry('m104', 7), entry('m1074', 7), entry('m1171', 7)]);
+        expect(await store.range(`${p}:one:0`, { limit: 2 })).toEqual([entry('only', 0)]);
+        expect(await store.range(`${p}:one:1999`, { limit: 2 })).toEqual([entry('only', 1999)]);
+      });
+
       it('moves the checkpoint with an empty list of changes', async () => {
         const p = projectionName();
         await store.commit(p, [], checkpointAt(7n));
