@@ -1,4 +1,4 @@
-import type { Checkpoint, IndexEntry, JsonObject, RangeOptions, ReadModelChange, ReadModelStore } from '@deals/read-models';
+import type { Checkpoint, CommitOptions, IndexEntry, JsonObject, RangeOptions, ReadModelChange, ReadModelStore } from '@deals/read-models';
 
 /** Whatever says whether this process may write now; LeaderElection is one. */
 export interface Fence {
@@ -22,9 +22,14 @@ export class FencedReadModelStore implements ReadModelStore {
     private readonly fence: Fence,
   ) {}
 
-  async commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint): Promise<void> {
+  async commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint, options?: CommitOptions): Promise<void> {
     this.fence.assertHeld();
-    return this.inner.commit(projection, changes, checkpoint);
+    return this.inner.commit(projection, changes, checkpoint, options);
+  }
+
+  /** Not fenced: settling changes nothing a reader sees, and any reader may do it (see ReadModelStore.settle). */
+  settle(projection: string): Promise<void> {
+    return this.inner.settle(projection);
   }
 
   async reset(projection: string): Promise<void> {

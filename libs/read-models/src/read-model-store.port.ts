@@ -51,13 +51,29 @@ export interface RangeOptions {
   readonly offset?: number;
 }
 
+export interface CommitOptions {
+  /**
+   * The commit is one of a catch-up's (a rebuild's): more follow, and no reader needs its indexes soon.
+   * A store may then defer index work until settle() or the first read of the projection's indexes
+   * (the embedded store stages a fresh projection's index entries and sorts them in at the end).
+   * Nothing a reader sees changes: every read answers as if each commit had been applied in full.
+   */
+  readonly catchingUp?: boolean;
+}
+
 export interface ReadModelStore {
   /**
    * Applies the changes, in order, and sets the checkpoint, all or nothing. Resolves once durable.
    * Rejects, writing nothing, when a change is malformed (a non-finite number, a document that is not
    * a JSON object) or names something outside `${projection}:`.
    */
-  commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint): Promise<void>;
+  commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint, options?: CommitOptions): Promise<void>;
+
+  /**
+   * Does the work catch-up commits deferred (see CommitOptions), so that the next read does not pay for
+   * it. Changes nothing a reader sees; a no-op when nothing is deferred.
+   */
+  settle(projection: string): Promise<void>;
 
   checkpoint(projection: string): Promise<Checkpoint | undefined>;
 

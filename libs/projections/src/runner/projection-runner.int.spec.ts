@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DealEventReader, type StoredDealEvent } from '@deals/deal-streams';
 import { EmbeddedEventStore, type EventStore, formatPosition, type Position, type RecordedEvent } from '@deals/event-store';
-import { type Checkpoint, EmbeddedReadModelStore, type JsonObject, type ReadModelChange, type ReadModelStore, RedisReadModelStore } from '@deals/read-models';
+import { type Checkpoint, type CommitOptions, EmbeddedReadModelStore, type JsonObject, type ReadModelChange, type ReadModelStore, RedisReadModelStore } from '@deals/read-models';
 import {
   describeForStore,
   itForStore,
@@ -532,4 +532,50 @@ describe('ProjectionRunner crash safety', () => {
     },
     30_000,
   );
+});
+
+/** An in-memory store that records what the runner tells it about catching up. */
+class CatchUpRecordingStore extends InMemoryReadModelStore {
+  readonly calls: string[] = [];
+
+  override async commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint, options?: CommitOptions): Promise<void> {
+    this.calls.push(options?.catchingUp === true ? 'catch-up commit' : 'commit');
+    await super.commit(projection, changes, checkpoint);
+  }
+
+  override async settle(projection: string): Promise<void> {
+    this.calls.push('settle');
+    await super.settle(projection);
+  }
+}
+
+describe('ProjectionRunner telling the store it is catching up', () => {
+  it('given a history, when catching up, then every commit says so and the store is settled once at the end', async () => {
+    const events = openEvents();
+    await writeHistory(events, 12, { perAppend: 1 });
+    const store = new CatchUpRecordingStore();
+    const projection = countingProjection(projectionName());
+
+    await runner(events, store, projection, { batchSize: 5 }).catchUp();
+
+    expect(store.calls.length).toBeGreaterThan(2);
+    expect(store.calls.slice(0, -1).every((call) => call === 'catch-up commit')).toBe(true);
+    expect(store.calls.at(-1)).toBe('settle');
+    expect(await snapshot(store, projection.name)).toEqual(await oneByOne(events, projection));
+  });
+
+  it('given a live runner, when events are appended, then its commits are plain and nothing is settled', async () => {
+    const events = openEvents();
+    const history = await writeHistory(events, 6, { perAppend: 1 });
+    const store = new CatchUpRecordingStore();
+    const projection = countingProjection(projectionName());
+    const live = runner(events, store, projection, { batchSize: 5, maxBatchDelayMs: 1 });
+
+    live.start();
+    await live.waitFor(history.last.position);
+    await live.stop();
+
+    expect(store.calls.length).toBeGreaterThan(0);
+    expect(store.calls.every((call) => call === 'commit')).toBe(true);
+  });
 });

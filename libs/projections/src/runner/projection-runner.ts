@@ -132,6 +132,8 @@ export class ProjectionRunner {
   private live = false;
   private target: Position | undefined;
   private stopRequested = false;
+  /** Set by a catch-up commit of the running loop: the loop settles the store when it ends. */
+  private deferred = false;
   private committed: Checkpoint | undefined;
   /** performance.now() when the last commit ended. */
   private committedAt = -Infinity;
@@ -269,6 +271,7 @@ export class ProjectionRunner {
     if (this.consuming === undefined) {
       this.failure = undefined;
       this.stopRequested = false;
+      this.deferred = false;
       const loop = this.run().finally(() => {
         this.consuming = undefined;
         this.target = undefined;
@@ -320,6 +323,8 @@ export class ProjectionRunner {
         await new Promise((resolve) => setImmediate(resolve));
       }
       await committing;
+      // What the catch-up's commits deferred (CommitOptions.catchingUp) is done now, not by the first reader.
+      if (this.deferred) await this.store.settle(this.projection.name);
     } catch (error) {
       // A commit still under way ends before the loop does, so that a restart reads where it got to.
       await committing?.catch(() => {});
@@ -422,7 +427,15 @@ export class ProjectionRunner {
   private async commit(prepared: Prepared): Promise<void> {
     const { changes, checkpoint } = prepared;
     if (changes === undefined || checkpoint === undefined) return;
-    await this.store.commit(this.projection.name, changes.toChanges(), checkpoint);
+    const changeList = changes.toChanges();
+    // Catching up, more commits follow: the store may defer index work until settle(). Live, and the
+    // batch a stop() commits, go as they always did.
+    if (this.live || this.stopRequested) {
+      await this.store.commit(this.projection.name, changeList, checkpoint);
+    } else {
+      this.deferred = true;
+      await this.store.commit(this.projection.name, changeList, checkpoint, { catchingUp: true });
+    }
     this.committed = checkpoint;
     this.committedAt = performance.now();
     for (const listener of this.progressListeners) listener(checkpoint);

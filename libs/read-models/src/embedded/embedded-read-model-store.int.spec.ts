@@ -72,3 +72,136 @@ describe('embedded read-model store, on a file of schema version 1', () => {
     }
   });
 });
+
+describe('embedded read-model store, on a file of schema version 2', () => {
+  let dir: string;
+  let file: string;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'read-models-v2-'));
+    file = path.join(dir, 'read-models.sqlite');
+    // Version 2: numbered index names, no staged index entries.
+    const db = new Database(file);
+    db.exec(`
+      CREATE TABLE documents (collection TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (collection, id)) STRICT;
+      CREATE TABLE counters (counter TEXT NOT NULL, field TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (counter, field)) STRICT, WITHOUT ROWID;
+      CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
+      CREATE TABLE index_entries (name_id INTEGER NOT NULL, member TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (name_id, member)) STRICT, WITHOUT ROWID;
+      CREATE INDEX index_entries_by_score ON index_entries (name_id, score, member);
+      CREATE TABLE checkpoints (projection TEXT PRIMARY KEY, commit_position TEXT NOT NULL, prepare_position TEXT NOT NULL,
+        events_processed INTEGER NOT NULL, last_recorded_at TEXT NOT NULL) STRICT, WITHOUT ROWID;
+      INSERT INTO documents VALUES ('p:doc', 'a', '{"n":1}');
+      INSERT INTO names VALUES (1, 'p:by-n');
+      INSERT INTO index_entries VALUES (1, 'a', 1), (1, 'b', 2);
+      INSERT INTO checkpoints VALUES ('p', '7', '7', 7, '2026-01-01T00:00:00.000Z');
+      PRAGMA user_version = 2;
+    `);
+    db.close();
+  });
+
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('gains the tables of staged index entries and keeps everything else', async () => {
+    const store = EmbeddedReadModelStore.open(file);
+    try {
+      expect(await store.range('p:by-n', { limit: 10 })).toEqual([
+        { member: 'a', score: 1 },
+        { member: 'b', score: 2 },
+      ]);
+      expect(await store.get('p:doc', 'a')).toEqual({ n: 1 });
+      await store.reset('p');
+      await store.commit('p', [{ kind: 'index', index: 'p:by-n', member: 'c', score: 3 }], checkpoint(1n), { catchingUp: true });
+      expect(await store.range('p:by-n', { limit: 10 })).toEqual([{ member: 'c', score: 3 }]);
+    } finally {
+      await store.close();
+    }
+    const db = new Database(file, { readonly: true });
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(3);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('embedded read-model store, staged index entries', () => {
+  let dir: string;
+  let file: string;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'read-models-staged-'));
+    file = path.join(dir, 'read-models.sqlite');
+  });
+
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  function stagedRows(): number {
+    const db = new Database(file, { readonly: true });
+    try {
+      return (db.prepare('SELECT count(*) AS n FROM staged_index_entries').get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  }
+
+  it('stages a fresh projection\'s catch-up, and a reader on another connection merges before it reads', async () => {
+    const writer = EmbeddedReadModelStore.open(file);
+    const reader = EmbeddedReadModelStore.open(file);
+    try {
+      await writer.commit('p', [{ kind: 'index', index: 'p:x', member: 'a', score: 1 }], checkpoint(1n), { catchingUp: true });
+      await writer.commit('p', [{ kind: 'index', index: 'p:x', member: 'a', score: 4 }], checkpoint(2n), { catchingUp: true });
+      expect(stagedRows()).toBe(2);
+      expect(await reader.range('p:x', { limit: 10 })).toEqual([{ member: 'a', score: 4 }]);
+      expect(stagedRows()).toBe(0);
+      // Merged, the projection has a checkpoint: later catch-up commits write their entries in place.
+      await writer.commit('p', [{ kind: 'index', index: 'p:x', member: 'b', score: 2 }], checkpoint(3n), { catchingUp: true });
+      expect(stagedRows()).toBe(0);
+      expect(await writer.count('p:x')).toBe(2);
+    } finally {
+      await writer.close();
+      await reader.close();
+    }
+  });
+
+  it('does not stage a projection that already has a checkpoint, nor a commit that is not a catch-up\'s', async () => {
+    const store = EmbeddedReadModelStore.open(file);
+    try {
+      await store.commit('p', [{ kind: 'index', index: 'p:x', member: 'a', score: 1 }], checkpoint(1n));
+      await store.commit('p', [{ kind: 'index', index: 'p:x', member: 'b', score: 1 }], checkpoint(2n), { catchingUp: true });
+      expect(stagedRows()).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps staged entries committed with their checkpoint across a close, for the catch-up to go on', async () => {
+    const first = EmbeddedReadModelStore.open(file);
+    await first.commit('p', [{ kind: 'index', index: 'p:x', member: 'a', score: 1 }], checkpoint(1n), { catchingUp: true });
+    // A commit that fails stages nothing and keeps the checkpoint.
+    await expect(
+      first.commit('p', [{ kind: 'index', index: 'p:x', member: 'b', score: 2 }, { kind: 'increment', counter: 'p:c', field: 'n', by: Number.NaN }], checkpoint(2n), {
+        catchingUp: true,
+      }),
+    ).rejects.toThrow();
+    await first.close();
+    expect(stagedRows()).toBe(1);
+
+    const second = EmbeddedReadModelStore.open(file);
+    try {
+      expect((await second.checkpoint('p'))?.eventsProcessed).toBe(1);
+      await second.commit('p', [{ kind: 'unindex', index: 'p:x', member: 'a' }, { kind: 'index', index: 'p:x', member: 'c', score: 3 }], checkpoint(2n), {
+        catchingUp: true,
+      });
+      expect(stagedRows()).toBe(3);
+      await second.settle('p');
+      expect(stagedRows()).toBe(0);
+      expect(await second.range('p:x', { limit: 10 })).toEqual([{ member: 'c', score: 3 }]);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+function checkpoint(commit: bigint) {
+  return { position: { commit, prepare: commit }, eventsProcessed: Number(commit), lastRecordedAt: '2026-01-01T00:00:00.000Z' };
+}

@@ -39,6 +39,34 @@ type Kind = (typeof kinds)[keyof typeof kinds];
 
 /** Members and fields per command, so a large batch never builds one giant command. */
 const chunkSize = 1_000;
+/** Arguments per call of `applyPairs`: a few thousand increments or index entries each. */
+const pairArgsPerCall = 8_000;
+
+/** Members of one index from which a commit sends them in plain ZADDs rather than through `applyPairs`. */
+const ownZaddMembers = 64;
+/** Pairs per key in one entry of an `applyPairs` call: one ZADD takes them all, within what Lua's unpack allows. */
+const pairsPerEntry = 1_000;
+
+/**
+ * Counter increments and index entries of many keys in one command. KEYS: the keys; ARGV: per key,
+ * 'i' (HINCRBYFLOAT) or 'z' (ZADD), the number of pairs, then the pairs (field and amount, or score
+ * and member). A rebuild batch increments tens of thousands of counter fields, one command each
+ * before, and the client building and parsing those commands was the bound (not Redis). An index's
+ * members go in one ZADD, not one each: Redis copies every argument into Lua and back as it is.
+ */
+const applyPairs = `
+local a = 1
+for k = 1, #KEYS do
+  local stop = a + 1 + 2 * tonumber(ARGV[a + 1])
+  if ARGV[a] == 'z' then
+    redis.call('ZADD', KEYS[k], unpack(ARGV, a + 2, stop))
+  else
+    for j = a + 2, stop, 2 do redis.call('HINCRBYFLOAT', KEYS[k], ARGV[j], ARGV[j + 1]) end
+  end
+  a = stop + 1
+end
+return #KEYS
+`;
 const defaultScanPageSize = 500;
 
 /**
@@ -98,21 +126,27 @@ export class RedisReadModelStore implements ReadModelStore {
         transaction.zrem(idsKey, ...chunk);
       }
     }
+    const pairs = new PairCalls((keys, args) => transaction.eval(applyPairs, keys.length, ...keys, ...args));
     for (const [counter, fields] of net.counters) {
       const counterKey = this.key(kinds.counter, counter);
-      for (const [field, by] of fields) transaction.hincrbyfloat(counterKey, field, String(by));
+      for (const [field, by] of fields) pairs.add(counterKey, 'i', field, String(by));
     }
     for (const [index, members] of net.indexes) {
       const indexKey = this.key(kinds.index, index);
-      const scored: string[] = [];
       const removed: string[] = [];
+      // A large index's members go in ZADDs of their own: through the script, Redis would copy
+      // every argument into Lua and back for no fewer commands on the client's side.
+      const own: string[] | undefined = members.size >= ownZaddMembers ? [] : undefined;
       for (const [member, score] of members) {
         if (score === null) removed.push(member);
-        else scored.push(String(score), member);
+        else if (own) own.push(String(score), member);
+        else pairs.add(indexKey, 'z', String(score), member);
       }
-      for (const chunk of chunks(scored, 2 * chunkSize)) transaction.zadd(indexKey, ...chunk);
+      for (const chunk of chunks(own ?? [], 2 * chunkSize)) transaction.zadd(indexKey, ...chunk);
+      // Their order against the additions does not matter: one index's changes are net, so no member is in both.
       for (const chunk of chunks(removed)) transaction.zrem(indexKey, ...chunk);
     }
+    pairs.flush();
     transaction.hset(this.key(kinds.checkpoint, projection), {
       commit: position.commit.toString(),
       prepare: position.prepare.toString(),
@@ -123,6 +157,11 @@ export class RedisReadModelStore implements ReadModelStore {
     if (results === null) throw new Error(`The commit of ${projection} was aborted`);
     const failed = results.find(([error]) => error !== null);
     if (failed?.[0]) throw failed[0];
+  }
+
+  /** Nothing is deferred: every commit writes its index entries. */
+  async settle(projection: string): Promise<void> {
+    projectionNamespace(projection);
   }
 
   async checkpoint(projection: string): Promise<Checkpoint | undefined> {
@@ -260,6 +299,47 @@ export class RedisReadModelStore implements ReadModelStore {
       }
       if (page.length < readSize) return result;
     }
+  }
+}
+
+/** Gathers pairs into calls of `applyPairs`, in the order added; consecutive pairs of one key share its entry. */
+class PairCalls {
+  private keys: string[] = [];
+  private args: string[] = [];
+  /** The current key's entry: where its pair count goes in `args`, and the count so far. */
+  private countAt = -1;
+  private count = 0;
+  private currentKey: string | undefined;
+  private currentOp: 'i' | 'z' | undefined;
+
+  constructor(private readonly call: (keys: readonly string[], args: readonly string[]) => void) {}
+
+  add(key: string, op: 'i' | 'z', first: string, second: string): void {
+    if (this.args.length >= pairArgsPerCall) this.flush();
+    if (key !== this.currentKey || op !== this.currentOp || this.count === pairsPerEntry) {
+      this.closeEntry();
+      this.keys.push(key);
+      this.args.push(op, '');
+      this.countAt = this.args.length - 1;
+      this.currentKey = key;
+      this.currentOp = op;
+    }
+    this.args.push(first, second);
+    this.count += 1;
+  }
+
+  flush(): void {
+    this.closeEntry();
+    if (this.keys.length > 0) this.call(this.keys, this.args);
+    this.keys = [];
+    this.args = [];
+    this.currentKey = undefined;
+    this.currentOp = undefined;
+  }
+
+  private closeEntry(): void {
+    if (this.currentKey !== undefined) this.args[this.countAt] = String(this.count);
+    this.count = 0;
   }
 }
 

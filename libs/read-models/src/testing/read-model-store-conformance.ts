@@ -77,6 +77,25 @@ export function describeReadModelStoreConformance(
         expect(await store.counters(`${p}:totals`)).toEqual(expected);
       });
 
+      it('applies a commit of thousands of counters, fields and index entries, more than one command carries', async () => {
+        const p = projectionName();
+        const changes: ReadModelChange[] = [];
+        for (let c = 0; c < 300; c++) {
+          for (let f = 0; f < 20; f++) changes.push(increment(`${p}:t:${c}`, `f${f}`, c + f / 4));
+        }
+        for (let m = 0; m < 5_000; m++) changes.push(index(`${p}:big`, `m${m}`, m % 97));
+        for (let i = 0; i < 2_000; i++) changes.push(index(`${p}:one:${i}`, 'only', i));
+        changes.push(unindex(`${p}:big`, 'm7'), increment(`${p}:t:0`, 'f0', 1));
+        await store.commit(p, changes, checkpointAt(1n));
+
+        expect(await store.counters(`${p}:t:0`)).toEqual(Object.fromEntries(Array.from({ length: 20 }, (_, f) => [`f${f}`, f / 4 + (f === 0 ? 1 : 0)])));
+        expect(await store.counters(`${p}:t:299`)).toEqual(Object.fromEntries(Array.from({ length: 20 }, (_, f) => [`f${f}`, 299 + f / 4])));
+        expect(await store.count(`${p}:big`)).toBe(4_999);
+        expect(await store.range(`${p}:big`, { min: 7, max: 7, limit: 3 })).toEqual([entry('m104', 7), entry('m1074', 7), entry('m1171', 7)]);
+        expect(await store.range(`${p}:one:0`, { limit: 2 })).toEqual([entry('only', 0)]);
+        expect(await store.range(`${p}:one:1999`, { limit: 2 })).toEqual([entry('only', 1999)]);
+      });
+
       it('moves the checkpoint with an empty list of changes', async () => {
         const p = projectionName();
         await store.commit(p, [], checkpointAt(7n));
@@ -138,6 +157,78 @@ export function describeReadModelStoreConformance(
           const ids = (await documents(store, `${p}:deal`)).map((document) => document.id);
           expect(ids).toEqual(Array.from({ length: 10 }, (_, k) => `d${k * projections.length + i}`).sort());
         }
+      });
+    });
+
+    describe('catch-up commits', () => {
+      const catchingUp = { catchingUp: true } as const;
+
+      /** The same changes committed as a catch-up, then as a plain commit: the reads must agree. */
+      async function bothWays(commits: ReadonlyArray<(p: string) => ReadModelChange[]>): Promise<[string, string]> {
+        const [staged, plain] = [projectionName(), projectionName()];
+        for (const [i, changes] of commits.entries()) {
+          await store.commit(staged, changes(staged), checkpointAt(BigInt(i + 1)), catchingUp);
+          await store.commit(plain, changes(plain), checkpointAt(BigInt(i + 1)));
+        }
+        return [staged, plain];
+      }
+
+      const history: ReadonlyArray<(p: string) => ReadModelChange[]> = [
+        (p) => [index(`${p}:activity`, 'a', 10), index(`${p}:activity`, 'b', 20), index(`${p}:other`, 'x', 1), put(`${p}:deal`, 'a', { v: 1 })],
+        (p) => [index(`${p}:activity`, 'a', 30), unindex(`${p}:activity`, 'b'), index(`${p}:activity`, 'c', 5), increment(`${p}:totals`, 'n', 2)],
+        (p) => [unindex(`${p}:other`, 'x'), index(`${p}:activity`, 'b', 25), index(`${p}:activity`, 'd', 5)],
+      ];
+
+      it('answer every read as plain commits do, across commits that re-score and unindex', async () => {
+        const [staged, plain] = await bothWays(history);
+        expect(await everything(store, `${staged}:activity`)).toEqual(await everything(store, `${plain}:activity`));
+        expect(await everything(store, `${staged}:activity`)).toEqual([entry('c', 5), entry('d', 5), entry('b', 25), entry('a', 30)]);
+        expect(await store.count(`${staged}:other`)).toBe(0);
+        expect(await store.get(`${staged}:deal`, 'a')).toEqual({ v: 1 });
+        expect(await store.counters(`${staged}:totals`)).toEqual({ n: 2 });
+        expect(await store.checkpoint(staged)).toEqual(checkpointAt(3n));
+      });
+
+      it('count and range see every catch-up commit, read between commits or not, and a plain commit after them', async () => {
+        const p = projectionName();
+        await store.commit(p, history[0]!(p), checkpointAt(1n), catchingUp);
+        expect(await store.count(`${p}:activity`)).toBe(2);
+        await store.commit(p, history[1]!(p), checkpointAt(2n), catchingUp);
+        await store.commit(p, history[2]!(p), checkpointAt(3n), catchingUp);
+        await store.commit(p, [index(`${p}:activity`, 'e', 1)], checkpointAt(4n));
+        expect(await everything(store, `${p}:activity`)).toEqual([entry('e', 1), entry('c', 5), entry('d', 5), entry('b', 25), entry('a', 30)]);
+      });
+
+      it('settle changes nothing a reader sees, and may be called at any time', async () => {
+        const p = projectionName();
+        await store.settle(p);
+        await store.commit(p, history[0]!(p), checkpointAt(1n), catchingUp);
+        await store.commit(p, history[1]!(p), checkpointAt(2n), catchingUp);
+        await store.settle(p);
+        await store.settle(p);
+        await store.commit(p, history[2]!(p), checkpointAt(3n), catchingUp);
+        expect(await everything(store, `${p}:activity`)).toEqual([entry('c', 5), entry('d', 5), entry('b', 25), entry('a', 30)]);
+        await expect(store.settle('pipe:line')).rejects.toThrow(TypeError);
+      });
+
+      it('after a reset, start again from nothing', async () => {
+        const p = projectionName();
+        await store.commit(p, history[0]!(p), checkpointAt(1n), catchingUp);
+        await store.reset(p);
+        await store.commit(p, [index(`${p}:activity`, 'z', 9)], checkpointAt(1n), catchingUp);
+        await store.settle(p);
+        expect(await everything(store, `${p}:activity`)).toEqual([entry('z', 9)]);
+        expect(await store.count(`${p}:other`)).toBe(0);
+      });
+
+      it('keep projections apart: one settling leaves another\'s entries where they are', async () => {
+        const [a, b] = [projectionName(), projectionName()];
+        await store.commit(a, [index(`${a}:x`, 'm', 1)], checkpointAt(1n), catchingUp);
+        await store.commit(b, [index(`${b}:x`, 'n', 2)], checkpointAt(1n), catchingUp);
+        await store.settle(a);
+        await store.commit(b, [index(`${b}:x`, 'o', 3)], checkpointAt(2n), catchingUp);
+        expect(await everything(store, `${a}:x`)).toEqual([entry('m', 1)]);
+        expect(await everything(store, `${b}:x`)).toEqual([entry('n', 2), entry('o', 3)]);
       });
     });
 

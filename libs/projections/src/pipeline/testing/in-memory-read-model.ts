@@ -113,6 +113,11 @@ export class InMemoryReadModelStore implements ReadModelStore {
     return [...(this.indexes.get(index)?.values() ?? [])].filter((score) => score >= min && score <= max).length;
   }
 
+  /** Nothing is deferred here. */
+  async settle(projection: string): Promise<void> {
+    projectionNamespace(projection);
+  }
+
   async reset(projection: string): Promise<void> {
     const prefix = projectionNamespace(projection);
     for (const map of [this.documents, this.counterHashes, this.indexes]) {
