@@ -17,6 +17,14 @@ export const rebuildUsage = `rebuild [--projection pipeline|analytics|audit|all]
     with API_WORKERS=in-process) holds the lease, it fails naming the holder, or with --wait waits
     for the lease.`;
 
+/**
+ * The lease a rebuild holds: longer than a projector's, because the end of a rebuild on the embedded
+ * store merges its staged index entries in one synchronous transaction (about 17 s for audit at 1M
+ * events) during which no renewal can run. A rebuild that dies keeps the projectors standing by for
+ * at most this long.
+ */
+const rebuildLeaseTtlMs = 300_000;
+
 export async function runRebuild(args: readonly string[], io: CliIo): Promise<ExitCode> {
   const { values } = parseCommandArgs(args, { projection: { type: 'string', default: 'all' }, wait: { type: 'boolean', default: false } });
   const config = cliConfig(io);
@@ -32,7 +40,8 @@ export async function runRebuild(args: readonly string[], io: CliIo): Promise<Ex
     const eventStore = context.get<EventStore>(EVENT_STORE);
     const readModels = context.get<ReadModelStore>(READ_MODEL_STORE);
     const leases = context.get<LeaseStore>(LEASE_STORE);
-    return withProjectorLease(leases, { ttlMs: config.leaseTtlMs, wait: values.wait, stderr: io.stderr }, async (fence) => {
+    const lease = { ttlMs: Math.max(config.leaseTtlMs, rebuildLeaseTtlMs), renewEveryMs: Math.floor(config.leaseTtlMs / 5) };
+    return withProjectorLease(leases, { ...lease, wait: values.wait, stderr: io.stderr }, async (fence) => {
       const store = new FencedReadModelStore(readModels, fence);
       io.stderr.write(`Rebuilding ${chosen.map((projection) => projection.name).join(', ')} in ${where(config.readModelStore, config.dataDir)}\n`);
       for (const projection of chosen) {

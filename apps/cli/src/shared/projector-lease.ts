@@ -4,6 +4,8 @@ import { CliFailure, type OutputStream } from './cli-io';
 
 export interface ProjectorLeaseOptions {
   readonly ttlMs: number;
+  /** How often the lease is renewed, or tried for while another holds it. */
+  readonly renewEveryMs: number;
   /** Wait for the holder to let the lease go instead of failing at once. */
   readonly wait: boolean;
   readonly stderr: OutputStream;
@@ -16,7 +18,12 @@ export interface ProjectorLeaseOptions {
  * Writes go through the fence, so losing the lease mid-way stops the work rather than racing.
  */
 export async function withProjectorLease<T>(leases: LeaseStore, options: ProjectorLeaseOptions, work: (fence: Fence) => Promise<T>): Promise<T> {
-  const election = new LeaderElection(leases, { start: () => undefined, stop: () => Promise.resolve() }, { name: projectorLease, ttlMs: options.ttlMs, log: () => undefined });
+  const election = new LeaderElection(leases, { start: () => undefined, stop: () => Promise.resolve() }, {
+    name: projectorLease,
+    ttlMs: options.ttlMs,
+    renewEveryMs: options.renewEveryMs,
+    log: () => undefined,
+  });
   await election.start();
   try {
     let told = false;
@@ -30,8 +37,8 @@ export async function withProjectorLease<T>(leases: LeaseStore, options: Project
       }
       if (!told) options.stderr.write(`Waiting for the ${projectorLease} lease, held by ${holder}\n`);
       told = true;
-      // The election itself tries to take the lease every TTL/5; looking twice as often notices at once.
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(options.ttlMs / 10)));
+      // The election itself tries to take the lease every renewEveryMs; looking twice as often notices at once.
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(options.renewEveryMs / 2)));
     }
     return await work(election);
   } finally {
