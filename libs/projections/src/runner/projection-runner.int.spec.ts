@@ -384,20 +384,27 @@ class SlowCommitStore extends InMemoryReadModelStore {
   }
 }
 
-/** An in-memory store that notes when each commit began (performance.now()). */
-class CommitTimingStore extends InMemoryReadModelStore {
+/** An in-memory store that notes its calls, and when each commit began (performance.now()). */
+class RecordingStore extends InMemoryReadModelStore {
+  readonly calls: string[] = [];
   readonly startedAt: number[] = [];
 
-  override async commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint): Promise<void> {
+  override async commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint, options?: CommitOptions): Promise<void> {
+    this.calls.push(options?.catchingUp === true ? 'catch-up commit' : 'commit');
     this.startedAt.push(performance.now());
     await super.commit(projection, changes, checkpoint);
+  }
+
+  override async settle(projection: string): Promise<void> {
+    this.calls.push('settle');
+    await super.settle(projection);
   }
 }
 
 describe('ProjectionRunner following a steady stream of appends', () => {
   it('spaces its live commits at least minLiveCommitIntervalMs apart, each carrying the events that came meanwhile', async () => {
     const events = openEvents();
-    const store = new CommitTimingStore();
+    const store = new RecordingStore();
     const projection = countingProjection(projectionName());
     const live = runner(events, store, projection, { maxBatchDelayMs: 1, minLiveCommitIntervalMs: 150 });
     live.start();
@@ -420,7 +427,7 @@ describe('ProjectionRunner following a steady stream of appends', () => {
 
   it('commits the first event after a quiet spell without waiting for the interval', async () => {
     const events = openEvents();
-    const store = new CommitTimingStore();
+    const store = new RecordingStore();
     const projection = countingProjection(projectionName());
     const live = runner(events, store, projection, { maxBatchDelayMs: 1, minLiveCommitIntervalMs: 600_000 });
     live.start();
@@ -535,25 +542,11 @@ describe('ProjectionRunner crash safety', () => {
 });
 
 /** An in-memory store that records what the runner tells it about catching up. */
-class CatchUpRecordingStore extends InMemoryReadModelStore {
-  readonly calls: string[] = [];
-
-  override async commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint, options?: CommitOptions): Promise<void> {
-    this.calls.push(options?.catchingUp === true ? 'catch-up commit' : 'commit');
-    await super.commit(projection, changes, checkpoint);
-  }
-
-  override async settle(projection: string): Promise<void> {
-    this.calls.push('settle');
-    await super.settle(projection);
-  }
-}
-
 describe('ProjectionRunner telling the store it is catching up', () => {
   it('given a history, when catching up, then every commit says so and the store is settled once at the end', async () => {
     const events = openEvents();
     await writeHistory(events, 12, { perAppend: 1 });
-    const store = new CatchUpRecordingStore();
+    const store = new RecordingStore();
     const projection = countingProjection(projectionName());
 
     await runner(events, store, projection, { batchSize: 5 }).catchUp();
@@ -567,7 +560,7 @@ describe('ProjectionRunner telling the store it is catching up', () => {
   it('given a live runner, when events are appended, then its commits are plain and nothing is settled', async () => {
     const events = openEvents();
     const history = await writeHistory(events, 6, { perAppend: 1 });
-    const store = new CatchUpRecordingStore();
+    const store = new RecordingStore();
     const projection = countingProjection(projectionName());
     const live = runner(events, store, projection, { batchSize: 5, maxBatchDelayMs: 1 });
 
