@@ -180,8 +180,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     this.statements = statements;
     const mergeStaged = (projection: string) => {
       if (statements.staging.get(projection) === undefined) return;
-      const from = projectionNamespace(projection);
-      const to = `${projection};`;
+      const [from, to] = namesOf(projection);
       statements.mergeStaged.run(from, to);
       if (statements.othersStaging.get(projection) === undefined) statements.dropAllStaged.run();
       else statements.dropStaged.run(from, to);
@@ -223,8 +222,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
       );
     });
     this.clear = db.transaction((projection: string) => {
-      const from = projectionNamespace(projection);
-      const to = `${projection};`;
+      const [from, to] = namesOf(projection);
       statements.resetDocuments.run(from, to);
       statements.resetCounters.run(from, to);
       statements.resetIndexes.run(from, to);
@@ -460,6 +458,14 @@ function migrateFromVersion2(db: Database.Database): void {
     if (Number(db.pragma('user_version', { simple: true })) !== 2) return;
     db.exec(`${stagingTables} PRAGMA user_version = 3;`);
   }).immediate();
+}
+
+/**
+ * The bounds of every name a projection owns: from `p:` (inclusive) to `p;` (exclusive), since ';'
+ * follows ':' in byte order, so a range on a primary key with no LIKE wildcard to escape.
+ */
+function namesOf(projection: string): [from: string, to: string] {
+  return [projectionNamespace(projection), `${projection};`];
 }
 
 /** The projection that owns a name: what comes before its first colon. */
