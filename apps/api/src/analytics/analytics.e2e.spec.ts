@@ -200,3 +200,28 @@ describe('GET /analytics/cycle-length', () => {
     });
   });
 });
+
+describe('GET /analytics/cycle-length asked again (answers are remembered per checkpoint)', () => {
+  let fresh: TestApp;
+  afterAll(async () => fresh?.close());
+
+  it('answers the same question anew once a command has moved the projection', async () => {
+    fresh = await startTestApp();
+    const ask = async () => (await fresh.request('GET', '/analytics/cycle-length?groupBy=owner', { as: 'analyst' })).body as { open: number; groups: Array<{ key: string; open: number }> };
+    const capture = async (owner: string) => {
+      const response = await fresh.request('POST', '/deals', { body: bodies.lead({ owner, occurredAt: on(3, 1) }) });
+      expect(response.status).toBe(201);
+      await fresh.waitForProjections();
+    };
+    await capture('ann');
+    expect(await ask()).toEqual(expect.objectContaining({ open: 1, groups: [expect.objectContaining({ key: 'ann', open: 1 })] }));
+    expect(await ask()).toEqual(expect.objectContaining({ open: 1 }));
+    await capture('ben');
+    const after = await ask();
+    expect(after.open).toBe(2);
+    expect(after.groups.map((group) => [group.key, group.open])).toEqual([
+      ['ann', 1],
+      ['ben', 1],
+    ]);
+  });
+});

@@ -48,7 +48,7 @@ describe('analytics pre-aggregates', () => {
 
   it('hand the question to the scan when more deals changed after asOf than they correct', async () => {
     const options: AnalyticsOptions = { basis: 'cohort', asOf: asOfs.midway, groupBy: 'source' };
-    expect(await fromAggregates(store, options, 10)).toBeUndefined();
+    expect(await fromAggregates(store, options, { maxCorrected: 10 })).toBeUndefined();
     expect(await queryCycleLength(store, { basis: 'cohort', asOf: new Date(asOfs.midway), groupBy: 'source' }, new Date(asOfs.after))).toEqual(
       expect.objectContaining(computeCycleAnalytics(all, options)),
     );

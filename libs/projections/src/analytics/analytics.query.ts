@@ -1,3 +1,4 @@
+import { formatPosition } from '@deals/event-store';
 import type { ReadModelStore } from '@deals/read-models';
 import {
   allScope,
@@ -10,7 +11,8 @@ import {
   TornAggregates,
   totalsCounter,
 } from './analytics-aggregates';
-import { analyticsDealCollection } from './analytics.projection';
+import type { AnalyticsMemo } from './analytics-memo';
+import { analyticsDealCollection, analyticsProjectionName } from './analytics.projection';
 import {
   type AnalyticsOptions,
   type Basis,
@@ -63,7 +65,7 @@ export const maxCorrectedDeals = 1_000;
  * back) scans every timeline, page by page, keeping only a few numbers per deal. Both give the same
  * figures: docs/analytics.md, "How queries stay fast".
  */
-export async function queryCycleLength(store: ReadModelStore, request: CycleLengthRequest, now: Date): Promise<CycleLengthView> {
+export async function queryCycleLength(store: ReadModelStore, request: CycleLengthRequest, now: Date, memo?: AnalyticsMemo): Promise<CycleLengthView> {
   const asOf = request.asOf ?? now;
   const options: AnalyticsOptions = {
     basis: request.basis,
@@ -72,7 +74,7 @@ export async function queryCycleLength(store: ReadModelStore, request: CycleLeng
     to: request.to?.getTime(),
     groupBy: request.groupBy,
   };
-  const figures = (await fromAggregates(store, options)) ?? (await scanTimelines(store, options));
+  const figures = (await fromAggregates(store, options, { memo })) ?? (await scanTimelines(store, options));
   return {
     basis: request.basis,
     groupBy: request.groupBy ?? null,
@@ -91,20 +93,45 @@ async function scanTimelines(store: ReadModelStore, options: AnalyticsOptions): 
   return analytics.result();
 }
 
+export interface AggregateOptions {
+  /** Remembers answers per checkpoint (see AnalyticsMemo); without it every question reads the aggregates. */
+  readonly memo?: AnalyticsMemo | undefined;
+  readonly maxCorrected?: number;
+}
+
 /** The figures from the pre-aggregates, or undefined when the question is not one they answer. */
-export async function fromAggregates(store: ReadModelStore, options: AnalyticsOptions, maxCorrected = maxCorrectedDeals): Promise<CycleAnalytics | undefined> {
+export async function fromAggregates(store: ReadModelStore, options: AnalyticsOptions, { memo, maxCorrected = maxCorrectedDeals }: AggregateOptions = {}): Promise<CycleAnalytics | undefined> {
   if (options.basis !== 'cohort') return undefined;
   const window = monthWindow(options);
   if (window === undefined) return undefined;
   if (window !== 'all' && options.groupBy !== undefined && options.groupBy !== 'month') return undefined;
+  // Read first: the reads below see this state or a later one, and a later one has no fewer deals
+  // changed after asOf, so an answer with nothing to correct holds at this checkpoint too.
+  const at = memo && (await checkpointOf(store));
   // No deal in the index: an empty read model, or one built before the aggregates. A scan answers either.
   if ((await store.range(analyticsActiveIndex, { limit: 1 })).length === 0) return undefined;
   const changed = await store.range(analyticsActiveIndex, { min: options.asOf + 1, limit: maxCorrected + 1 });
   if (changed.length > maxCorrected) return undefined;
-  // A torn read (a commit between two reads) is retried once, then answered by a scan.
+  const compute = () => answerUntorn(store, options, window, changed.map((entry) => entry.member));
+  if (memo === undefined || at === undefined || changed.length > 0) return compute();
+  return memo.answer(JSON.stringify([window, options.groupBy ?? null]), at, compute, () => checkpointOf(store));
+}
+
+async function checkpointOf(store: ReadModelStore): Promise<string | undefined> {
+  const checkpoint = await store.checkpoint(analyticsProjectionName);
+  return checkpoint && formatPosition(checkpoint.position);
+}
+
+/** A torn read (a commit between two reads) is retried once, then left to a scan. */
+async function answerUntorn(
+  store: ReadModelStore,
+  options: AnalyticsOptions,
+  window: 'all' | { readonly from: string; readonly to: string },
+  changedIds: readonly string[],
+): Promise<CycleAnalytics | undefined> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      return await answer(store, options, window, changed.map((entry) => entry.member));
+      return await answer(store, options, window, changedIds);
     } catch (error) {
       if (!(error instanceof TornAggregates)) throw error;
     }

@@ -1,3 +1,4 @@
+export * from './analytics-memo';
 export * from './analytics.projection';
 export * from './analytics.query';
 export * from './cycle-metrics';

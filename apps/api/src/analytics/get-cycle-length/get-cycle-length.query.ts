@@ -5,7 +5,7 @@ import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { READ_MODEL_STORE } from '../../infrastructure/tokens';
 import { type ProjectionLag, projectionLag } from '../../projections/projection-lag';
 import { ProjectionStatusService } from '../../projections/projection-status.service';
-import { analyticsProjectionName, type CycleLengthRequest, type CycleLengthView, queryCycleLength } from '@deals/projections';
+import { AnalyticsMemo, analyticsProjectionName, type CycleLengthRequest, type CycleLengthView, queryCycleLength } from '@deals/projections';
 
 export interface CycleLengthAnswer extends CycleLengthView {
   readonly projection: ProjectionLag;
@@ -19,6 +19,9 @@ export class GetCycleLengthQuery extends Query<CycleLengthAnswer> {
 
 @QueryHandler(GetCycleLengthQuery)
 export class GetCycleLengthHandler implements IQueryHandler<GetCycleLengthQuery, CycleLengthAnswer> {
+  /** Dashboards ask the same questions over and over; answers hold until the projection commits again. */
+  private readonly memo = new AnalyticsMemo();
+
   constructor(
     @Inject(READ_MODEL_STORE) private readonly store: ReadModelStore,
     private readonly clock: Clock,
@@ -27,7 +30,7 @@ export class GetCycleLengthHandler implements IQueryHandler<GetCycleLengthQuery,
 
   async execute({ request }: GetCycleLengthQuery): Promise<CycleLengthAnswer> {
     const projection = await projectionLag(this.projections, analyticsProjectionName);
-    const view = await queryCycleLength(this.store, request, this.clock.now());
+    const view = await queryCycleLength(this.store, request, this.clock.now(), this.memo);
     return { ...view, projection };
   }
 }

@@ -1,0 +1,123 @@
+import type { StoredDealEvent } from '@deals/deal-streams';
+import type { Checkpoint } from '@deals/read-models';
+import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
+import { AnalyticsMemo } from './analytics-memo';
+import { analyticsDealCollection, analyticsProjection, analyticsProjectionName } from './analytics.projection';
+import { queryCycleLength } from './analytics.query';
+import { type AnalyticsOptions, computeCycleAnalytics, dayMs, type CycleAnalytics } from './cycle-metrics';
+import type { DealTimeline } from './deal-timeline';
+import { randomDeals } from './testing/random-deals';
+
+/** A read model that counts the counter hashes it hands out: what a question costs in reads. */
+class CountingStore extends InMemoryReadModelStore {
+  counterReads = 0;
+  /** Runs once, in the middle of the next question's reads. */
+  duringNextRead: (() => Promise<void>) | undefined;
+
+  override async counters(counter: string): Promise<Record<string, number>> {
+    this.counterReads++;
+    const during = this.duringNextRead;
+    this.duringNextRead = undefined;
+    await during?.();
+    return super.counters(counter);
+  }
+
+  /** Projects the events and moves the checkpoint to the last of them, as a commit of the runner would. */
+  async commitEvents(events: readonly StoredDealEvent[]): Promise<void> {
+    this.project(analyticsProjection, events);
+    const last = events.at(-1)!;
+    const checkpoint: Checkpoint = { position: last.position, eventsProcessed: Number(last.position.commit), lastRecordedAt: last.metadata.recordedAt };
+    await this.commit(analyticsProjectionName, [], checkpoint);
+  }
+
+  timelines(): DealTimeline[] {
+    return [...(this.documents.get(analyticsDealCollection)?.values() ?? [])] as unknown as DealTimeline[];
+  }
+}
+
+/** The deals' events numbered one after another, so that any prefix is a state the read model passes through. */
+function history(count: number, seed: number): StoredDealEvent[] {
+  return randomDeals(count, seed).map((event, index) => ({ ...event, position: { commit: BigInt(index + 1), prepare: BigInt(index + 1) } }));
+}
+
+const now = new Date(Date.UTC(2026, 0, 1));
+const strip = ({ groups, ...overall }: CycleAnalytics) => ({ ...overall, groups });
+
+async function given(events: readonly StoredDealEvent[]): Promise<CountingStore> {
+  const store = new CountingStore();
+  await store.commitEvents(events);
+  return store;
+}
+
+describe('analytics memo', () => {
+  const events = history(120, 5);
+  const [early, late] = [events.slice(0, 300), events.slice(300)];
+
+  it('given an unchanged read model, when the same question is asked again, then it is answered without reading the aggregates', async () => {
+    const store = await given(events);
+    const memo = new AnalyticsMemo();
+    const first = await queryCycleLength(store, { basis: 'cohort', groupBy: 'owner' }, now, memo);
+    const reads = store.counterReads;
+    const second = await queryCycleLength(store, { basis: 'cohort', groupBy: 'owner' }, now, memo);
+    expect(reads).toBeGreaterThan(0);
+    expect(store.counterReads).toBe(reads);
+    expect(second).toEqual(first);
+    expect(strip(second)).toEqual(expect.objectContaining(computeCycleAnalytics(store.timelines(), { basis: 'cohort', groupBy: 'owner', asOf: now.getTime() })));
+  });
+
+  it('given a remembered answer, when the projection commits, then the next answer is the new state’s', async () => {
+    const store = await given(early);
+    const memo = new AnalyticsMemo();
+    const before = await queryCycleLength(store, { basis: 'cohort', groupBy: 'source' }, now, memo);
+    await store.commitEvents(late);
+    const after = await queryCycleLength(store, { basis: 'cohort', groupBy: 'source' }, now, memo);
+    expect(after).not.toEqual(before);
+    expect(strip(after)).toEqual(expect.objectContaining(computeCycleAnalytics(store.timelines(), { basis: 'cohort', groupBy: 'source', asOf: now.getTime() })));
+  });
+
+  it('given a commit that lands while an answer is computed, then that answer is not kept for the new checkpoint', async () => {
+    const store = await given(early);
+    const memo = new AnalyticsMemo();
+    store.duringNextRead = () => store.commitEvents(late);
+    await queryCycleLength(store, { basis: 'cohort' }, now, memo);
+    expect(memo.size).toBe(0);
+    const answer = await queryCycleLength(store, { basis: 'cohort' }, now, memo);
+    expect(strip(answer)).toEqual(expect.objectContaining(computeCycleAnalytics(store.timelines(), { basis: 'cohort', asOf: now.getTime() })));
+    expect(memo.size).toBe(1);
+  });
+
+  it('given deals changed after asOf, then the corrected answer is computed each time and never served from the memo', async () => {
+    const store = await given(events);
+    const memo = new AnalyticsMemo();
+    await queryCycleLength(store, { basis: 'cohort', groupBy: 'owner' }, now, memo);
+    const latest = Math.max(...store.timelines().map((timeline) => timeline.closedAt ?? timeline.stints.at(-1)!.enteredAt));
+    const options: AnalyticsOptions = { basis: 'cohort', groupBy: 'owner', asOf: latest - 3 * dayMs };
+    const reads = store.counterReads;
+    const answer = await queryCycleLength(store, { basis: 'cohort', groupBy: 'owner', asOf: new Date(options.asOf) }, now, memo);
+    expect(store.counterReads).toBeGreaterThan(reads);
+    expect(strip(answer)).toEqual(expect.objectContaining(computeCycleAnalytics(store.timelines(), options)));
+  });
+
+  it('given several askers of one question at once, then they share one computation', async () => {
+    const store = await given(events);
+    const memo = new AnalyticsMemo();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => queryCycleLength(store, { basis: 'cohort', groupBy: 'month' }, now, memo)));
+    const shared = store.counterReads;
+    store.counterReads = 0;
+    await queryCycleLength(store, { basis: 'cohort', groupBy: 'month' }, now);
+    expect(shared).toBe(store.counterReads);
+    for (const answer of answers) expect(answer).toEqual(answers[0]);
+  });
+
+  it('keeps at most its capacity of questions, dropping the least recently asked', async () => {
+    const store = await given(events);
+    const memo = new AnalyticsMemo(2);
+    for (const groupBy of ['owner', 'source', 'month'] as const) await queryCycleLength(store, { basis: 'cohort', groupBy }, now, memo);
+    expect(memo.size).toBe(2);
+    const reads = store.counterReads;
+    await queryCycleLength(store, { basis: 'cohort', groupBy: 'month' }, now, memo);
+    expect(store.counterReads).toBe(reads);
+    await queryCycleLength(store, { basis: 'cohort', groupBy: 'owner' }, now, memo);
+    expect(store.counterReads).toBeGreaterThan(reads);
+  });
+});
