@@ -23,6 +23,8 @@ export interface LoadOptions {
   readonly warmupSeconds: number;
   /** The server's process id, when it runs on this machine: its CPU time in the measured window is reported (Linux). */
   readonly serverPid?: number;
+  /** Paces the clients together to at most this many commands per second; as fast as answered without it. */
+  readonly ratePerSecond?: number;
 }
 
 export interface LoadResult {
@@ -71,6 +73,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let ok = 0;
   let dealsStarted = 0;
   const count = (table: Record<string, number>, key: string) => (table[key] = (table[key] ?? 0) + 1);
+  const interval = options.ratePerSecond === undefined ? 0 : 1000 / options.ratePerSecond;
+  let nextSlot = performance.now();
+  /** Waits for the next free send slot: one every `interval` ms, whichever client takes it. */
+  const paced = async () => {
+    if (interval === 0) return;
+    const slot = Math.max(nextSlot, performance.now());
+    nextSlot = slot + interval;
+    await new Promise((wake) => setTimeout(wake, slot - performance.now()));
+  };
 
   async function client(): Promise<void> {
     const connection = new HttpConnection(base.hostname, port);
@@ -88,6 +99,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         };
         if (version !== undefined) headers['if-match'] = version;
         const path = prefix + step.path.replace('{id}', dealId);
+        await paced();
         const started = performance.now();
         const timed = measuring;
         try {

@@ -6,17 +6,23 @@
 // with its p50 and p99 latency; no baseline counterpart (Emmett has no read side to compare with).
 // Questions the pre-aggregates do not answer (period basis, asOf far back) scan every deal: they are
 // timed apart, one client alone, so that their seconds do not stand in front of the mix's
-// milliseconds; so are two questions of the mix, for their latency without queueing.
+// milliseconds; so are two questions of the mix, for their latency without queueing. The API
+// remembers analytics answers until its projections commit again (AnalyticsMemo), so the mix is run
+// a last time while deal commands are written, for what it costs when the answers keep changing.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { percentile } from '@deals/projections';
 import { ensureDataset } from '../dataset';
 import { type Figure, root, type Scenario, summarize } from '../harness';
+import { runLoad } from '../load/generator';
 import { HttpConnection } from '../load/http-connection';
 
 const clients = 8;
 const fullSizeEvents = 500_000;
 const analystKey = 'test-analyst-key-00000001';
+const salesKey = 'test-sales-key-0000000001';
+/** Deal commands per second written beside the mix in its last run: a busy sales floor's projections committing all the time. */
+const writeRate = 100;
 
 interface Kind {
   readonly name: string;
@@ -205,6 +211,20 @@ export const queriesScenario: Scenario = {
         const scans = kind.name.endsWith('(scan)') ? '; scans every deal (docs/analytics.md)' : '';
         figures.push(figure(`  ${kind.name}`, '1 client, alone', samples, `${note}${scans}`));
       }
+      // Once, last: the writes change the read models (and the deals changed after the mix's asOf).
+      const [written, load] = await Promise.all([
+        drive(api.url, kinds, clients, seconds, warmup),
+        runLoad({ url: api.url.origin, key: salesKey, clients: 4, seconds, warmupSeconds: warmup, ratePerSecond: writeRate }),
+      ]);
+      const writing = [...written.results.values()];
+      figures.push(
+        figure(
+          scenario,
+          `mix, ${clients} clients, ${writeRate} commands/s written`,
+          [sample(writing.flatMap((result) => result.latencies), written.seconds, writing.reduce((sum, result) => sum + result.errors, 0))],
+          `${note}; the projections commit every 100 ms, so remembered answers last that long; commands ${load.okPerSecond.toFixed(0)}/s answered, p99 ${load.p99Ms.toFixed(0)} ms`,
+        ),
+      );
       return figures;
     } finally {
       await api.stop();
