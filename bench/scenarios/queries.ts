@@ -222,7 +222,7 @@ export const queriesScenario: Scenario = {
           scenario,
           `mix, ${clients} clients, ${writeRate} commands/s written`,
           [sample(writing.flatMap((result) => result.latencies), written.seconds, writing.reduce((sum, result) => sum + result.errors, 0))],
-          `${note}; the projections commit every 100 ms, so remembered answers last that long; commands ${load.okPerSecond.toFixed(0)}/s answered, p99 ${load.p99Ms.toFixed(0)} ms`,
+          `${note}; a commit makes the scopes it changed be read again; commands ${load.okPerSecond.toFixed(0)}/s answered, p99 ${load.p99Ms.toFixed(0)} ms`,
         ),
       );
       return figures;

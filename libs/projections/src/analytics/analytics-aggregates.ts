@@ -15,10 +15,15 @@ import { type DealTimeline, latestTime } from './deal-timeline';
  * - `analytics:d:<stat>:<scope>`, a sorted index of deal id → duration in ms: with the histogram,
  *   the value at any rank is one short range inside one bin, so medians and p90s stay exact.
  * And once: `analytics:active`, deal id → business time of its latest change (what asOf must
- * correct), and `analytics:groups`, scope → deals, to list the groups of a grouping.
+ * correct), `analytics:groups`, scope → deals, to list the groups of a grouping, and
+ * `analytics:revisions`, scope → the changes made to it, with the generation they count in
+ * (`analytics:meta/revisions`), under which a scope's figures can be remembered (AnalyticsMemo).
  */
 export const analyticsActiveIndex = 'analytics:active';
 export const analyticsGroupsCounter = 'analytics:groups';
+export const analyticsRevisionsCounter = 'analytics:revisions';
+export const analyticsMetaCollection = 'analytics:meta';
+export const revisionsMetaId = 'revisions';
 export const allScope = 'all';
 export const totalsCounter = (scope: string): string => `analytics:t:${scope}`;
 export const durationIndex = (scope: string, stat: DurationStat): string => `analytics:d:${stat}:${scope}`;
@@ -159,6 +164,7 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
       changes.push(is === undefined ? { kind: 'unindex', index, member: after.dealId } : { kind: 'index', index, member: after.dealId, score: is });
     }
     if (before === undefined && scope !== allScope) changes.push({ kind: 'increment', counter: analyticsGroupsCounter, field: scope, by: 1 });
+    changes.push({ kind: 'increment', counter: analyticsRevisionsCounter, field: scope, by: 1 });
   }
   changes.push({ kind: 'index', index: analyticsActiveIndex, member: after.dealId, score: latestTime(after) });
   return changes;

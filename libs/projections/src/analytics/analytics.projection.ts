@@ -2,7 +2,7 @@ import type { StoredDealEvent } from '@deals/deal-streams';
 import { assertNever, type Money, type OpenStage } from '@deals/domain';
 import type { JsonObject, ReadModelChange } from '@deals/read-models';
 import type { DocumentReader, DocumentRef, Projection } from '../projection';
-import { aggregateChanges } from './analytics-aggregates';
+import { aggregateChanges, analyticsMetaCollection, revisionsMetaId } from './analytics-aggregates';
 import type { DealTimeline, StageStint, ValueChange } from './deal-timeline';
 
 /**
@@ -80,12 +80,23 @@ function captured(stored: StoredDealEvent): DealTimeline | undefined {
   };
 }
 
+const revisionsMeta: DocumentRef = { collection: analyticsMetaCollection, id: revisionsMetaId };
+
+/**
+ * The scopes' revisions count from the first change this read model projected with them: from the
+ * first event after a rebuild, or after an upgrade from a read model that had none. That event names
+ * the generation, so a revision means one state of its scope in every read model that reports both.
+ */
+function startGeneration(stored: StoredDealEvent): ReadModelChange {
+  return { kind: 'put', collection: revisionsMeta.collection, id: revisionsMeta.id, document: { generation: stored.eventId } };
+}
+
 export const analyticsProjection: Projection = {
   name: analyticsProjectionName,
 
   // Follow-ups change nothing in a timeline, so they cost not even a read.
   reads(event: StoredDealEvent): readonly DocumentRef[] {
-    return event.event.type === 'FollowedUp' ? [] : [{ collection: analyticsDealCollection, id: event.dealId }];
+    return event.event.type === 'FollowedUp' ? [] : [{ collection: analyticsDealCollection, id: event.dealId }, revisionsMeta];
   },
 
   project(stored: StoredDealEvent, documents: DocumentReader): ReadModelChange[] {
@@ -95,6 +106,7 @@ export const analyticsProjection: Projection = {
     if (before !== undefined && Number(stored.revision) <= before.revision) return [];
     const after = before === undefined ? captured(stored) : evolveTimeline(before, stored);
     if (after === undefined) return [];
-    return [{ kind: 'put', collection: analyticsDealCollection, id: after.dealId, document: after as unknown as JsonObject }, ...aggregateChanges(before, after)];
+    const changes: ReadModelChange[] = [{ kind: 'put', collection: analyticsDealCollection, id: after.dealId, document: after as unknown as JsonObject }, ...aggregateChanges(before, after)];
+    return documents.get(revisionsMeta.collection, revisionsMeta.id) === undefined ? [startGeneration(stored), ...changes] : changes;
   },
 };

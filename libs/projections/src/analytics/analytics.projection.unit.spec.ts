@@ -14,7 +14,7 @@ function given(history: readonly DealEvent[]) {
     when(event: DealEvent) {
       const stored = dealStream('d1', [...history, event]).at(-1) as StoredDealEvent;
       // The timeline document; the aggregates it moves are pinned in analytics-aggregates.unit.spec.ts.
-      const changes = analyticsProjection.project(stored, { get: (collection, id) => store.getSync(collection, id) }).filter((change) => change.kind === 'put');
+      const changes = analyticsProjection.project(stored, { get: (collection, id) => store.getSync(collection, id) }).filter((change) => change.kind === 'put' && change.collection === analyticsDealCollection);
       return {
         then(expected: readonly ReadModelChange[]): void {
           expect(changes).toEqual(expected);

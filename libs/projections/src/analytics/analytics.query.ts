@@ -1,18 +1,20 @@
-import { formatPosition } from '@deals/event-store';
 import type { ReadModelStore } from '@deals/read-models';
 import {
   allScope,
   analyticsActiveIndex,
   analyticsGroupsCounter,
+  analyticsMetaCollection,
+  analyticsRevisionsCounter,
   durationStatsIn,
   ScopeTotals,
   shareOf,
   storedStat,
   TornAggregates,
+  revisionsMetaId,
   totalsCounter,
 } from './analytics-aggregates';
 import type { AnalyticsMemo } from './analytics-memo';
-import { analyticsDealCollection, analyticsProjectionName } from './analytics.projection';
+import { analyticsDealCollection } from './analytics.projection';
 import {
   type AnalyticsOptions,
   type Basis,
@@ -94,7 +96,7 @@ async function scanTimelines(store: ReadModelStore, options: AnalyticsOptions): 
 }
 
 export interface AggregateOptions {
-  /** Remembers answers per checkpoint (see AnalyticsMemo); without it every question reads the aggregates. */
+  /** Remembers figures per scope revision (see AnalyticsMemo); without it every question reads the aggregates. */
   readonly memo?: AnalyticsMemo | undefined;
   readonly maxCorrected?: number;
 }
@@ -106,37 +108,56 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
   if (window === undefined) return undefined;
   if (window !== 'all' && options.groupBy !== undefined && options.groupBy !== 'month') return undefined;
   // Read first: the reads below see this state or a later one, and a later one has no fewer deals
-  // changed after asOf, so an answer with nothing to correct holds at this checkpoint too.
-  const at = memo && (await checkpointOf(store));
+  // changed after asOf, so figures with nothing to correct hold at these revisions too.
+  const revisions = memo && (await revisionsOf(store));
   // No deal in the index: an empty read model, or one built before the aggregates. A scan answers either.
   if ((await store.range(analyticsActiveIndex, { limit: 1 })).length === 0) return undefined;
   const changed = await store.range(analyticsActiveIndex, { min: options.asOf + 1, limit: maxCorrected + 1 });
   if (changed.length > maxCorrected) return undefined;
-  const compute = () => answerUntorn(store, options, window, changed.map((entry) => entry.member));
-  if (memo === undefined || at === undefined || changed.length > 0) return compute();
-  return memo.answer(JSON.stringify([window, options.groupBy ?? null]), at, compute, () => checkpointOf(store));
-}
-
-async function checkpointOf(store: ReadModelStore): Promise<string | undefined> {
-  const checkpoint = await store.checkpoint(analyticsProjectionName);
-  return checkpoint && formatPosition(checkpoint.position);
-}
-
-/** A torn read (a commit between two reads) is retried once, then left to a scan. */
-async function answerUntorn(
-  store: ReadModelStore,
-  options: AnalyticsOptions,
-  window: 'all' | { readonly from: string; readonly to: string },
-  changedIds: readonly string[],
-): Promise<CycleAnalytics | undefined> {
+  const remembered = memo && revisions && changed.length === 0 ? rememberedFigures(store, memo, revisions) : undefined;
+  // A torn read (a commit between two reads) is retried once, then answered by a scan.
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      return await answer(store, options, window, changedIds);
+      const figures = remembered ?? (await correctedFigures(store, options, window, changed.map((entry) => entry.member)));
+      return await answer(store, window, options.groupBy, figures);
     } catch (error) {
       if (!(error instanceof TornAggregates)) throw error;
     }
   }
   return undefined;
+}
+
+/** The figures of some scopes together; null for a group with no deals. */
+type FiguresOf = (scopes: readonly string[], group: boolean) => Promise<CycleMetrics | null>;
+
+interface Revisions {
+  readonly generation: string;
+  /** The revisions of some scopes, as one string. */
+  of(scopes: readonly string[]): string;
+}
+
+/** The scopes' revisions, or undefined for a read model that counts none (built before they were). */
+async function revisionsOf(store: ReadModelStore): Promise<Revisions | undefined> {
+  const generation = (await store.get(analyticsMetaCollection, revisionsMetaId))?.['generation'];
+  if (typeof generation !== 'string') return undefined;
+  const counts = await store.counters(analyticsRevisionsCounter);
+  return { generation, of: (scopes) => JSON.stringify(scopes.map((scope) => counts[scope] ?? 0)) };
+}
+
+function rememberedFigures(store: ReadModelStore, memo: AnalyticsMemo, revisions: Revisions): FiguresOf {
+  return (scopes, group) =>
+    memo.figures(
+      JSON.stringify([revisions.generation, scopes]),
+      revisions.of(scopes),
+      async () => {
+        const totals = await Promise.all(scopes.map(async (scope) => new ScopeTotals(scope, await store.counters(totalsCounter(scope)))));
+        return group && (totals[0]!.fields.get('deals') ?? 0) <= 0 ? null : metricsOf(store, totals);
+      },
+      async () => {
+        const now = await revisionsOf(store);
+        return now?.generation === revisions.generation ? now.of(scopes) : undefined;
+      },
+    );
 }
 
 /** 'all' without a window; the capture months it covers when both ends are UTC month starts; else undefined. */
@@ -154,25 +175,38 @@ function monthStart(time: number): string | undefined {
 
 async function answer(
   store: ReadModelStore,
+  window: 'all' | { readonly from: string; readonly to: string },
+  groupBy: GroupBy | undefined,
+  figuresOf: FiguresOf,
+): Promise<CycleAnalytics> {
+  const months = window === 'all' ? [] : await monthScopes(store, window);
+  const groupScopes = groupBy === undefined ? [] : window === 'all' ? await groupScopesOf(store, groupBy) : months;
+  const overall = (await figuresOf(window === 'all' ? [allScope] : months, false))!;
+  const groups: GroupMetrics[] = [];
+  for (const scope of groupScopes) {
+    const figures = await figuresOf([scope], true);
+    if (figures !== null) groups.push({ key: scope.slice(scope.indexOf(':') + 1), ...figures });
+  }
+  return { ...overall, groups: sortGroups(groups) };
+}
+
+/** Every scope the question reads, with the deals changed after asOf taken back to their state then. */
+async function correctedFigures(
+  store: ReadModelStore,
   options: AnalyticsOptions,
   window: 'all' | { readonly from: string; readonly to: string },
   changedIds: readonly string[],
-): Promise<CycleAnalytics | undefined> {
+): Promise<FiguresOf> {
   const months = window === 'all' ? [] : await monthScopes(store, window);
   const groupScopes = options.groupBy === undefined ? [] : window === 'all' ? await groupScopesOf(store, options.groupBy) : months;
-  const overallScopes = window === 'all' ? [allScope] : months;
-  const scopeNames = [...new Set([...overallScopes, ...groupScopes])];
+  const scopeNames = [...new Set([...(window === 'all' ? [allScope] : months), ...groupScopes])];
   const totals = new Map<string, ScopeTotals>();
   await Promise.all(scopeNames.map(async (scope) => totals.set(scope, new ScopeTotals(scope, await store.counters(totalsCounter(scope))))));
   await correct(store, options, totals, changedIds);
-  const overall = await metricsOf(store, overallScopes.map((scope) => totals.get(scope)!));
-  const groups: GroupMetrics[] = [];
-  for (const scope of groupScopes) {
-    const group = totals.get(scope)!;
-    if ((group.fields.get('deals') ?? 0) <= 0) continue;
-    groups.push({ key: scope.slice(scope.indexOf(':') + 1), ...(await metricsOf(store, [group])) });
-  }
-  return { ...overall, groups: sortGroups(groups) };
+  return async (scopes, group) => {
+    const read = scopes.map((scope) => totals.get(scope) ?? new ScopeTotals(scope, {}));
+    return group && (read[0]!.fields.get('deals') ?? 0) <= 0 ? null : metricsOf(store, read);
+  };
 }
 
 /** Takes out the current share of each deal changed after asOf and puts back its share at asOf. */
