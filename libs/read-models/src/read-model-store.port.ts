@@ -82,7 +82,11 @@ export interface ReadModelStore {
   /** Documents in the order of `ids`; undefined where missing. */
   getMany(collection: string, ids: readonly string[]): Promise<ReadonlyArray<JsonObject | undefined>>;
 
-  /** Every document of a collection in pages, by id, so a large collection never loads whole. */
+  /**
+   * Every document of a collection in pages, by id, so a large collection never loads whole. Not a
+   * snapshot: each document is seen once, as the last commit before its page left it. Other work
+   * runs between pages, so a scan of every deal does not hold up the requests behind it.
+   */
   scan(collection: string, options?: { readonly pageSize?: number }): AsyncIterable<{ readonly id: string; readonly document: JsonObject }>;
 
   /** All fields of a counter hash ({} when absent), rounded to six decimals to hide floating-point noise. */

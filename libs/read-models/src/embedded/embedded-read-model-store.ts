@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { ensureSqliteSchema } from '@deals/platform';
 import Database from 'better-sqlite3';
 import {
@@ -336,6 +337,9 @@ export class EmbeddedReadModelStore implements ReadModelStore {
       const last = rows.at(-1);
       if (last === undefined || rows.length < pageSize) return;
       after = last.id;
+      // SQLite reads synchronously: without a turn of the event loop, a scan of every deal would
+      // keep every other request waiting until it ends.
+      await setImmediate();
     }
   }
 

@@ -291,6 +291,23 @@ export function describeReadModelStoreConformance(
         }
         expect(seen).toEqual(['a', 'b', 'c', 'd']);
       });
+
+      it('scan lets other work run between pages, so a long scan does not hold up every request', async () => {
+        const p = projectionName();
+        await store.commit(p, ['a', 'b', 'c'].map((id) => put(`${p}:deal`, id, {})), checkpointAt(1n));
+
+        let otherWorkRan = false;
+        const seen: Array<[string, boolean]> = [];
+        for await (const { id } of store.scan(`${p}:deal`, { pageSize: 1 })) {
+          if (id === 'a') setImmediate(() => (otherWorkRan = true));
+          seen.push([id, otherWorkRan]);
+        }
+        expect(seen).toEqual([
+          ['a', false],
+          ['b', true],
+          ['c', true],
+        ]);
+      });
     });
 
     describe('counters', () => {

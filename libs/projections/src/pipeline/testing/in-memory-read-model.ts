@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { StoredDealEvent } from '@deals/deal-streams';
 import type { DealEvent } from '@deals/domain';
 import {
@@ -88,6 +89,7 @@ export class InMemoryReadModelStore implements ReadModelStore {
       for (const [id, document] of page) yield { id, document };
       if (page.length < pageSize) return;
       after = page.at(-1)?.[0];
+      await setImmediate();
     }
   }
 
