@@ -214,7 +214,7 @@ export const queriesScenario: Scenario = {
       // Once, last: the writes change the read models (and the deals changed after the mix's asOf).
       const [written, load] = await Promise.all([
         drive(api.url, kinds, clients, seconds, warmup),
-        runLoad({ url: api.url.origin, key: salesKey, clients: 4, seconds, warmupSeconds: warmup, ratePerSecond: writeRate }),
+        runLoad({ url: api.url.origin, key: salesKey, clients: 16, seconds, warmupSeconds: warmup, ratePerSecond: writeRate }),
       ]);
       const writing = [...written.results.values()];
       figures.push(

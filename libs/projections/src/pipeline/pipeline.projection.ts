@@ -8,7 +8,7 @@ import type { DocumentReader, DocumentRef, Projection } from '../projection';
  * GET /pipeline never scans deals.
  *
  * - `pipeline:deal` — one document per deal (stage, value, own win probability, last activity).
- * - `pipeline:totals[:owner:<o> | :source:<s>]` — counter hashes per filter scope, with fields
+ * - `pipeline:totals[:owner:<o>][:source:<s>]` — counter hashes per filter scope, with fields
  *   `<measure>:<stage>:<currency>`: `n` (deals), `amount` (total value), and for deals with an own
  *   win probability `ownAmount` (their value) and `ownWeighted` (Σ value × own probability).
  *   Weighted value is `(amount − ownAmount) × stageProbability + ownWeighted`, so stage
@@ -19,11 +19,11 @@ import type { DocumentReader, DocumentRef, Projection } from '../projection';
  *   (band start … now − limit) are ranges, and a stage change is one re-score, not a move.
  *
  * Owner and source never change after capture (there is no reassignment event), so a deal stays
- * in the same scopes for life: all deals, its owner, its source, and (index only) owner and source
- * together. Per event: one document, one index re-score per scope, and counter deltas only for the
- * fields that changed. Owner-and-source has no totals hash: it multiplied the counter fields a
- * rebuild batch writes (owners × sources × stages) and halved rebuild speed; the query adds up
- * that pair's deals from its own index instead, a walk bounded by the pair's deals.
+ * in the same scopes for life: all deals, its owner, its source, and owner and source together.
+ * Per event: one document, one index re-score per scope, and counter deltas only for the fields
+ * that changed. A read model built before owner-and-source had totals lacks them (or holds only
+ * what changed since): the query sees that their deal count falls short of the pair's index and
+ * adds up the pair's deals from the index instead (pipeline.query.ts).
  */
 export const pipelineProjectionName = 'pipeline';
 export const pipelineDealCollection = `${pipelineProjectionName}:deal`;
@@ -74,8 +74,7 @@ function scopeSuffix({ owner, source }: PipelineScope): string {
   return `${owner === undefined ? '' : `:owner:${encodeURIComponent(owner)}`}${source === undefined ? '' : `:source:${encodeURIComponent(source)}`}`;
 }
 
-/** Totals exist for all deals, per owner and per source; not per owner-and-source pair. */
-export function totalsCounter(scope: { readonly owner: string; readonly source?: undefined } | { readonly owner?: undefined; readonly source?: string | undefined }): string {
+export function totalsCounter(scope: PipelineScope): string {
   return `${pipelineProjectionName}:totals${scopeSuffix(scope)}`;
 }
 
@@ -87,16 +86,11 @@ export function totalsField(measure: TotalsMeasure, stage: Stage, currency: stri
   return `${measure}:${stage}:${currency}`;
 }
 
-/** Counter (where kept) and index names of a deal's scopes: all deals, its owner, its source, both. */
-function scopeNamesOf(deal: PipelineDealDocument): Array<{ readonly counter: string | undefined; readonly index: string }> {
+/** Counter and index names of a deal's scopes: all deals, its owner, its source, both. */
+function scopeNamesOf(deal: PipelineDealDocument): Array<{ readonly counter: string; readonly index: string }> {
   const owner = { owner: deal.owner };
   const source = { source: deal.source };
-  return [
-    { counter: totalsCounter({}), index: activityIndex({}) },
-    { counter: totalsCounter(owner), index: activityIndex(owner) },
-    { counter: totalsCounter(source), index: activityIndex(source) },
-    { counter: undefined, index: activityIndex({ ...owner, ...source }) },
-  ];
+  return [{}, owner, source, { ...owner, ...source }].map((scope) => ({ counter: totalsCounter(scope), index: activityIndex(scope) }));
 }
 
 type Contribution = Array<[field: string, value: number]>;
@@ -194,7 +188,7 @@ export const pipelineProjection: Projection = {
     const rescore = before === undefined || score !== activityScore(before.stage, Date.parse(before.lastActivityAt));
     if (deltas.length === 0 && !rescore) return changes;
     for (const { counter, index } of scopeNamesOf(after)) {
-      if (counter !== undefined) for (const [field, by] of deltas) changes.push({ kind: 'increment', counter, field, by });
+      for (const [field, by] of deltas) changes.push({ kind: 'increment', counter, field, by });
       if (rescore) changes.push({ kind: 'index', index, member: after.dealId, score });
     }
     return changes;

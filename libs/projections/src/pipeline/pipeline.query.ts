@@ -98,9 +98,10 @@ export function rottingBefore(stage: Stage, settings: PipelineSettings, now: Dat
 
 export async function queryPipeline(store: ReadModelStore, settings: PipelineSettings, request: PipelineRequest, now: Date): Promise<PipelineView> {
   const shown = request.stage === undefined ? stages : [request.stage];
+  const { owner, source } = request;
   const { counters, rottingCounts, deals } =
-    request.owner !== undefined && request.source !== undefined
-      ? await fromIntersection(store, settings, { ...request, owner: request.owner, source: request.source }, shown, now)
+    owner !== undefined && source !== undefined && !(await hasPairTotals(store, { owner, source }))
+      ? await fromIntersection(store, settings, { ...request, owner, source }, shown, now)
       : await fromScope(store, settings, request, shown, now);
   const summaries = summarize(counters, shown, settings, rottingCounts);
   return {
@@ -120,9 +121,9 @@ interface ScopeAnswer {
   readonly deals: PipelineView['deals'];
 }
 
-/** No filter, or one of owner and source: precomputed totals, counts and ranges of one scope. */
+/** Precomputed totals, counts and ranges of one scope: all deals, an owner, a source, or both. */
 async function fromScope(store: ReadModelStore, settings: PipelineSettings, request: PipelineRequest, shown: readonly Stage[], now: Date): Promise<ScopeAnswer> {
-  const scope = request.owner !== undefined ? { owner: request.owner } : { source: request.source };
+  const scope = { owner: request.owner, source: request.source };
   const [counters, rottingCounts, deals] = await Promise.all([
     store.counters(totalsCounter(scope)),
     Promise.all(shown.map((stage) => rottingCount(store, stage, scope, settings, now))),
@@ -138,13 +139,25 @@ async function rottingCount(store: ReadModelStore, stage: Stage, scope: Pipeline
   return store.count(activityIndex(scope), band, band + before);
 }
 
+/**
+ * Whether an owner-and-source pair's totals count every deal of the pair. A read model built before
+ * pairs had totals has none, or, once its projection ran on, only the changes made since: a deal
+ * counted before adds nothing to the sum of `n` when it moves, so the sum falls short of the pair's
+ * index (one entry per deal, never removed) exactly when a deal was left out.
+ */
+async function hasPairTotals(store: ReadModelStore, pair: { readonly owner: string; readonly source: string }): Promise<boolean> {
+  const [counters, deals] = await Promise.all([store.counters(totalsCounter(pair)), store.count(activityIndex(pair))]);
+  const counted = Object.entries(counters).reduce((sum, [field, value]) => (field.startsWith('n:') ? sum + Math.round(value) : sum), 0);
+  return counted === deals;
+}
+
 const walkPageSize = 1_000;
 
 /**
- * Owner and source together: totals per pair are not kept (they would multiply the counter fields
- * a rebuild writes by owners × sources), so this walks the pair's own activity index in pages and
- * adds its deals up. The cost is bounded by that pair's deals, never by all deals; totals, rotting
- * and the list come out of the same walk.
+ * Owner and source together in a read model without the pair's totals (hasPairTotals): walks the
+ * pair's own activity index in pages and adds its deals up. The cost is bounded by that pair's
+ * deals, never by all deals; totals, rotting and the list come out of the same walk. A rebuild of
+ * the pipeline projection gives the pair its totals.
  */
 async function fromIntersection(
   store: ReadModelStore,
