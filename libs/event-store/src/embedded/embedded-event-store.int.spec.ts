@@ -3,6 +3,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import {
   EventToAppend,
@@ -210,6 +211,28 @@ describe('EmbeddedEventStore', () => {
     ]);
     await subscription.close();
     expect(next.value).toMatchObject({ id: written[0]!.id });
+  });
+
+  it('a subscription wakes at once for a commit made in another thread of the process, without waiting for the poll', async () => {
+    const reader = open({ pollIntervalMs: 60_000 });
+    const subscription = reader.subscribeToAll({ fromPosition: 'start' });
+    const pending = subscription[Symbol.asyncIterator]().next();
+    const id = randomUUID();
+    const root = path.resolve(__dirname, '../../../..');
+    const writer = new Worker(
+      `require(${JSON.stringify(path.join(root, 'scripts/register-ts.js'))});
+       const { EmbeddedEventStore } = require(${JSON.stringify(path.join(__dirname, 'embedded-event-store.ts'))});
+       const store = EmbeddedEventStore.open({ path: ${JSON.stringify(file)} });
+       store.appendToStream('deal-a', [{ id: ${JSON.stringify(id)}, type: 'Tested', data: {}, metadata: {} }]).then(() => store.close());`,
+      { eval: true },
+    );
+    const next = await Promise.race([
+      pending,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('not seen within 10 s')), 10_000).unref()),
+    ]);
+    await new Promise((done) => writer.once('exit', done));
+    await subscription.close();
+    expect(next.value).toMatchObject({ id });
   });
 
   describe('edge cases this adapter pins', () => {

@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import { BroadcastChannel } from 'node:worker_threads';
 import { ensureSqliteSchema } from '@deals/platform';
 import Database from 'better-sqlite3';
 import {
@@ -163,10 +165,20 @@ export class EmbeddedEventStore implements EventStore {
   private flushes = 0;
   private appends = 0;
 
+  /**
+   * Commit notices between the stores that have this file open in other threads of the process (the
+   * API's projections run in a worker thread): their subscriptions wake at once instead of at the poll.
+   */
+  private readonly commits: BroadcastChannel;
+
   private constructor(
     private readonly db: Database.Database,
     private readonly pollIntervalMs: number,
+    path: string,
   ) {
+    this.commits = new BroadcastChannel(`deals-event-store:${resolve(path)}`);
+    this.commits.onmessage = () => this.notifySubscriptions();
+    this.commits.unref();
     this.statements = prepareStatements(db);
     this.writeBatch = db.transaction((batch: readonly AppendRequest[]) => {
       const version = this.statements.dataVersion.get()!;
@@ -194,7 +206,7 @@ export class EmbeddedEventStore implements EventStore {
       db.pragma('synchronous = FULL');
       migrateFromVersion1(db);
       ensureSqliteSchema(db, options.path, schemaVersion, schema);
-      return new EmbeddedEventStore(db, pollIntervalMs);
+      return new EmbeddedEventStore(db, pollIntervalMs, options.path);
     } catch (error) {
       db.close();
       throw error;
@@ -308,6 +320,7 @@ export class EmbeddedEventStore implements EventStore {
     if (this.flushHandle) clearImmediate(this.flushHandle);
     this.flushHandle = undefined;
     while (this.queue.length > 0) this.flush();
+    this.commits.close();
     this.db.close();
   }
 
@@ -361,6 +374,11 @@ export class EmbeddedEventStore implements EventStore {
       if (outcome instanceof Error) request.reject(outcome);
       else if (outcome) request.resolve(outcome);
     });
+    this.notifySubscriptions();
+    this.commits.postMessage(null);
+  }
+
+  private notifySubscriptions(): void {
     for (const subscription of this.subscriptions) subscription.notify();
   }
 
@@ -549,7 +567,7 @@ class EmbeddedSubscription implements Subscription, AsyncIterableIterator<Record
     return done;
   }
 
-  /** Called after each local commit, so live delivery does not wait for the poll. */
+  /** Called after each commit in this process, so live delivery does not wait for the poll. */
   notify(): void {
     this.wake?.();
   }
@@ -586,7 +604,7 @@ class EmbeddedSubscription implements Subscription, AsyncIterableIterator<Record
     }
   }
 
-  /** Until a local commit, a close, or the poll interval (which catches other processes' appends). */
+  /** Until a commit in this process, a close, or the poll interval (which catches other processes' appends). */
   private idle(): Promise<void> {
     return new Promise((resolve) => {
       const wake = () => {
