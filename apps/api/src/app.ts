@@ -40,8 +40,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       void reply.status(apiError.statusCode).header('content-type', 'application/json; charset=utf-8').send(apiError.toBody());
     },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.clock), adapter, {
-    logger: appLogger(config, options.logLevels ?? ['warn', 'error']),
+  const logLevels = options.logLevels ?? ['warn', 'error'];
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.clock, logLevels), adapter, {
+    logger: appLogger(config, logLevels),
     abortOnError: false,
     bodyParser: false,
   });

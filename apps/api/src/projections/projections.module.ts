@@ -1,5 +1,7 @@
-import { type DynamicModule, Global, Module } from '@nestjs/common';
+import type { AppConfig } from '@deals/platform';
+import { type DynamicModule, Global, type LogLevel, Module } from '@nestjs/common';
 import { ProjectionStatusService, RUN_PROJECTIONS } from './projection-status.service';
+import { ProjectorThread } from './projector-thread.service';
 import { RelayWorkerService, RUN_RELAY } from './relay-worker.service';
 
 /**
@@ -26,6 +28,17 @@ export class RelayModule {
       module: RelayModule,
       providers: [{ provide: RUN_RELAY, useValue: run }, RelayWorkerService],
       exports: [RelayWorkerService],
+    };
+  }
+}
+
+/** API_WORKERS=thread: the projections on a worker thread of the API (projector-thread.ts). */
+@Module({})
+export class ProjectorThreadModule {
+  static forRoot(config: AppConfig, logLevels: LogLevel[]): DynamicModule {
+    return {
+      module: ProjectorThreadModule,
+      providers: [{ provide: ProjectorThread, useFactory: () => new ProjectorThread(config, logLevels) }],
     };
   }
 }
