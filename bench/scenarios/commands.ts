@@ -67,14 +67,13 @@ async function startService(entry: string, env: Readonly<Record<string, string>>
 }
 
 /**
- * Our API in a child process, as `npm start` configures it but on a fresh data directory and a free port,
- * its projections where `workers` says (API_WORKERS). With `projector`, the API runs no workers
- * (API_WORKERS=off) and the projector app projects in a process of its own on the same data directory,
- * as in production.
+ * Our API in a child process, as `npm start` configures it but on a fresh data directory and a free port.
+ * With `projector`, the API runs no workers (API_WORKERS=off) and the projector app projects in a process
+ * of its own on the same data directory, as in production.
  */
-export async function startApi({ projector = false, workers = 'in-process' } = {}): Promise<StartedServer & { readonly pid: number; peakRssMb(): number }> {
+export async function startApi({ projector = false } = {}): Promise<StartedServer & { readonly pid: number; peakRssMb(): number }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bench-commands-'));
-  const env = { DATA_DIR: dataDir, SEED_DEMO: 'false', API_KEYS: `${apiKey}=bench:sales`, API_WORKERS: projector ? 'off' : workers };
+  const env = { DATA_DIR: dataDir, SEED_DEMO: 'false', API_KEYS: `${apiKey}=bench:sales`, API_WORKERS: projector ? 'off' : 'in-process' };
   const children: ChildProcess[] = [];
   try {
     const api = await startService('apps/api/src/main.ts', env);
@@ -145,16 +144,15 @@ export const commandsScenario: Scenario = {
     const seconds = smoke ? 3 : 15;
     const warmup = smoke ? 1 : 3;
     const variants = [
-      { variant: 'ours, embedded defaults', projector: false, workers: 'in-process' },
-      { variant: 'ours, API_WORKERS=thread', projector: false, workers: 'thread' },
-      { variant: 'ours, API_WORKERS=off + projector process', projector: true, workers: 'off' },
+      { variant: 'ours, embedded defaults', projector: false },
+      { variant: 'ours, API_WORKERS=off + projector process', projector: true },
     ];
     const oursFigures: Figure[] = [];
-    for (const { variant, projector, workers } of variants) {
+    for (const { variant, projector } of variants) {
       const results: LoadResult[] = [];
       const rss: number[] = [];
       for (let run = 0; run < runs; run++) {
-        const api = await startApi({ projector, workers });
+        const api = await startApi({ projector });
         try {
           log(`  ${variant} at ${api.url}: run ${run + 1}/${runs}, ${seconds} s after ${warmup} s warm-up`);
           results.push(await drive(api.url, seconds, warmup, api.pid));

@@ -22,11 +22,11 @@ export class AppModule {
         CqrsModule.forRoot(),
         InfrastructureModule.forRoot(config, clock),
         MetricsModule,
-        // API_WORKERS=off: the projector and relay apps do this work; the API only reports lag.
-        // thread: the projections run on a worker thread of this process, the relay on this one.
-        ProjectionsModule.forRoot(config.apiWorkers === 'in-process'),
-        RelayModule.forRoot(config.apiWorkers !== 'off'),
-        ...(config.apiWorkers === 'thread' ? [ProjectorThreadModule.forRoot(config, logLevels)] : []),
+        // The API reports the projections' lag; with API_WORKERS=in-process it runs them on a worker
+        // thread and the relay on its own. off: the projector and relay apps do that work.
+        ProjectionsModule.forRoot(false),
+        RelayModule.forRoot(config.apiWorkers === 'in-process'),
+        ...(config.apiWorkers === 'in-process' ? [ProjectorThreadModule.forRoot(config, logLevels)] : []),
         DealsModule,
         PipelineModule,
         AnalyticsModule,

@@ -48,7 +48,7 @@ export interface AppConfig {
    * the same leases as the projector and relay apps: `in-process` (the default) or `off` (the
    * production set, where apps/projector and apps/relay do it).
    */
-  readonly apiWorkers: 'in-process' | 'thread' | 'off';
+  readonly apiWorkers: 'in-process' | 'off';
   /** Set only when KAFKA_BROKERS is: the relay is off without it. */
   readonly kafka?: KafkaSettings;
   /** How long the projector's and the relay's leases last without renewal; see docs/production.md. */
@@ -110,7 +110,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     apiKeys: parseApiKeys(env['API_KEYS'] ?? ''),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
     seedDemo: oneOf(env, 'SEED_DEMO', ['true', 'false'] as const, 'true') === 'true',
-    apiWorkers: oneOf(env, 'API_WORKERS', ['in-process', 'thread', 'off'] as const, 'in-process'),
+    apiWorkers: oneOf(env, 'API_WORKERS', ['in-process', 'off'] as const, 'in-process'),
     ...(kafka ? { kafka } : {}),
     leaseTtlMs: integer(env, 'LEASE_TTL_MS', 15_000, 3_000, 600_000),
     logFormat: oneOf(env, 'LOG_FORMAT', ['text', 'json'] as const, 'text'),

@@ -6,7 +6,8 @@ import { RelayWorkerService, RUN_RELAY } from './relay-worker.service';
 
 /**
  * The projections' status (lag) for the read endpoints and metrics; with `run`, the projections
- * themselves, under the `projector` lease (the projector app; the API unless API_WORKERS=off).
+ * themselves, under the `projector` lease (the projector app, and the API's projector thread unless
+ * API_WORKERS=off).
  */
 @Global()
 @Module({})
@@ -32,7 +33,7 @@ export class RelayModule {
   }
 }
 
-/** API_WORKERS=thread: the projections on a worker thread of the API (projector-thread.ts). */
+/** API_WORKERS=in-process: the projections on a worker thread of the API (projector-thread.ts). */
 @Module({})
 export class ProjectorThreadModule {
   static forRoot(config: AppConfig, logLevels: LogLevel[]): DynamicModule {

@@ -11,8 +11,8 @@ const stopTimeoutMs = 30_000;
 const restartDelayMs = 1_000;
 
 /**
- * API_WORKERS=thread: the projections run on a worker thread of the API process (projector-thread.ts),
- * so their commits no longer hold up the requests on the main thread. Started before the API answers,
+ * API_WORKERS=in-process: the projections run on a worker thread of the API process (projector-thread.ts),
+ * so their commits do not hold up the requests on the main thread. Started before the API answers,
  * stopped gracefully before it closes; started again a second after it fails.
  */
 @Injectable()
@@ -63,8 +63,10 @@ export class ProjectorThread implements OnApplicationBootstrap, BeforeApplicatio
         failed(error);
       });
       worker.once('exit', (code) => {
+        if (this.worker !== worker) return;
+        this.worker = undefined;
         // One that never started fails the API's start instead (above).
-        if (!running || this.stopping || this.worker !== worker) return;
+        if (!running || this.stopping) return;
         this.logger.error(`The projections' thread ended (${code}); starting it again in ${restartDelayMs} ms`);
         this.restart = setTimeout(() => void this.start().catch(() => undefined), restartDelayMs);
       });

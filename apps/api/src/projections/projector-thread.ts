@@ -1,4 +1,4 @@
-// The projections of an API with API_WORKERS=thread, on a worker thread of its own (started by
+// The projections of an API with API_WORKERS=in-process, on a worker thread of its own (started by
 // ProjectorThread): the projector app's work, under the same `projector` lease, with its own
 // connections to the stores, so that projecting does not hold up the requests on the main thread.
 import 'reflect-metadata';
