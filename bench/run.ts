@@ -29,13 +29,19 @@ function table(figures: readonly Figure[]): string {
     Number.isNaN(figure.median) ? '-' : Math.round(figure.median).toLocaleString('en-US'),
     Number.isNaN(figure.min) ? '-' : `${Math.round(figure.min).toLocaleString('en-US')}–${Math.round(figure.max).toLocaleString('en-US')}`,
     figure.unit,
-    figure.p50Ms === undefined ? '' : figure.p50Ms.toFixed(1),
-    figure.p99Ms === undefined ? '' : figure.p99Ms.toFixed(1),
+    milliseconds(figure.p50Ms),
+    milliseconds(figure.p99Ms),
     figure.peakRssMb === undefined ? '' : `${Math.round(figure.peakRssMb)} MB`,
     figure.ratio ?? '',
     figure.note ?? '',
   ]);
   return renderTable(['scenario', 'variant', 'median', 'min–max', 'unit', 'p50 ms', 'p99 ms', 'peak RSS', 'vs baseline', 'note'], rows);
+}
+
+/** A latency, '-' when none was measured (NaN, which JSON from a worker turns into null), '' when it does not apply. */
+function milliseconds(value: number | null | undefined): string {
+  if (value === undefined) return '';
+  return value === null || Number.isNaN(value) ? '-' : value.toFixed(1);
 }
 
 function renderTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
