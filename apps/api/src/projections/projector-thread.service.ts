@@ -45,7 +45,10 @@ export class ProjectorThread implements OnApplicationBootstrap, BeforeApplicatio
 
   private start(): Promise<void> {
     const data: ProjectorThreadData = { config: this.config, logLevels: this.logLevels };
-    const worker = new Worker(threadScript(), { workerData: data, execArgv: threadExecArgv() });
+    const script = threadScript();
+    // The TypeScript source needs the loader the tests' child processes use.
+    const execArgv = script.endsWith('.ts') ? ['--require', join(__dirname, '../../../../scripts/register-ts.js')] : [];
+    const worker = new Worker(script, { workerData: data, execArgv });
     this.worker = worker;
     let running = false;
     return new Promise((started, failed) => {
@@ -78,8 +81,4 @@ export class ProjectorThread implements OnApplicationBootstrap, BeforeApplicatio
 function threadScript(): string {
   const compiled = join(__dirname, 'projector-thread.js');
   return existsSync(compiled) ? compiled : join(__dirname, 'projector-thread.ts');
-}
-
-function threadExecArgv(): string[] {
-  return threadScript().endsWith('.ts') ? ['--require', join(__dirname, '../../../../scripts/register-ts.js')] : [];
 }

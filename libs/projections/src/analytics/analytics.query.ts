@@ -6,11 +6,11 @@ import {
   analyticsMetaCollection,
   analyticsRevisionsCounter,
   durationStatsIn,
+  revisionsMetaId,
   ScopeTotals,
   shareOf,
   storedStat,
   TornAggregates,
-  revisionsMetaId,
   totalsCounter,
 } from './analytics-aggregates';
 import type { AnalyticsMemo } from './analytics-memo';
@@ -118,8 +118,9 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
   // A torn read (a commit between two reads) is retried once, then answered by a scan.
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const figures = remembered ?? (await correctedFigures(store, options, window, changed.map((entry) => entry.member)));
-      return await answer(store, window, options.groupBy, figures);
+      const scopes = await questionScopes(store, window, options.groupBy);
+      const figures = remembered ?? (await correctedFigures(store, options, scopes, changed.map((entry) => entry.member)));
+      return await answer(scopes, figures);
     } catch (error) {
       if (!(error instanceof TornAggregates)) throw error;
     }
@@ -149,10 +150,7 @@ function rememberedFigures(store: ReadModelStore, memo: AnalyticsMemo, revisions
     memo.figures(
       JSON.stringify([revisions.generation, scopes]),
       revisions.of(scopes),
-      async () => {
-        const totals = await Promise.all(scopes.map(async (scope) => new ScopeTotals(scope, await store.counters(totalsCounter(scope)))));
-        return group && (totals[0]!.fields.get('deals') ?? 0) <= 0 ? null : metricsOf(store, totals);
-      },
+      async () => figuresOfTotals(store, await Promise.all(scopes.map((scope) => totalsOf(store, scope))), group),
       async () => {
         const now = await revisionsOf(store);
         return now?.generation === revisions.generation ? now.of(scopes) : undefined;
@@ -173,40 +171,45 @@ function monthStart(time: number): string | undefined {
   return date.getUTCDate() === 1 && time % 86_400_000 === 0 ? date.toISOString().slice(0, 7) : undefined;
 }
 
-async function answer(
-  store: ReadModelStore,
-  window: 'all' | { readonly from: string; readonly to: string },
-  groupBy: GroupBy | undefined,
-  figuresOf: FiguresOf,
-): Promise<CycleAnalytics> {
-  const months = window === 'all' ? [] : await monthScopes(store, window);
-  const groupScopes = groupBy === undefined ? [] : window === 'all' ? await groupScopesOf(store, groupBy) : months;
-  const overall = (await figuresOf(window === 'all' ? [allScope] : months, false))!;
-  const groups: GroupMetrics[] = [];
-  for (const scope of groupScopes) {
-    const figures = await figuresOf([scope], true);
-    if (figures !== null) groups.push({ key: scope.slice(scope.indexOf(':') + 1), ...figures });
+/** The scopes a question reads: those its overall figures add up, and one per group. */
+interface QuestionScopes {
+  readonly overall: readonly string[];
+  readonly groups: readonly string[];
+}
+
+async function questionScopes(store: ReadModelStore, window: 'all' | { readonly from: string; readonly to: string }, groupBy: GroupBy | undefined): Promise<QuestionScopes> {
+  if (window !== 'all') {
+    const months = await monthScopes(store, window);
+    return { overall: months, groups: groupBy === undefined ? [] : months };
   }
-  return { ...overall, groups: sortGroups(groups) };
+  return { overall: [allScope], groups: groupBy === undefined ? [] : await groupScopesOf(store, groupBy) };
+}
+
+async function answer({ overall, groups }: QuestionScopes, figuresOf: FiguresOf): Promise<CycleAnalytics> {
+  const overallFigures = (await figuresOf(overall, false))!;
+  const groupFigures: GroupMetrics[] = [];
+  for (const scope of groups) {
+    const figures = await figuresOf([scope], true);
+    if (figures !== null) groupFigures.push({ key: scope.slice(scope.indexOf(':') + 1), ...figures });
+  }
+  return { ...overallFigures, groups: sortGroups(groupFigures) };
 }
 
 /** Every scope the question reads, with the deals changed after asOf taken back to their state then. */
-async function correctedFigures(
-  store: ReadModelStore,
-  options: AnalyticsOptions,
-  window: 'all' | { readonly from: string; readonly to: string },
-  changedIds: readonly string[],
-): Promise<FiguresOf> {
-  const months = window === 'all' ? [] : await monthScopes(store, window);
-  const groupScopes = options.groupBy === undefined ? [] : window === 'all' ? await groupScopesOf(store, options.groupBy) : months;
-  const scopeNames = [...new Set([...(window === 'all' ? [allScope] : months), ...groupScopes])];
+async function correctedFigures(store: ReadModelStore, options: AnalyticsOptions, scopes: QuestionScopes, changedIds: readonly string[]): Promise<FiguresOf> {
   const totals = new Map<string, ScopeTotals>();
-  await Promise.all(scopeNames.map(async (scope) => totals.set(scope, new ScopeTotals(scope, await store.counters(totalsCounter(scope))))));
+  await Promise.all([...new Set([...scopes.overall, ...scopes.groups])].map(async (scope) => totals.set(scope, await totalsOf(store, scope))));
   await correct(store, options, totals, changedIds);
-  return async (scopes, group) => {
-    const read = scopes.map((scope) => totals.get(scope) ?? new ScopeTotals(scope, {}));
-    return group && (read[0]!.fields.get('deals') ?? 0) <= 0 ? null : metricsOf(store, read);
-  };
+  return (names, group) => figuresOfTotals(store, names.map((scope) => totals.get(scope) ?? new ScopeTotals(scope, {})), group);
+}
+
+async function totalsOf(store: ReadModelStore, scope: string): Promise<ScopeTotals> {
+  return new ScopeTotals(scope, await store.counters(totalsCounter(scope)));
+}
+
+/** The figures of some scopes' totals together; null for a group with no deals. */
+async function figuresOfTotals(store: ReadModelStore, totals: readonly ScopeTotals[], group: boolean): Promise<CycleMetrics | null> {
+  return group && (totals[0]!.fields.get('deals') ?? 0) <= 0 ? null : metricsOf(store, totals);
 }
 
 /** Takes out the current share of each deal changed after asOf and puts back its share at asOf. */
