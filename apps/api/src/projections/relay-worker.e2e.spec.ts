@@ -4,9 +4,9 @@
  * 127.0.0.1:9092), each event once, in its deal's order, keyed by the deal.
  */
 import { randomUUID } from 'node:crypto';
-import { DealEventConsumer, type DealEventEnvelope } from '@deals/relay';
 import type { Admin } from 'kafkajs';
 import { brokerSkipped, connectTestAdmin, describeWithBroker, testBrokers, testKafka } from '../../../../libs/relay/src/testing/test-broker';
+import { byDeal, consumeTopic } from '../../../../libs/relay/src/testing/topic-reader';
 import { bodies, startTestApp, type TestApp } from '../testing/test-app';
 
 jest.setTimeout(60_000);
@@ -29,28 +29,6 @@ afterAll(async () => {
   await admin?.disconnect();
 });
 
-/** Reads the topic from its start until `expected` events were handled. */
-async function consume(expected: number): Promise<{ readonly envelopes: DealEventEnvelope[]; readonly duplicates: number }> {
-  const envelopes: DealEventEnvelope[] = [];
-  let done = () => {};
-  const all = new Promise<void>((resolve) => (done = resolve));
-  const consumer = new DealEventConsumer(kafka, { consumerConfig: { maxWaitTimeInMs: 100 } });
-  await consumer.run({
-    topic,
-    groupId: `api-relay-test-${randomUUID()}`,
-    handle: async (envelope) => {
-      envelopes.push(envelope);
-      if (envelopes.length === expected) done();
-    },
-  });
-  try {
-    await all;
-    return { envelopes, duplicates: consumer.stats().duplicates };
-  } finally {
-    await consumer.stop();
-  }
-}
-
 describeWithBroker('the API with KAFKA_BROKERS', () => {
   it("publishes the events of deals driven over HTTP to the topic: each once, in its deal's order, as the deal's history has them", async () => {
     const dealIds: string[] = [];
@@ -63,13 +41,13 @@ describeWithBroker('the API with KAFKA_BROKERS', () => {
       expect((await api.request('POST', `/deals/${dealId}/proposals`, { body: bodies.proposal() })).status).toBe(200);
     }
 
-    const { envelopes, duplicates } = await consume(9);
-    expect(duplicates).toBe(0);
+    const received = await consumeTopic(kafka, topic, 9);
+    expect(received).toHaveLength(9);
+    const deals = byDeal(received);
     for (const dealId of dealIds) {
       const history = await api.request('GET', `/deals/${dealId}/history`, { as: 'auditor' });
       expect(history.status).toBe(200);
-      const published = envelopes.filter((envelope) => envelope.dealId === dealId);
-      expect(published.map(({ eventId, type, streamRevision }) => ({ eventId, type, streamRevision }))).toEqual(
+      expect(deals.get(dealId)?.map(({ eventId, type, streamRevision }) => ({ eventId, type, streamRevision }))).toEqual(
         history.body.entries.map((entry: { eventId: string; type: string; version: number }) => ({ eventId: entry.eventId, type: entry.type, streamRevision: String(entry.version) })),
       );
     }
