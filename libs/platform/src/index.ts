@@ -1,6 +1,7 @@
 export * from './clock';
 export * from './config';
 export * from './keyed-mutex';
+export * from './recent-map';
 export * from './sqlite-schema';
 export * from './redis-connection';
 export * from './seeded-random';

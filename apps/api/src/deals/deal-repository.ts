@@ -1,6 +1,7 @@
 import { type DealEvent, type DealState, evolve, initialDealState, type Stage } from '@deals/domain';
 import { DealEventReader, dealStreamId, type StoredDealEvent } from '@deals/deal-streams';
 import type { EventStore } from '@deals/event-store';
+import { RecentMap } from '@deals/platform';
 import { Inject, Injectable } from '@nestjs/common';
 import { EVENT_STORE } from '../infrastructure/tokens';
 
@@ -27,7 +28,7 @@ const cacheLimit = 50_000;
  */
 @Injectable()
 export class DealRepository {
-  private readonly cache = new Map<string, LoadedDeal>();
+  private readonly cache = new RecentMap<string, LoadedDeal>(cacheLimit);
   private readonly reader = new DealEventReader();
 
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
@@ -61,12 +62,7 @@ export class DealRepository {
   }
 
   private remember(deal: LoadedDeal): LoadedDeal {
-    this.cache.delete(deal.dealId);
     this.cache.set(deal.dealId, deal);
-    if (this.cache.size > cacheLimit) {
-      const oldest = this.cache.keys().next();
-      if (!oldest.done) this.cache.delete(oldest.value);
-    }
     return deal;
   }
 }

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { BroadcastChannel } from 'node:worker_threads';
-import { ensureSqliteSchema } from '@deals/platform';
+import { ensureSqliteSchema, RecentMap } from '@deals/platform';
 import Database from 'better-sqlite3';
 import {
   AppendResult,
@@ -50,7 +50,7 @@ const pageSize = 1_000;
 /** Caps one group commit, so a long queue never becomes one giant transaction. */
 const maxBatchRequests = 1_000;
 const maxBatchBytes = 8 * 1024 * 1024;
-/** Stream heads kept in memory for the expected-revision check; the longest known go first. */
+/** Stream heads kept in memory for the expected-revision check; the least recently written go first. */
 const maxCachedHeads = 100_000;
 /** Largest SQLite integer: the bound for reading from 'end'. */
 const lastInteger = 9_223_372_036_854_775_807n;
@@ -158,7 +158,7 @@ export class EmbeddedEventStore implements EventStore {
    * has written: each write transaction compares SQLite's data_version (which moves only on other
    * connections' commits) with the one it saw last, under the write lock, and drops the cache if it moved.
    */
-  private readonly heads = new Map<string, Head>();
+  private readonly heads = new RecentMap<string, Head>(maxCachedHeads);
   private dataVersion = -1;
   private flushHandle: NodeJS.Immediate | undefined;
   private closing: Promise<void> | undefined;
@@ -368,7 +368,7 @@ export class EmbeddedEventStore implements EventStore {
     }
     this.flushes += 1;
     this.appends += batch.length;
-    for (const [streamId, head] of written.heads) this.cacheHead(streamId, head);
+    for (const [streamId, head] of written.heads) this.heads.set(streamId, head);
     batch.forEach((request, index) => {
       const outcome = written.outcomes[index];
       if (outcome instanceof Error) request.reject(outcome);
@@ -380,17 +380,6 @@ export class EmbeddedEventStore implements EventStore {
 
   private notifySubscriptions(): void {
     for (const subscription of this.subscriptions) subscription.notify();
-  }
-
-  private cacheHead(streamId: string, head: Head): void {
-    // A Map keeps first-insertion order: the oldest stream goes first (deals are written while young).
-    if (!this.heads.has(streamId) && this.heads.size >= maxCachedHeads) {
-      for (const oldest of this.heads.keys()) {
-        this.heads.delete(oldest);
-        break;
-      }
-    }
-    this.heads.set(streamId, head);
   }
 
   private takeBatch(): AppendRequest[] {

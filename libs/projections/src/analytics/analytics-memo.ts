@@ -1,3 +1,4 @@
+import { RecentMap } from '@deals/platform';
 import type { CycleMetrics } from './cycle-metrics';
 
 /**
@@ -15,9 +16,11 @@ import type { CycleMetrics } from './cycle-metrics';
  * same revision share one computation. `null` stands for a group with no deals.
  */
 export class AnalyticsMemo {
-  private readonly entries = new Map<string, { readonly revision: string; readonly figures: Promise<CycleMetrics | null> }>();
+  private readonly entries: RecentMap<string, { readonly revision: string; readonly figures: Promise<CycleMetrics | null> }>;
 
-  constructor(private readonly capacity = 4_096) {}
+  constructor(capacity = 4_096) {
+    this.entries = new RecentMap(capacity);
+  }
 
   async figures(
     key: string,
@@ -26,17 +29,12 @@ export class AnalyticsMemo {
     revisionNow: () => Promise<string | undefined>,
   ): Promise<CycleMetrics | null> {
     const known = this.entries.get(key);
-    this.entries.delete(key);
     if (known?.revision === revision) {
       this.entries.set(key, known);
       return known.figures;
     }
     const figures = compute();
     this.entries.set(key, { revision, figures });
-    for (const oldest of this.entries.keys()) {
-      if (this.entries.size <= this.capacity) break;
-      this.entries.delete(oldest);
-    }
     let keep = false;
     try {
       const result = await figures;

@@ -14,6 +14,7 @@
  * - Messages of a partition are handled one at a time, in order (a retried message holds its partition
  *   back), so each deal's events are handled in order.
  */
+import { RecentMap } from '@deals/platform';
 import type { Consumer, ConsumerConfig, IHeaders, KafkaMessage, Message, Producer, ProducerConfig } from 'kafkajs';
 import { type DealEventEnvelope, fromKafkaMessage, InvalidEnvelopeError } from '../kafka-envelope';
 
@@ -24,26 +25,25 @@ export interface SeenEvents {
   add(eventId: string): Promise<void> | void;
 }
 
-/** The default SeenEvents: the last `capacity` event ids, in memory, least recently used dropped first. */
+/**
+ * The default SeenEvents: in memory, at least the `capacity` most recently seen event ids (a
+ * sixteenth more at most), the least recently seen dropped first.
+ */
 export class InMemorySeenEvents implements SeenEvents {
-  private readonly ids = new Map<string, true>();
+  private readonly ids: RecentMap<string, true>;
 
   constructor(readonly capacity = 10_000) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    this.ids = new RecentMap(capacity);
   }
 
   has(eventId: string): boolean {
     if (!this.ids.has(eventId)) return false;
-    // Refresh its place: a Map iterates in insertion order, the first key is the least recently used.
-    this.ids.delete(eventId);
     this.ids.set(eventId, true);
     return true;
   }
 
   add(eventId: string): void {
-    this.ids.delete(eventId);
     this.ids.set(eventId, true);
-    while (this.ids.size > this.capacity) this.ids.delete(this.ids.keys().next().value as string);
   }
 
   get size(): number {
