@@ -5,7 +5,8 @@
  * Why not drop one oldest key per insert, as a textbook LRU on a Map does: V8's Map leaves a hole
  * for each deleted entry until it next rehashes, and every iteration from the oldest end walks the
  * holes before the first live entry, so that cost grew with the capacity: 40 µs per insert at
- * 100,000 entries, 8 µs at 10,000 (docs/performance.md, Event store, "An LRU that cost 40 µs").
+ * 100,000 entries, 8 µs at 10,000 (docs/performance.md, Event store, "An LRU that cost 40 µs per
+ * new stream").
  * Dropping a sixteenth in one pass walks them once: under 1 µs per insert at either size.
  */
 export class RecentMap<K, V> {
