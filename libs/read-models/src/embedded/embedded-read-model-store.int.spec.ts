@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { ReadModelChange } from '../read-model-store.port';
 import { describeReadModelStoreConformance } from '../testing/read-model-store-conformance';
 import { EmbeddedReadModelStore } from './embedded-read-model-store';
 
@@ -117,7 +118,59 @@ describe('embedded read-model store, on a file of schema version 2', () => {
     }
     const db = new Database(file, { readonly: true });
     try {
-      expect(db.pragma('user_version', { simple: true })).toBe(3);
+      expect(db.pragma('user_version', { simple: true })).toBe(4);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('embedded read-model store, on a file of schema version 3', () => {
+  let dir: string;
+  let file: string;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'read-models-v3-'));
+    file = path.join(dir, 'read-models.sqlite');
+    // Version 3: a projection staging its catch-up, with no count of its staged changes.
+    const db = new Database(file);
+    db.exec(`
+      CREATE TABLE documents (collection TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (collection, id)) STRICT;
+      CREATE TABLE counters (counter TEXT NOT NULL, field TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (counter, field)) STRICT, WITHOUT ROWID;
+      CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
+      CREATE TABLE index_entries (name_id INTEGER NOT NULL, member TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (name_id, member)) STRICT, WITHOUT ROWID;
+      CREATE INDEX index_entries_by_score ON index_entries (name_id, score, member);
+      CREATE TABLE staging (projection TEXT PRIMARY KEY) STRICT, WITHOUT ROWID;
+      CREATE TABLE staged_index_entries (seq INTEGER PRIMARY KEY, name_id INTEGER NOT NULL, member TEXT NOT NULL, score REAL) STRICT;
+      CREATE TABLE checkpoints (projection TEXT PRIMARY KEY, commit_position TEXT NOT NULL, prepare_position TEXT NOT NULL,
+        events_processed INTEGER NOT NULL, last_recorded_at TEXT NOT NULL) STRICT, WITHOUT ROWID;
+      INSERT INTO names VALUES (1, 'p:by-n');
+      INSERT INTO staging VALUES ('p');
+      INSERT INTO staged_index_entries (name_id, member, score) VALUES (1, 'a', 1), (1, 'b', 2);
+      INSERT INTO checkpoints VALUES ('p', '2', '2', 2, '2026-01-01T00:00:00.000Z');
+      PRAGMA user_version = 3;
+    `);
+    db.close();
+  });
+
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('counts staged changes from the upgrade on, and the catch-up under way goes on and merges', async () => {
+    const store = EmbeddedReadModelStore.open(file);
+    try {
+      await store.commit('p', [{ kind: 'index', index: 'p:by-n', member: 'c', score: 3 }], checkpoint(3n), { catchingUp: true });
+      await store.settle('p');
+      expect(await store.range('p:by-n', { limit: 10 })).toEqual([
+        { member: 'a', score: 1 },
+        { member: 'b', score: 2 },
+        { member: 'c', score: 3 },
+      ]);
+    } finally {
+      await store.close();
+    }
+    const db = new Database(file, { readonly: true });
+    try {
+      expect(db.pragma('user_version', { simple: true })).toBe(4);
     } finally {
       db.close();
     }
@@ -199,6 +252,78 @@ describe('embedded read-model store, staged index entries', () => {
     } finally {
       await second.close();
     }
+  });
+});
+
+describe('embedded read-model store, the score index around a merge', () => {
+  let dir: string;
+  let file: string;
+  let store: EmbeddedReadModelStore;
+  let outside: Database.Database;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'read-models-merge-'));
+    file = path.join(dir, 'read-models.sqlite');
+    store = EmbeddedReadModelStore.open(file);
+    outside = new Database(file);
+  });
+
+  afterEach(async () => {
+    outside.close();
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  // SQLite counts every change to the schema: dropping and creating the index moves it, a merge alone does not.
+  const schemaVersion = () => Number(outside.pragma('schema_version', { simple: true }));
+  const entries = (prefix: string, count: number, score: (i: number) => number): ReadModelChange[] =>
+    Array.from({ length: count }, (_, i) => ({ kind: 'index', index: 'q:by-n', member: `${prefix}${i}`, score: score(i) }));
+
+  async function stage(projection: string, changes: ReadModelChange[]): Promise<void> {
+    await store.commit(projection, changes.slice(0, 2), checkpoint(1n), { catchingUp: true });
+    await store.commit(projection, changes.slice(2), checkpoint(2n), { catchingUp: true });
+  }
+
+  it('builds the score index afresh for a merge of more changes than the index holds', async () => {
+    await store.commit('p', entries('p', 3, (i) => i).map((change) => ({ ...change, index: 'p:by-n' })), checkpoint(1n));
+    await stage('q', entries('q', 5, (i) => -i));
+    const before = schemaVersion();
+
+    await store.settle('q');
+
+    expect(schemaVersion()).toBeGreaterThan(before);
+    expect(outside.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'index_entries_by_score'").get()).toEqual({ n: 1 });
+    expect((await store.range('q:by-n', { limit: 10 })).map((entry) => entry.member)).toEqual(['q4', 'q3', 'q2', 'q1', 'q0']);
+    expect(await store.count('p:by-n', 1, 2)).toBe(2);
+  });
+
+  it('keeps the score index in place for a merge of fewer changes than the index holds', async () => {
+    await store.commit('p', entries('p', 6, (i) => i).map((change) => ({ ...change, index: 'p:by-n' })), checkpoint(1n));
+    await stage('q', entries('q', 5, (i) => -i));
+    const before = schemaVersion();
+
+    await store.settle('q');
+
+    expect(schemaVersion()).toBe(before);
+    expect((await store.range('q:by-n', { limit: 10 })).map((entry) => entry.member)).toEqual(['q4', 'q3', 'q2', 'q1', 'q0']);
+  });
+
+  it('leaves the index, the staged entries and the checkpoint as they were when the merge fails, and merges once it can', async () => {
+    await stage('q', entries('q', 5, (i) => i));
+    outside.exec(`CREATE TRIGGER refuse BEFORE INSERT ON index_entries WHEN new.member = 'q3' BEGIN SELECT RAISE(ABORT, 'refused'); END`);
+    const before = schemaVersion();
+
+    await expect(store.settle('q')).rejects.toThrow('refused');
+
+    expect(schemaVersion()).toBe(before);
+    expect(outside.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'index_entries_by_score'").get()).toEqual({ n: 1 });
+    expect(outside.prepare('SELECT count(*) AS n FROM staged_index_entries').get()).toEqual({ n: 5 });
+    expect(outside.prepare('SELECT count(*) AS n FROM index_entries').get()).toEqual({ n: 0 });
+    expect((await store.checkpoint('q'))?.eventsProcessed).toBe(2);
+
+    outside.exec('DROP TRIGGER refuse');
+    expect((await store.range('q:by-n', { limit: 10 })).map((entry) => entry.member)).toEqual(['q0', 'q1', 'q2', 'q3', 'q4']);
+    expect(outside.prepare('SELECT count(*) AS n FROM staged_index_entries').get()).toEqual({ n: 0 });
   });
 });
 

@@ -21,7 +21,7 @@ import type {
   ReadModelStore,
 } from '../read-model-store.port';
 
-const schemaVersion = 3;
+const schemaVersion = 4;
 const defaultScanPageSize = 500;
 const maxRememberedNames = 100_000;
 
@@ -111,8 +111,11 @@ function prepareStatements(db: Database.Database) {
       'DELETE FROM index_entries WHERE name_id IN (SELECT id FROM names WHERE name >= ? AND name < ?)',
     ),
     resetCheckpoint: db.prepare<[string]>('DELETE FROM checkpoints WHERE projection = ?'),
-    staging: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM staging WHERE projection = ?'),
+    staging: db.prepare<[string], { changes: number }>('SELECT changes FROM staging WHERE projection = ?'),
     startStaging: db.prepare<[string]>('INSERT INTO staging (projection) VALUES (?)'),
+    countStaged: db.prepare<[number, string]>('UPDATE staging SET changes = changes + ? WHERE projection = ?'),
+    // Counts no further than the bound, so that a large index costs no more than the merge it is weighed against.
+    entriesUpTo: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM (SELECT 1 FROM index_entries LIMIT ?)'),
     stopStaging: db.prepare<[string]>('DELETE FROM staging WHERE projection = ?'),
     // A null score stages an unindex.
     stage: db.prepare<[number, string, number | null]>('INSERT INTO staged_index_entries (name_id, member, score) VALUES (?, ?, ?)'),
@@ -165,6 +168,12 @@ type Statements = ReturnType<typeof prepareStatements>;
  * indexes (in any process) merge the staged entries, last change per entry wins, sorted, in one
  * transaction. So a staging projection has no entries in index_entries, readers never see staged
  * ones, and a crash leaves the staged rows committed with their checkpoint, for the catch-up to go on.
+ *
+ * The score index is dropped and built again around a merge of more staged changes than index_entries
+ * holds (counted in `staging` as they are staged): its entries go in score order, so the merge's inserts
+ * land at random places in it, and at ten million events (sixty million entries) each one was a page
+ * read from outside SQLite's cache. Built afresh it costs one sort of every entry, at most twice the
+ * merge's own. Both happen inside the merge's transaction, so a crash leaves the index as it was.
  */
 export class EmbeddedReadModelStore implements ReadModelStore {
   private readonly statements: Statements;
@@ -180,9 +189,15 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     const statements = prepareStatements(db);
     this.statements = statements;
     const mergeStaged = (projection: string) => {
-      if (statements.staging.get(projection) === undefined) return;
+      const staged = statements.staging.get(projection);
+      if (staged === undefined) return;
       const [from, to] = namesOf(projection);
+      // A merge larger than the index it goes into builds the score index afresh, from one sort, rather
+      // than inserting each entry at a random place in it (see EmbeddedReadModelStore).
+      const rebuildScoreIndex = (statements.entriesUpTo.get(staged.changes)?.n ?? 0) < staged.changes;
+      if (rebuildScoreIndex) db.exec('DROP INDEX index_entries_by_score');
       statements.mergeStaged.run(from, to);
+      if (rebuildScoreIndex) db.exec(scoreIndex);
       if (statements.othersStaging.get(projection) === undefined) statements.dropAllStaged.run();
       else statements.dropStaged.run(from, to);
       statements.stopStaging.run(projection);
@@ -206,14 +221,18 @@ export class EmbeddedReadModelStore implements ReadModelStore {
       for (const [counter, fields] of changes.counters) {
         for (const [field, by] of fields) statements.increment.run(counter, field, by);
       }
+      let stagedChanges = 0;
       for (const [index, members] of changes.indexes) {
         const nameId = this.writableNameId(index, looked);
         for (const [member, score] of members) {
-          if (staging) statements.stage.run(nameId, member, score);
-          else if (score === null) statements.unindex.run(nameId, member);
+          if (staging) {
+            statements.stage.run(nameId, member, score);
+            stagedChanges++;
+          } else if (score === null) statements.unindex.run(nameId, member);
           else statements.index.run(nameId, member, score);
         }
       }
+      if (stagedChanges > 0) statements.countStaged.run(stagedChanges, projection);
       statements.putCheckpoint.run(
         projection,
         checkpoint.position.commit.toString(),
@@ -247,6 +266,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
       db.pragma('wal_autocheckpoint = 10000');
       migrateFromVersion1(db);
       migrateFromVersion2(db);
+      migrateFromVersion3(db);
       ensureSqliteSchema(db, path, schemaVersion, schema);
       return new EmbeddedReadModelStore(db);
     } catch (error) {
@@ -385,6 +405,8 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   }
 }
 
+const scoreIndex = 'CREATE INDEX index_entries_by_score ON index_entries (name_id, score, member)';
+
 // Numbers are never reused: nothing deletes a name (see EmbeddedReadModelStore).
 const indexTables = `
 CREATE TABLE names (
@@ -397,13 +419,14 @@ CREATE TABLE index_entries (
   score   REAL    NOT NULL,
   PRIMARY KEY (name_id, member)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX index_entries_by_score ON index_entries (name_id, score, member);
+${scoreIndex};
 `;
 
 // A rowid table: staged entries are appended, never looked up one by one (see EmbeddedReadModelStore).
 const stagingTables = `
 CREATE TABLE staging (
-  projection TEXT PRIMARY KEY
+  projection TEXT    PRIMARY KEY,
+  changes    INTEGER NOT NULL DEFAULT 0
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE staged_index_entries (
   seq     INTEGER PRIMARY KEY,
@@ -456,11 +479,22 @@ function migrateFromVersion1(db: Database.Database): void {
   }).immediate();
 }
 
-/** Version 2 had no staged index entries: the tables are added, nothing else changes. */
+/** Version 2 had no staged index entries: the tables are added as they are now, nothing else changes. */
 function migrateFromVersion2(db: Database.Database): void {
   db.transaction(() => {
     if (Number(db.pragma('user_version', { simple: true })) !== 2) return;
-    db.exec(`${stagingTables} PRAGMA user_version = 3;`);
+    db.exec(`${stagingTables} PRAGMA user_version = 4;`);
+  }).immediate();
+}
+
+/**
+ * Version 3 did not count a staging projection's changes. One staging across the upgrade counts from
+ * zero, so its merge keeps the score index in place, as version 3 did.
+ */
+function migrateFromVersion3(db: Database.Database): void {
+  db.transaction(() => {
+    if (Number(db.pragma('user_version', { simple: true })) !== 3) return;
+    db.exec('ALTER TABLE staging ADD COLUMN changes INTEGER NOT NULL DEFAULT 0; PRAGMA user_version = 4;');
   }).immediate();
 }
 
