@@ -255,7 +255,7 @@ describe('embedded read-model store, staged index entries', () => {
   });
 });
 
-describe('embedded read-model store, the score index around a merge', () => {
+describe('embedded read-model store, the score index around a merge or a reset', () => {
   let dir: string;
   let file: string;
   let store: EmbeddedReadModelStore;
@@ -306,6 +306,34 @@ describe('embedded read-model store, the score index around a merge', () => {
 
     expect(schemaVersion()).toBe(before);
     expect((await store.range('q:by-n', { limit: 10 })).map((entry) => entry.member)).toEqual(['q4', 'q3', 'q2', 'q1', 'q0']);
+  });
+
+  it('builds the score index afresh for a reset of a projection holding at least half the entries, and keeps it in place otherwise', async () => {
+    await store.commit('p', entries('p', 3, (i) => i).map((change) => ({ ...change, index: 'p:by-n' })), checkpoint(1n));
+    await store.commit('q', entries('q', 3, (i) => -i), checkpoint(1n));
+    await store.commit('r', entries('r', 2, (i) => i).map((change) => ({ ...change, index: 'r:by-n' })), checkpoint(1n));
+    const before = schemaVersion();
+
+    await store.reset('r');
+    expect(schemaVersion()).toBe(before);
+    await store.reset('q');
+    expect(schemaVersion()).toBeGreaterThan(before);
+
+    expect(await store.count('q:by-n')).toBe(0);
+    expect(await store.count('r:by-n')).toBe(0);
+    expect((await store.range('p:by-n', { limit: 10, reverse: true })).map((entry) => entry.member)).toEqual(['p2', 'p1', 'p0']);
+  });
+
+  it('leaves the index and the projection as they were when a reset fails', async () => {
+    await store.commit('q', entries('q', 3, (i) => i), checkpoint(1n));
+    outside.exec(`CREATE TRIGGER refuse BEFORE DELETE ON index_entries WHEN old.member = 'q2' BEGIN SELECT RAISE(ABORT, 'refused'); END`);
+    const before = schemaVersion();
+
+    await expect(store.reset('q')).rejects.toThrow('refused');
+
+    expect(schemaVersion()).toBe(before);
+    expect((await store.range('q:by-n', { limit: 10 })).map((entry) => entry.member)).toEqual(['q0', 'q1', 'q2']);
+    expect((await store.checkpoint('q'))?.eventsProcessed).toBe(1);
   });
 
   it('leaves the index, the staged entries and the checkpoint as they were when the merge fails, and merges once it can', async () => {

@@ -110,11 +110,14 @@ function prepareStatements(db: Database.Database) {
     resetIndexes: db.prepare<[string, string]>(
       'DELETE FROM index_entries WHERE name_id IN (SELECT id FROM names WHERE name >= ? AND name < ?)',
     ),
+    entriesOf: db.prepare<[string, string], { n: number }>(
+      'SELECT count(*) AS n FROM index_entries WHERE name_id IN (SELECT id FROM names WHERE name >= ? AND name < ?)',
+    ),
     resetCheckpoint: db.prepare<[string]>('DELETE FROM checkpoints WHERE projection = ?'),
     staging: db.prepare<[string], { changes: number }>('SELECT changes FROM staging WHERE projection = ?'),
     startStaging: db.prepare<[string]>('INSERT INTO staging (projection) VALUES (?)'),
     countStaged: db.prepare<[number, string]>('UPDATE staging SET changes = changes + ? WHERE projection = ?'),
-    // Counts no further than the bound, so that a large index costs no more than the merge it is weighed against.
+    // Counts no further than the bound, so that a large index costs no more to weigh than the change it is weighed against.
     entriesUpTo: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM (SELECT 1 FROM index_entries LIMIT ?)'),
     stopStaging: db.prepare<[string]>('DELETE FROM staging WHERE projection = ?'),
     // A null score stages an unindex.
@@ -170,10 +173,12 @@ type Statements = ReturnType<typeof prepareStatements>;
  * ones, and a crash leaves the staged rows committed with their checkpoint, for the catch-up to go on.
  *
  * The score index is dropped and built again around a merge of more staged changes than index_entries
- * holds (counted in `staging` as they are staged): its entries go in score order, so the merge's inserts
- * land at random places in it, and at ten million events (sixty million entries) each one was a page
- * read from outside SQLite's cache. Built afresh it costs one sort of every entry, at most twice the
- * merge's own. Both happen inside the merge's transaction, so a crash leaves the index as it was.
+ * holds (counted in `staging` as they are staged), and around a reset of a projection that holds at
+ * least half the entries: its entries go in score order, so the merge's inserts and the reset's
+ * deletes land at random places in it, and at ten million events (sixty million entries) each one was
+ * a page read from outside SQLite's cache. Built afresh it costs one sort of the entries there are
+ * then: for a merge at most twice the entries merged, for a reset no more than the entries deleted.
+ * Drop and build happen inside the merge's or reset's transaction, so a crash leaves the index as it was.
  */
 export class EmbeddedReadModelStore implements ReadModelStore {
   private readonly statements: Statements;
@@ -188,16 +193,19 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   private constructor(private readonly db: Database.Database) {
     const statements = prepareStatements(db);
     this.statements = statements;
+    // Dropped and built again around a change to at least as many entries as it leaves alone: one sort
+    // of what is left, rather than an insert or delete at a random place per entry (see EmbeddedReadModelStore).
+    const withScoreIndex = (rebuild: boolean, change: () => void) => {
+      if (rebuild) db.exec('DROP INDEX index_entries_by_score');
+      change();
+      if (rebuild) db.exec(scoreIndex);
+    };
     const mergeStaged = (projection: string) => {
       const staged = statements.staging.get(projection);
       if (staged === undefined) return;
       const [from, to] = namesOf(projection);
-      // A merge larger than the index it goes into builds the score index afresh, from one sort, rather
-      // than inserting each entry at a random place in it (see EmbeddedReadModelStore).
-      const rebuildScoreIndex = (statements.entriesUpTo.get(staged.changes)?.n ?? 0) < staged.changes;
-      if (rebuildScoreIndex) db.exec('DROP INDEX index_entries_by_score');
-      statements.mergeStaged.run(from, to);
-      if (rebuildScoreIndex) db.exec(scoreIndex);
+      const larger = (statements.entriesUpTo.get(staged.changes)?.n ?? 0) < staged.changes;
+      withScoreIndex(larger, () => statements.mergeStaged.run(from, to));
       if (statements.othersStaging.get(projection) === undefined) statements.dropAllStaged.run();
       else statements.dropStaged.run(from, to);
       statements.stopStaging.run(projection);
@@ -245,7 +253,9 @@ export class EmbeddedReadModelStore implements ReadModelStore {
       const [from, to] = namesOf(projection);
       statements.resetDocuments.run(from, to);
       statements.resetCounters.run(from, to);
-      statements.resetIndexes.run(from, to);
+      const own = statements.entriesOf.get(from, to)?.n ?? 0;
+      const most = own > 0 && (statements.entriesUpTo.get(2 * own + 1)?.n ?? 0) <= 2 * own;
+      withScoreIndex(most, () => statements.resetIndexes.run(from, to));
       statements.dropStaged.run(from, to);
       statements.stopStaging.run(projection);
       statements.resetCheckpoint.run(projection);
