@@ -498,8 +498,9 @@ function migrateFromVersion2(db: Database.Database): void {
 }
 
 /**
- * Version 3 did not count a staging projection's changes. One staging across the upgrade counts from
- * zero, so its merge keeps the score index in place, as version 3 did.
+ * Version 3 did not count a staging projection's changes. One staging across the upgrade counts only
+ * what it stages after it, so its merge may keep the score index in place where a full count would
+ * build it afresh: as slow as version 3 at worst, and as exact either way.
  */
 function migrateFromVersion3(db: Database.Database): void {
   db.transaction(() => {
