@@ -18,10 +18,10 @@ export const rebuildUsage = `rebuild [--projection pipeline|analytics|audit|all]
     for the lease.`;
 
 /**
- * The lease a rebuild holds: longer than a projector's, because the end of a rebuild on the embedded
- * store merges its staged index entries in one synchronous transaction (about 14 s for audit at 1M
- * events, 186 s at 10M) during which no renewal can run. A rebuild that dies keeps the projectors
- * standing by for at most this long.
+ * The lease a rebuild holds: longer than a projector's, because on the embedded store its reset of a
+ * populated projection and the merge of its staged index entries at the end are each one synchronous
+ * transaction (for audit at 10M events, about 110 s and 186 s) during which no renewal can run. A
+ * rebuild that dies keeps the projectors standing by for at most this long.
  */
 const rebuildLeaseTtlMs = 300_000;
 
