@@ -285,6 +285,8 @@ describe('embedded read-model store, the score index around a merge or a reset',
     });
   }
   const schemaVersion = () => Number(outside.pragma('schema_version', { simple: true }));
+  // Every index agrees with its table, entry for entry.
+  const intact = () => outside.pragma('integrity_check', { simple: true });
   const entries = (prefix: string, count: number, score: (i: number) => number): ReadModelChange[] =>
     Array.from({ length: count }, (_, i) => ({ kind: 'index', index: 'q:by-n', member: `${prefix}${i}`, score: score(i) }));
 
@@ -304,6 +306,7 @@ describe('embedded read-model store, the score index around a merge or a reset',
     expect(outside.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'index_entries_by_score'").get()).toEqual({ n: 1 });
     expect((await store.range('q:by-n', { limit: 10 })).map((entry) => entry.member)).toEqual(['q4', 'q3', 'q2', 'q1', 'q0']);
     expect(await store.count('p:by-n', 1, 2)).toBe(2);
+    expect(intact()).toBe('ok');
   });
 
   it('keeps the score index in place for a merge of fewer changes than the index holds', async () => {
@@ -315,6 +318,7 @@ describe('embedded read-model store, the score index around a merge or a reset',
 
     expect(schemaVersion()).toBe(before);
     expect((await store.range('q:by-n', { limit: 10 })).map((entry) => entry.member)).toEqual(['q4', 'q3', 'q2', 'q1', 'q0']);
+    expect(intact()).toBe('ok');
   });
 
   it('builds the score index afresh for a reset of a projection holding at least half the entries, and keeps it in place otherwise', async () => {
@@ -331,6 +335,7 @@ describe('embedded read-model store, the score index around a merge or a reset',
     expect(await store.count('q:by-n')).toBe(0);
     expect(await store.count('r:by-n')).toBe(0);
     expect((await store.range('p:by-n', { limit: 10, reverse: true })).map((entry) => entry.member)).toEqual(['p2', 'p1', 'p0']);
+    expect(intact()).toBe('ok');
   });
 
   it('leaves the index and the projection as they were when a reset fails', async () => {
