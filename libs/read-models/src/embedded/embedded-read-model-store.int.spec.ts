@@ -18,6 +18,38 @@ describeReadModelStoreConformance('embedded', async () => {
   };
 });
 
+// The tables every version has had, and the numbered index tables of versions 2 and 3, as those wrote them.
+const unchangedTables = `
+  CREATE TABLE documents (collection TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (collection, id)) STRICT;
+  CREATE TABLE counters (counter TEXT NOT NULL, field TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (counter, field)) STRICT, WITHOUT ROWID;
+  CREATE TABLE checkpoints (projection TEXT PRIMARY KEY, commit_position TEXT NOT NULL, prepare_position TEXT NOT NULL,
+    events_processed INTEGER NOT NULL, last_recorded_at TEXT NOT NULL) STRICT, WITHOUT ROWID;
+`;
+const numberedIndexTables = `
+  CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
+  CREATE TABLE index_entries (name_id INTEGER NOT NULL, member TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (name_id, member)) STRICT, WITHOUT ROWID;
+  CREATE INDEX index_entries_by_score ON index_entries (name_id, score, member);
+`;
+
+/** Writes a file as an older version left it. */
+function writeFile(file: string, sql: string): void {
+  const db = new Database(file);
+  try {
+    db.exec(sql);
+  } finally {
+    db.close();
+  }
+}
+
+function userVersion(file: string): number {
+  const db = new Database(file, { readonly: true });
+  try {
+    return Number(db.pragma('user_version', { simple: true }));
+  } finally {
+    db.close();
+  }
+}
+
 describe('embedded read-model store, on a file of schema version 1', () => {
   let dir: string;
   let file: string;
@@ -26,20 +58,15 @@ describe('embedded read-model store, on a file of schema version 1', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'read-models-v1-'));
     file = path.join(dir, 'read-models.sqlite');
     // The index table as version 1 wrote it: the index's name as text in every entry.
-    const db = new Database(file);
-    db.exec(`
-      CREATE TABLE documents (collection TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (collection, id)) STRICT;
-      CREATE TABLE counters (counter TEXT NOT NULL, field TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (counter, field)) STRICT, WITHOUT ROWID;
+    writeFile(file, `
+      ${unchangedTables}
       CREATE TABLE index_entries (name TEXT NOT NULL, member TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (name, member)) STRICT, WITHOUT ROWID;
       CREATE INDEX index_entries_by_score ON index_entries (name, score, member);
-      CREATE TABLE checkpoints (projection TEXT PRIMARY KEY, commit_position TEXT NOT NULL, prepare_position TEXT NOT NULL,
-        events_processed INTEGER NOT NULL, last_recorded_at TEXT NOT NULL) STRICT, WITHOUT ROWID;
       INSERT INTO documents VALUES ('p:doc', 'a', '{"n":1}');
       INSERT INTO index_entries VALUES ('p:by-n', 'a', 1), ('p:by-n', 'b', 2), ('p:other', 'a', 5);
       INSERT INTO checkpoints VALUES ('p', '7', '7', 7, '2026-01-01T00:00:00.000Z');
       PRAGMA user_version = 1;
     `);
-    db.close();
   });
 
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -82,22 +109,15 @@ describe('embedded read-model store, on a file of schema version 2', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'read-models-v2-'));
     file = path.join(dir, 'read-models.sqlite');
     // Version 2: numbered index names, no staged index entries.
-    const db = new Database(file);
-    db.exec(`
-      CREATE TABLE documents (collection TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (collection, id)) STRICT;
-      CREATE TABLE counters (counter TEXT NOT NULL, field TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (counter, field)) STRICT, WITHOUT ROWID;
-      CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
-      CREATE TABLE index_entries (name_id INTEGER NOT NULL, member TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (name_id, member)) STRICT, WITHOUT ROWID;
-      CREATE INDEX index_entries_by_score ON index_entries (name_id, score, member);
-      CREATE TABLE checkpoints (projection TEXT PRIMARY KEY, commit_position TEXT NOT NULL, prepare_position TEXT NOT NULL,
-        events_processed INTEGER NOT NULL, last_recorded_at TEXT NOT NULL) STRICT, WITHOUT ROWID;
+    writeFile(file, `
+      ${unchangedTables}
+      ${numberedIndexTables}
       INSERT INTO documents VALUES ('p:doc', 'a', '{"n":1}');
       INSERT INTO names VALUES (1, 'p:by-n');
       INSERT INTO index_entries VALUES (1, 'a', 1), (1, 'b', 2);
       INSERT INTO checkpoints VALUES ('p', '7', '7', 7, '2026-01-01T00:00:00.000Z');
       PRAGMA user_version = 2;
     `);
-    db.close();
   });
 
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -116,12 +136,7 @@ describe('embedded read-model store, on a file of schema version 2', () => {
     } finally {
       await store.close();
     }
-    const db = new Database(file, { readonly: true });
-    try {
-      expect(db.pragma('user_version', { simple: true })).toBe(4);
-    } finally {
-      db.close();
-    }
+    expect(userVersion(file)).toBe(4);
   });
 });
 
@@ -133,24 +148,17 @@ describe('embedded read-model store, on a file of schema version 3', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'read-models-v3-'));
     file = path.join(dir, 'read-models.sqlite');
     // Version 3: a projection staging its catch-up, with no count of its staged changes.
-    const db = new Database(file);
-    db.exec(`
-      CREATE TABLE documents (collection TEXT NOT NULL, id TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (collection, id)) STRICT;
-      CREATE TABLE counters (counter TEXT NOT NULL, field TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (counter, field)) STRICT, WITHOUT ROWID;
-      CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
-      CREATE TABLE index_entries (name_id INTEGER NOT NULL, member TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (name_id, member)) STRICT, WITHOUT ROWID;
-      CREATE INDEX index_entries_by_score ON index_entries (name_id, score, member);
+    writeFile(file, `
+      ${unchangedTables}
+      ${numberedIndexTables}
       CREATE TABLE staging (projection TEXT PRIMARY KEY) STRICT, WITHOUT ROWID;
       CREATE TABLE staged_index_entries (seq INTEGER PRIMARY KEY, name_id INTEGER NOT NULL, member TEXT NOT NULL, score REAL) STRICT;
-      CREATE TABLE checkpoints (projection TEXT PRIMARY KEY, commit_position TEXT NOT NULL, prepare_position TEXT NOT NULL,
-        events_processed INTEGER NOT NULL, last_recorded_at TEXT NOT NULL) STRICT, WITHOUT ROWID;
       INSERT INTO names VALUES (1, 'p:by-n');
       INSERT INTO staging VALUES ('p');
       INSERT INTO staged_index_entries (name_id, member, score) VALUES (1, 'a', 1), (1, 'b', 2);
       INSERT INTO checkpoints VALUES ('p', '2', '2', 2, '2026-01-01T00:00:00.000Z');
       PRAGMA user_version = 3;
     `);
-    db.close();
   });
 
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -168,12 +176,7 @@ describe('embedded read-model store, on a file of schema version 3', () => {
     } finally {
       await store.close();
     }
-    const db = new Database(file, { readonly: true });
-    try {
-      expect(db.pragma('user_version', { simple: true })).toBe(4);
-    } finally {
-      db.close();
-    }
+    expect(userVersion(file)).toBe(4);
   });
 });
 
