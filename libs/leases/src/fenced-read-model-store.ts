@@ -61,8 +61,8 @@ export class FencedReadModelStore implements ReadModelStore {
     return this.inner.range(index, options);
   }
 
-  count(index: string, min?: number, max?: number): Promise<number> {
-    return this.inner.count(index, min, max);
+  count(index: string, min?: number, max?: number, limit?: number): Promise<number> {
+    return this.inner.count(index, min, max, limit);
   }
 
   /** The inner store is shared with the rest of the process, which closes it. */

@@ -55,6 +55,11 @@ export function rangeOffset(options: RangeOptions): number {
   return offset;
 }
 
+/** A count's limit, checked: a positive whole number, or Infinity when none is given. */
+export function countLimit(limit: number | undefined): number {
+  return limit === undefined ? Infinity : positiveInteger(limit, 'limit');
+}
+
 export function positiveInteger(value: number, what: string): number {
   if (nonNegativeInteger(value, what) === 0) throw new RangeError(`${what} must be positive`);
   return value;

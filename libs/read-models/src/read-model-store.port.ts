@@ -94,8 +94,11 @@ export interface ReadModelStore {
 
   range(index: string, options: RangeOptions): Promise<IndexEntry[]>;
 
-  /** Members with min <= score <= max. */
-  count(index: string, min?: number, max?: number): Promise<number>;
+  /**
+   * Members with min <= score <= max; with a limit, counts no further than it (answers at most limit),
+   * so that a caller who only needs to know which of two ranges is the smaller pays for that one.
+   */
+  count(index: string, min?: number, max?: number, limit?: number): Promise<number>;
 
   /** Removes every document, counter, index and the checkpoint of the projection. */
   reset(projection: string): Promise<void>;

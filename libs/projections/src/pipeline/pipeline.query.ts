@@ -124,19 +124,50 @@ interface ScopeAnswer {
 /** Precomputed totals, counts and ranges of one scope: all deals, an owner, a source, or both. */
 async function fromScope(store: ReadModelStore, settings: PipelineSettings, request: PipelineRequest, shown: readonly Stage[], now: Date): Promise<ScopeAnswer> {
   const scope = { owner: request.owner, source: request.source };
+  const counting = store.counters(totalsCounter(scope));
   const [counters, rottingCounts, deals] = await Promise.all([
-    store.counters(totalsCounter(scope)),
-    Promise.all(shown.map((stage) => rottingCount(store, stage, scope, settings, now))),
+    counting,
+    counting.then((counters) => Promise.all(shown.map((stage) => rottingCount(store, stage, scope, settings, now, dealsIn(counters, stage))))),
     listDeals(store, settings, request, scope, now),
   ]);
   return { counters, rottingCounts, deals };
 }
 
-async function rottingCount(store: ReadModelStore, stage: Stage, scope: PipelineScope, settings: PipelineSettings, now: Date): Promise<number | null> {
+/** A stage's deals in a totals hash: its `n` fields, one per currency. */
+function dealsIn(counters: Readonly<Record<string, number>>, stage: Stage): number {
+  const prefix = `n:${stage}:`;
+  return Object.entries(counters).reduce((sum, [field, value]) => (field.startsWith(prefix) ? sum + Math.round(value) : sum), 0);
+}
+
+/** The first limit tried when counting a side of a stage band; each round tries sixteen times more. */
+const firstCountLimit = 256;
+
+/**
+ * A stage's rotting deals: its band of the activity index up to the rotting bound. A store may walk
+ * the entries it counts (the embedded one does), and in a stale pipeline nearly every open deal
+ * rots, so this counts whichever side of the bound holds fewer deals, both sides with a growing
+ * limit, and takes the other from the stage's deals in the totals. That costs about twice the
+ * smaller side, where counting the rotting side alone cost all of it. Scores are whole
+ * milliseconds, so the other side starts 1 ms after the bound.
+ */
+async function rottingCount(
+  store: ReadModelStore,
+  stage: Stage,
+  scope: PipelineScope,
+  settings: PipelineSettings,
+  now: Date,
+  dealsInStage: number,
+): Promise<number | null> {
   const before = rottingBefore(stage, settings, now);
   if (before === undefined) return null;
+  const index = activityIndex(scope);
   const band = stageRank(stage) * stageBand;
-  return store.count(activityIndex(scope), band, band + before);
+  for (let limit = firstCountLimit; ; limit *= 16) {
+    const [rotting, fresh] = await Promise.all([store.count(index, band, band + before, limit), store.count(index, band + before + 1, band + stageBand - 1, limit)]);
+    if (rotting < limit) return rotting;
+    // The totals were read a moment before the count: a commit in between can move the difference by its deals.
+    if (fresh < limit) return Math.min(dealsInStage, Math.max(0, dealsInStage - fresh));
+  }
 }
 
 /**

@@ -199,6 +199,45 @@ describe('pipeline query', () => {
     expect((await ask(store, { rotting: true }, { now: exactly })).deals.items).toEqual([]);
   });
 
+  describe('given a stage with more deals than a count takes at first', () => {
+    // Leads captured 60 days before now rot (limit 14 days); leads captured a day before do not.
+    const now = new Date(Date.UTC(2025, 6, 1));
+    const storeWith = (rotting: number, fresh: number) => {
+      const store = new InMemoryReadModelStore();
+      const captured = (days: number) => new Date(now.getTime() - days * 86_400_000).toISOString();
+      for (let n = 0; n < rotting + fresh; n++) {
+        const id = `deal-${n}`;
+        store.project(pipelineProjection, dealStream(id, [leadCaptured(captured(n < rotting ? 60 : 1), { dealId: id })], { firstPosition: n + 1 }));
+      }
+      const limits: Array<number | undefined> = [];
+      const count = store.count.bind(store);
+      jest.spyOn(store, 'count').mockImplementation((index, min, max, limit) => {
+        limits.push(limit);
+        return count(index, min, max, limit);
+      });
+      return { store, limits };
+    };
+    const leadRotting = async (store: InMemoryReadModelStore) => (await ask(store, { stage: 'lead' }, { now })).stages[0]?.rotting?.count;
+
+    it('when nearly all of them rot, then the count is exact and only the fresh side is counted through', async () => {
+      const { store, limits } = storeWith(600, 3);
+      expect(await leadRotting(store)).toBe(600);
+      expect(limits).toEqual([256, 256]);
+    });
+
+    it('when few of them rot, then the count is exact and only the rotting side is counted through', async () => {
+      const { store, limits } = storeWith(3, 600);
+      expect(await leadRotting(store)).toBe(3);
+      expect(limits).toEqual([256, 256]);
+    });
+
+    it('when both sides outgrow the first limit, then a larger one counts the smaller side exactly', async () => {
+      const { store, limits } = storeWith(500, 300);
+      expect(await leadRotting(store)).toBe(500);
+      expect(limits).toEqual([256, 256, 4_096, 4_096]);
+    });
+  });
+
   it('pages through stages with an opaque cursor until the last page, which has no cursor', async () => {
     const store = storeWithFixture();
     const pages: string[][] = [];

@@ -2,6 +2,7 @@ import { setImmediate } from 'node:timers/promises';
 import { ensureSqliteSchema } from '@deals/platform';
 import Database from 'better-sqlite3';
 import {
+  countLimit,
   netChanges,
   type NetChanges,
   nonNegativeInteger,
@@ -102,6 +103,11 @@ function prepareStatements(db: Database.Database) {
     rangeBackwardsAfter: range('AND (score, member) < (@score, @member)', 'DESC'),
     count: db.prepare<[number, number, number], { n: number }>(
       'SELECT count(*) AS n FROM index_entries WHERE name_id = ? AND score >= ? AND score <= ?',
+    ),
+    // SQLite walks the entries it counts: the LIMIT stops the walk at the caller's bound. A statement
+    // of its own, since the subquery makes an unbounded count about half as slow again.
+    countUpTo: db.prepare<[number, number, number, number], { n: number }>(
+      'SELECT count(*) AS n FROM (SELECT 1 FROM index_entries WHERE name_id = ? AND score >= ? AND score <= ? LIMIT ?)',
     ),
     // Names between `p:` (inclusive) and `p;` (exclusive) are exactly those starting with `p:`, since ';'
     // follows ':' in byte order: a range on the primary key, with no LIKE wildcard to escape.
@@ -400,10 +406,13 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     return rows.map((row) => ({ member: row.member, score: row.score }));
   }
 
-  async count(index: string, min = -Infinity, max = Infinity): Promise<number> {
+  async count(index: string, min = -Infinity, max = Infinity, limit?: number): Promise<number> {
+    const most = countLimit(limit);
     this.settleIndexesOf(owner(index));
     const nameId = this.nameId(index);
-    return nameId === undefined ? 0 : (this.statements.count.get(nameId, min, max)?.n ?? 0);
+    if (nameId === undefined) return 0;
+    const counted = Number.isFinite(most) ? this.statements.countUpTo.get(nameId, min, max, most) : this.statements.count.get(nameId, min, max);
+    return counted?.n ?? 0;
   }
 
   async reset(projection: string): Promise<void> {

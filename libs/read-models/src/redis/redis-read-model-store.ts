@@ -1,6 +1,6 @@
 import { connectRedis } from '@deals/platform';
 import type { Redis } from 'ioredis';
-import { netChanges, nonNegativeInteger, positiveInteger, projectionNamespace, rangeOffset, roundCounter, validCheckpoint } from '../adapter-rules';
+import { countLimit, netChanges, nonNegativeInteger, positiveInteger, projectionNamespace, rangeOffset, roundCounter, validCheckpoint } from '../adapter-rules';
 import type {
   Checkpoint,
   IndexEntry,
@@ -243,8 +243,10 @@ export class RedisReadModelStore implements ReadModelStore {
     return this.rangeAfterMoved(key, { min, max, reverse, limit, after });
   }
 
-  async count(index: string, min?: number, max?: number): Promise<number> {
-    return this.redis.zcount(this.key(kinds.index, index), bound(min ?? -Infinity), bound(max ?? Infinity));
+  async count(index: string, min?: number, max?: number, limit?: number): Promise<number> {
+    const most = countLimit(limit);
+    // ZCOUNT costs O(log n) whatever the count, so the limit only caps the answer.
+    return Math.min(most, await this.redis.zcount(this.key(kinds.index, index), bound(min ?? -Infinity), bound(max ?? Infinity)));
   }
 
   /**

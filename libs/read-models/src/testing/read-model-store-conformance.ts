@@ -421,6 +421,16 @@ export function describeReadModelStoreConformance(
         expect(await store.count(name, 3.5, 3.9)).toBe(0);
         expect(await store.count(`${name}-missing`)).toBe(0);
       });
+
+      it('count with a limit answers the count, or the limit when there are more', async () => {
+        const { name } = await tiedIndex();
+        expect(await store.count(name, undefined, undefined, 4)).toBe(4);
+        expect(await store.count(name, 2, 3, 6)).toBe(6);
+        expect(await store.count(name, 2, 3, 7)).toBe(6);
+        expect(await store.count(name, undefined, 1, 1_000)).toBe(3);
+        expect(await store.count(`${name}-missing`, undefined, undefined, 1)).toBe(0);
+        for (const limit of [0, -1, 1.5, Number.NaN]) await expect(store.count(name, undefined, undefined, limit)).rejects.toThrow(RangeError);
+      });
     });
 
     describe('reset', () => {

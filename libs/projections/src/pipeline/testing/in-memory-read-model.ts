@@ -3,6 +3,7 @@ import type { StoredDealEvent } from '@deals/deal-streams';
 import type { DealEvent } from '@deals/domain';
 import {
   type Checkpoint,
+  countLimit,
   type IndexEntry,
   type JsonObject,
   netChanges,
@@ -111,8 +112,8 @@ export class InMemoryReadModelStore implements ReadModelStore {
       .slice(offset, offset + limit);
   }
 
-  async count(index: string, min = -Infinity, max = Infinity): Promise<number> {
-    return [...(this.indexes.get(index)?.values() ?? [])].filter((score) => score >= min && score <= max).length;
+  async count(index: string, min = -Infinity, max = Infinity, limit?: number): Promise<number> {
+    return Math.min(countLimit(limit), [...(this.indexes.get(index)?.values() ?? [])].filter((score) => score >= min && score <= max).length);
   }
 
   /** Nothing is deferred here. */
