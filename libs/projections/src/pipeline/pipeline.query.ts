@@ -145,10 +145,11 @@ const firstCountLimit = 256;
 /**
  * A stage's rotting deals: its band of the activity index up to the rotting bound. A store may walk
  * the entries it counts (the embedded one does), and in a stale pipeline nearly every open deal
- * rots, so this counts whichever side of the bound holds fewer deals, both sides with a growing
- * limit, and takes the other from the stage's deals in the totals. That costs about twice the
- * smaller side, where counting the rotting side alone cost all of it. Scores are whole
- * milliseconds, so the other side starts 1 ms after the bound.
+ * rots, so this counts whichever side of the bound holds fewer deals, each side in turn with a
+ * growing limit, and takes the rotting side from the stage's deals in the totals when the other
+ * side is the one that ends. That costs about twice the smaller side, where counting the rotting
+ * side alone cost all of it; a pipeline with few rotting deals pays one short count, as before.
+ * Scores are whole milliseconds, so the other side starts 1 ms after the bound.
  */
 async function rottingCount(
   store: ReadModelStore,
@@ -163,8 +164,9 @@ async function rottingCount(
   const index = activityIndex(scope);
   const band = stageRank(stage) * stageBand;
   for (let limit = firstCountLimit; ; limit *= 16) {
-    const [rotting, fresh] = await Promise.all([store.count(index, band, band + before, limit), store.count(index, band + before + 1, band + stageBand - 1, limit)]);
+    const rotting = await store.count(index, band, band + before, limit);
     if (rotting < limit) return rotting;
+    const fresh = await store.count(index, band + before + 1, band + stageBand - 1, limit);
     // The totals were read a moment before the count: a commit in between can move the difference by its deals.
     if (fresh < limit) return Math.min(dealsInStage, Math.max(0, dealsInStage - fresh));
   }
