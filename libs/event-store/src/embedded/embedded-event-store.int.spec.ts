@@ -141,6 +141,20 @@ describe('EmbeddedEventStore', () => {
     expect((await collect(a.readStream('deal-a'))).map((event) => event.revision)).toEqual([0n, 1n, 2n]);
   });
 
+  it('the newest events, read backwards from the end, follow every commit since: its own and another connection’s', async () => {
+    const [a, b] = [open(), open()];
+    const newest = async (maxCount: number) => (await collect(a.readAll({ direction: 'backwards', maxCount }))).map((event) => event.position.commit);
+    expect(await newest(2)).toEqual([]);
+    await a.appendToStream('deal-a', events(1));
+    expect(await newest(2)).toEqual([1n]);
+    await b.appendToStream('deal-b', events(2));
+    expect(await newest(2)).toEqual([3n, 2n]);
+    expect(await newest(1)).toEqual([3n]);
+    await a.appendToStream('deal-a', events(1));
+    expect(await newest(2)).toEqual([4n, 3n]);
+    expect(await newest(0)).toEqual([]);
+  });
+
   it('close() writes the appends still queued before closing the file', async () => {
     const store = open();
     const pending = store.appendToStream('deal-a', events(2));
