@@ -50,13 +50,22 @@ function userVersion(file: string): number {
   }
 }
 
+/** For each test of the describe block it is called in: a file path in a fresh directory, removed after the test. */
+function freshFile(prefix: string): () => string {
+  let dir = '';
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return () => path.join(dir, 'read-models.sqlite');
+}
+
 describe('embedded read-model store, on a file of schema version 1', () => {
-  let dir: string;
+  const fileFor = freshFile('read-models-v1-');
   let file: string;
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'read-models-v1-'));
-    file = path.join(dir, 'read-models.sqlite');
+    file = fileFor();
     // The index table as version 1 wrote it: the index's name as text in every entry.
     writeFile(file, `
       ${unchangedTables}
@@ -68,8 +77,6 @@ describe('embedded read-model store, on a file of schema version 1', () => {
       PRAGMA user_version = 1;
     `);
   });
-
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('moves its index entries to numbered names and keeps everything else', async () => {
     const store = EmbeddedReadModelStore.open(file);
@@ -102,12 +109,11 @@ describe('embedded read-model store, on a file of schema version 1', () => {
 });
 
 describe('embedded read-model store, on a file of schema version 2', () => {
-  let dir: string;
+  const fileFor = freshFile('read-models-v2-');
   let file: string;
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'read-models-v2-'));
-    file = path.join(dir, 'read-models.sqlite');
+    file = fileFor();
     // Version 2: numbered index names, no staged index entries.
     writeFile(file, `
       ${unchangedTables}
@@ -119,8 +125,6 @@ describe('embedded read-model store, on a file of schema version 2', () => {
       PRAGMA user_version = 2;
     `);
   });
-
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('gains the tables of staged index entries and keeps everything else', async () => {
     const store = EmbeddedReadModelStore.open(file);
@@ -141,12 +145,11 @@ describe('embedded read-model store, on a file of schema version 2', () => {
 });
 
 describe('embedded read-model store, on a file of schema version 3', () => {
-  let dir: string;
+  const fileFor = freshFile('read-models-v3-');
   let file: string;
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'read-models-v3-'));
-    file = path.join(dir, 'read-models.sqlite');
+    file = fileFor();
     // Version 3: a projection staging its catch-up, with no count of its staged changes.
     writeFile(file, `
       ${unchangedTables}
@@ -160,8 +163,6 @@ describe('embedded read-model store, on a file of schema version 3', () => {
       PRAGMA user_version = 3;
     `);
   });
-
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('counts staged changes from the upgrade on, and the catch-up under way goes on and merges', async () => {
     const store = EmbeddedReadModelStore.open(file);
@@ -181,15 +182,12 @@ describe('embedded read-model store, on a file of schema version 3', () => {
 });
 
 describe('embedded read-model store, staged index entries', () => {
-  let dir: string;
+  const fileFor = freshFile('read-models-staged-');
   let file: string;
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'read-models-staged-'));
-    file = path.join(dir, 'read-models.sqlite');
+    file = fileFor();
   });
-
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   function stagedRows(): number {
     const db = new Database(file, { readonly: true });
@@ -259,14 +257,13 @@ describe('embedded read-model store, staged index entries', () => {
 });
 
 describe('embedded read-model store, the score index around a merge or a reset', () => {
-  let dir: string;
+  const fileFor = freshFile('read-models-merge-');
   let file: string;
   let store: EmbeddedReadModelStore;
   let outside: Database.Database;
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'read-models-merge-'));
-    file = path.join(dir, 'read-models.sqlite');
+    file = fileFor();
     store = EmbeddedReadModelStore.open(file);
     outside = new Database(file);
   });
@@ -274,7 +271,6 @@ describe('embedded read-model store, the score index around a merge or a reset',
   afterEach(async () => {
     outside.close();
     await store.close();
-    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   // SQLite counts every change to the schema: dropping and creating the index moves it, a merge alone does not.
