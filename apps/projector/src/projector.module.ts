@@ -1,10 +1,8 @@
 import type { AppConfig } from '@deals/platform';
 import { Controller, Get, type DynamicModule, Module, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { InfrastructureModule } from '../../api/src/infrastructure/infrastructure.module';
-import { MetricsModule } from '../../api/src/projections/metrics';
+import { ProjectingModule } from '../../api/src/projections/projecting.module';
 import { ProjectionStatusService } from '../../api/src/projections/projection-status.service';
-import { ProjectionsModule } from '../../api/src/projections/projections.module';
 
 @Controller('health')
 export class ProjectorHealthController {
@@ -35,7 +33,7 @@ export class ProjectorModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: ProjectorModule,
-      imports: [InfrastructureModule.forRoot(config), MetricsModule, ProjectionsModule.forRoot(true)],
+      imports: [ProjectingModule.forRoot(config)],
       controllers: [ProjectorHealthController],
     };
   }

@@ -4,12 +4,10 @@
 import 'reflect-metadata';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { AppConfig } from '@deals/platform';
-import { type DynamicModule, type LogLevel, Module } from '@nestjs/common';
+import type { LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { appLogger } from '../infrastructure/app-logger';
-import { InfrastructureModule } from '../infrastructure/infrastructure.module';
-import { MetricsModule } from './metrics';
-import { ProjectionsModule } from './projections.module';
+import { ProjectingModule } from './projecting.module';
 
 export interface ProjectorThreadData {
   readonly config: AppConfig;
@@ -19,17 +17,9 @@ export interface ProjectorThreadData {
 /** From the thread: it runs (or stands by for the lease), or it has stopped, after committing what it held. */
 export type ProjectorThreadMessage = { readonly type: 'started' } | { readonly type: 'stopped' };
 
-/** The thread's own application (the API side that starts it is ProjectorThreadModule, projections.module.ts). */
-@Module({})
-class ProjectorThreadAppModule {
-  static forRoot(config: AppConfig): DynamicModule {
-    return { module: ProjectorThreadAppModule, imports: [InfrastructureModule.forRoot(config), MetricsModule, ProjectionsModule.forRoot(true)] };
-  }
-}
-
 async function main(port: NonNullable<typeof parentPort>): Promise<void> {
   const { config, logLevels } = workerData as ProjectorThreadData;
-  const context = await NestFactory.createApplicationContext(ProjectorThreadAppModule.forRoot(config), { logger: appLogger(config, logLevels), abortOnError: false });
+  const context = await NestFactory.createApplicationContext(ProjectingModule.forRoot(config), { logger: appLogger(config, logLevels), abortOnError: false });
   // Any message asks it to stop: the runners commit the batch in hand and the lease is released.
   port.once('message', () => {
     void context.close().then(() => port.postMessage({ type: 'stopped' } satisfies ProjectorThreadMessage));
