@@ -258,7 +258,6 @@ function listedStages(request: PipelineRequest): readonly Stage[] {
 }
 
 interface Sums {
-  count: number;
   amount: AmountsByCurrency;
   ownAmount: AmountsByCurrency;
   ownWeighted: AmountsByCurrency;
@@ -270,7 +269,7 @@ function summarize(
   settings: PipelineSettings,
   rottingCounts: ReadonlyArray<number | null>,
 ): PipelineStageSummary[] {
-  const sums = new Map<Stage, Sums>(shown.map((stage) => [stage, { count: 0, amount: {}, ownAmount: {}, ownWeighted: {} }]));
+  const sums = new Map<Stage, Sums>(shown.map((stage) => [stage, { amount: {}, ownAmount: {}, ownWeighted: {} }]));
   // Per-currency deal counts decide which currencies a stage shows: a currency whose deals all
   // left the stage can leave a rounding residue in its sums, and must not show up as 0.00000001.
   const present = new Map<Stage, Set<string>>();
@@ -279,9 +278,7 @@ function summarize(
     const sum = sums.get(stage);
     if (!sum || currency === undefined) continue;
     if (measure === 'n') {
-      const count = Math.round(value);
-      sum.count += count;
-      if (count > 0) present.set(stage, (present.get(stage) ?? new Set()).add(currency));
+      if (Math.round(value) > 0) present.set(stage, (present.get(stage) ?? new Set()).add(currency));
     } else {
       sum[measure][currency] = value;
     }
@@ -293,7 +290,7 @@ function summarize(
     const rotting = rottingCounts[position] ?? null;
     return {
       stage,
-      count: sum.count,
+      count: dealsIn(counters, stage),
       totalValue: Object.fromEntries(currencies.map((currency) => [currency, roundAmount(sum.amount[currency] ?? 0)])),
       weightedValue: Object.fromEntries(
         currencies.map((currency) => {
