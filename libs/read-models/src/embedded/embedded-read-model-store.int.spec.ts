@@ -277,11 +277,17 @@ describe('embedded read-model store, the score index around a merge or a reset',
   // A failure injected into the statement that runs after the index is dropped: the whole transaction
   // must then roll back. (A trigger raising on the same row did not fire reliably when this file ran
   // after the event store's tests in one process; the cause was not found.)
-  function failing(statement: 'resetIndexes' | 'mergeStaged'): jest.SpyInstance {
+  // Runs the action with the statement refusing once, and checks that the action failed there and left the schema as it was.
+  async function refusedAt(statement: 'resetIndexes' | 'mergeStaged', action: () => Promise<unknown>): Promise<void> {
     const statements = (store as unknown as { statements: Record<typeof statement, { run: () => unknown }> }).statements;
-    return jest.spyOn(statements[statement], 'run').mockImplementation(() => {
+    const refusing = jest.spyOn(statements[statement], 'run').mockImplementation(() => {
       throw new Error('refused');
     });
+    const before = schemaVersion();
+    await expect(action()).rejects.toThrow('refused');
+    expect(refusing).toHaveBeenCalledTimes(1);
+    refusing.mockRestore();
+    expect(schemaVersion()).toBe(before);
   }
   const schemaVersion = () => Number(outside.pragma('schema_version', { simple: true }));
   // Every index agrees with its table, entry for entry.
@@ -339,28 +345,16 @@ describe('embedded read-model store, the score index around a merge or a reset',
 
   it('leaves the index and the projection as they were when a reset fails', async () => {
     await store.commit('q', entries('q', 3, (i) => i), checkpoint(1n));
-    const refusing = failing('resetIndexes');
-    const before = schemaVersion();
+    await refusedAt('resetIndexes', () => store.reset('q'));
 
-    await expect(store.reset('q')).rejects.toThrow('refused');
-    expect(refusing).toHaveBeenCalledTimes(1);
-    refusing.mockRestore();
-
-    expect(schemaVersion()).toBe(before);
     expect((await store.range('q:by-n', { limit: 10 })).map((entry) => entry.member)).toEqual(['q0', 'q1', 'q2']);
     expect((await store.checkpoint('q'))?.eventsProcessed).toBe(1);
   });
 
   it('leaves the index, the staged entries and the checkpoint as they were when the merge fails, and merges once it can', async () => {
     await stage('q', entries('q', 5, (i) => i));
-    const refusing = failing('mergeStaged');
-    const before = schemaVersion();
+    await refusedAt('mergeStaged', () => store.settle('q'));
 
-    await expect(store.settle('q')).rejects.toThrow('refused');
-    expect(refusing).toHaveBeenCalledTimes(1);
-    refusing.mockRestore();
-
-    expect(schemaVersion()).toBe(before);
     expect(outside.prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name = 'index_entries_by_score'").get()).toEqual({ n: 1 });
     expect(outside.prepare('SELECT count(*) AS n FROM staged_index_entries').get()).toEqual({ n: 5 });
     expect(outside.prepare('SELECT count(*) AS n FROM index_entries').get()).toEqual({ n: 0 });
