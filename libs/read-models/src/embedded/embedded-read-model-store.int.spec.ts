@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setImmediate } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import type { ReadModelChange } from '../read-model-store.port';
 import { describeReadModelStoreConformance } from '../testing/read-model-store-conformance';
@@ -253,6 +254,81 @@ describe('embedded read-model store, staged index entries', () => {
     } finally {
       await second.close();
     }
+  });
+});
+
+describe('embedded read-model store, the reads of one turn of the event loop', () => {
+  const fileFor = freshFile('read-models-turn-');
+  let file: string;
+  let store: EmbeddedReadModelStore;
+  let other: EmbeddedReadModelStore;
+
+  beforeEach(() => {
+    file = fileFor();
+    store = EmbeddedReadModelStore.open(file);
+    other = EmbeddedReadModelStore.open(file);
+  });
+
+  afterEach(async () => {
+    await store.close();
+    await other.close();
+  });
+
+  async function readFresh<T>(read: (fresh: EmbeddedReadModelStore) => Promise<T>): Promise<T> {
+    const fresh = EmbeddedReadModelStore.open(file);
+    try {
+      return await read(fresh);
+    } finally {
+      await fresh.close();
+    }
+  }
+  const add = (by: number): ReadModelChange[] => [{ kind: 'increment', counter: 'p:totals', field: 'n', by }];
+
+  it('share one snapshot: another connection\'s commit shows from the next turn on', async () => {
+    // Given a read in this turn
+    await other.commit('p', add(1), checkpoint(1n));
+    expect(await store.counters('p:totals')).toEqual({ n: 1 });
+    // When another connection commits before the turn ends
+    await other.commit('p', add(1), checkpoint(2n));
+    // Then the turn's later reads answer from the state its first read saw
+    expect(await store.counters('p:totals')).toEqual({ n: 1 });
+    expect((await store.checkpoint('p'))?.position.commit).toBe(1n);
+    // And the next turn's reads see the commit
+    await setImmediate();
+    expect(await store.counters('p:totals')).toEqual({ n: 2 });
+    expect((await store.checkpoint('p'))?.position.commit).toBe(2n);
+  });
+
+  it('end before a commit or a reset on the same connection, which is then committed for every connection', async () => {
+    // Given a read in this turn
+    expect(await store.counters('p:totals')).toEqual({});
+    // When the same connection commits within the turn
+    await store.commit('p', add(1), checkpoint(1n));
+    // Then the commit is committed, not held in the turn's transaction: a connection opened now reads it
+    expect(await readFresh((fresh) => fresh.counters('p:totals'))).toEqual({ n: 1 });
+    expect(await store.counters('p:totals')).toEqual({ n: 1 });
+    // And so is a reset after another read
+    await store.reset('p');
+    expect(await readFresh((fresh) => fresh.checkpoint('p'))).toBeUndefined();
+  });
+
+  it('end before the merge a read makes, and go on reading after it', async () => {
+    // Given a projection whose catch-up staged its index entries, and a read in this turn
+    await other.commit('p', [{ kind: 'index', index: 'p:x', member: 'a', score: 1 }], checkpoint(1n), { catchingUp: true });
+    expect(await store.counters('p:totals')).toEqual({});
+    // When a range in the same turn merges them first
+    expect(await store.range('p:x', { limit: 10 })).toEqual([{ member: 'a', score: 1 }]);
+    // Then the merge is committed for every connection, and the turn reads on
+    expect(await readFresh((fresh) => fresh.count('p:x'))).toBe(1);
+    expect(await store.count('p:x')).toBe(1);
+  });
+
+  it('end when the store closes mid-turn', async () => {
+    expect(await store.counters('p:totals')).toEqual({});
+    await store.close();
+    await setImmediate();
+    await other.commit('p', add(1), checkpoint(1n));
+    expect(await other.counters('p:totals')).toEqual({ n: 1 });
   });
 });
 
