@@ -25,6 +25,32 @@ export const analyticsRevisionsCounter = 'analytics:revisions';
 export const analyticsMetaCollection = 'analytics:meta';
 export const revisionsMetaId = 'revisions';
 export const allScope = 'all';
+
+/**
+ * `analytics:meta/revisions`: the generation the revisions count in, and the projection's clock in
+ * business time. `latest` is the latest occurredAt of the events that changed a timeline; `late`
+ * counts those that happened more than `lateAfterMs` before the latest one projected before them
+ * (history imported after newer events). Every other event happens after `latest - lateAfterMs`, so
+ * an answer about an instant before that holds for as long as `late` does not move (AnalyticsMemo).
+ * Read models projected before the clock existed start it at their next event.
+ */
+export interface AnalyticsMeta {
+  readonly generation: string;
+  readonly latest?: number;
+  readonly late?: number;
+}
+
+/**
+ * An hour: commands are stamped when handled, so ordinary traffic commits at most a few
+ * milliseconds (or the clock skew between instances) out of order; imported history is older.
+ */
+export const lateAfterMs = 3_600_000;
+
+/** The meta document after an event that happened at `occurredAt` changed a timeline. */
+export function advanceClock(meta: AnalyticsMeta, occurredAt: number): AnalyticsMeta {
+  const late = (meta.late ?? 0) + (meta.latest !== undefined && occurredAt < meta.latest - lateAfterMs ? 1 : 0);
+  return { generation: meta.generation, latest: Math.max(meta.latest ?? -Infinity, occurredAt), late };
+}
 export const totalsCounter = (scope: string): string => `analytics:t:${scope}`;
 export const durationIndex = (scope: string, stat: DurationStat): string => `analytics:d:${stat}:${scope}`;
 

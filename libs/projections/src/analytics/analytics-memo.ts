@@ -1,5 +1,5 @@
 import { RecentMap } from '@deals/platform';
-import type { CycleMetrics } from './cycle-metrics';
+import type { CycleAnalytics, CycleMetrics } from './cycle-metrics';
 
 /**
  * The figures of a scope (or of a union of scopes, such as the months of a quarter) remembered under
@@ -14,38 +14,69 @@ import type { CycleMetrics } from './cycle-metrics';
  * commit landing in between cannot leave mixed figures behind. One entry per scope set (its newest
  * revision), the least recently asked dropped beyond `capacity`. Askers of the same scopes at the
  * same revision share one computation. `null` stands for a group with no deals.
+ *
+ * Beside them, whole answers about an instant the projection's clock has left behind (settledAnswer).
  */
-export class AnalyticsMemo {
-  private readonly entries: RecentMap<string, { readonly revision: string; readonly figures: Promise<CycleMetrics | null> }>;
+/** What a computation shares with the askers that arrive while it runs, and leaves behind if kept. */
+interface Entry<T> {
+  /** The version of the read model the value was computed at: a scope revision, or a count of late events. */
+  readonly at: string | number;
+  readonly value: Promise<T>;
+}
 
-  constructor(capacity = 4_096) {
-    this.entries = new RecentMap(capacity);
+export class AnalyticsMemo {
+  private readonly figuresOf: RecentMap<string, Entry<CycleMetrics | null>>;
+  private readonly settled: RecentMap<string, Entry<CycleAnalytics>>;
+
+  /** A settled answer holds a group per owner or month: fewer of them than of per-scope figures. */
+  constructor(capacity = 4_096, settledCapacity = 256) {
+    this.figuresOf = new RecentMap(capacity);
+    this.settled = new RecentMap(settledCapacity);
   }
 
-  async figures(
+  figures(
     key: string,
     revision: string,
     compute: () => Promise<CycleMetrics | null>,
     revisionNow: () => Promise<string | undefined>,
   ): Promise<CycleMetrics | null> {
-    const known = this.entries.get(key);
-    if (known?.revision === revision) {
-      this.entries.set(key, known);
-      return known.figures;
-    }
-    const figures = compute();
-    this.entries.set(key, { revision, figures });
-    let keep = false;
-    try {
-      const result = await figures;
-      keep = (await revisionNow()) === revision;
-      return result;
-    } finally {
-      if (!keep && this.entries.get(key)?.figures === figures) this.entries.delete(key);
-    }
+    return shared(this.figuresOf, key, revision, compute, async () => (await revisionNow()) === revision);
+  }
+
+  /**
+   * A whole answer about an instant the projection's clock has left behind (AnalyticsMeta in
+   * analytics-aggregates.ts): it holds, whatever the question, scan or not, until an event arrives
+   * late, so it is remembered under the count of late events. Kept only if `keep` says so once it is
+   * computed (not when a commit may have torn its reads).
+   */
+  settledAnswer(key: string, late: number, compute: () => Promise<CycleAnalytics>, keep: () => Promise<boolean>): Promise<CycleAnalytics> {
+    return shared(this.settled, key, late, compute, keep);
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.figuresOf.size;
+  }
+
+  get settledSize(): number {
+    return this.settled.size;
+  }
+}
+
+/** The entry's value when it was computed at `at`; else one computation that askers share, kept if `keep` agrees. */
+async function shared<T>(entries: RecentMap<string, Entry<T>>, key: string, at: string | number, compute: () => Promise<T>, keep: () => Promise<boolean>): Promise<T> {
+  const known = entries.get(key);
+  if (known?.at === at) {
+    entries.set(key, known);
+    return known.value;
+  }
+  const value = compute();
+  entries.set(key, { at, value });
+  let kept = false;
+  try {
+    const result = await value;
+    kept = await keep();
+    return result;
+  } finally {
+    if (!kept && entries.get(key)?.value === value) entries.delete(key);
   }
 }

@@ -1,5 +1,7 @@
 import type { StoredDealEvent } from '@deals/deal-streams';
-import type { Checkpoint } from '@deals/read-models';
+import type { Checkpoint, JsonObject } from '@deals/read-models';
+import { leadCaptured, eur } from '../pipeline/testing/deal-events';
+import { dealStream } from '../pipeline/testing/in-memory-read-model';
 import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
 import { AnalyticsMemo } from './analytics-memo';
 import { analyticsDealCollection, analyticsProjection, analyticsProjectionName } from './analytics.projection';
@@ -11,6 +13,7 @@ import { randomDeals } from './testing/random-deals';
 /** A read model that counts the scopes' totals it hands out: what a question costs in reads. */
 class CountingStore extends InMemoryReadModelStore {
   counterReads = 0;
+  scans = 0;
   readonly totalsRead: string[] = [];
   /** Runs once, as the next totals are read: a commit landing while figures are computed. */
   duringNextRead: (() => Promise<void>) | undefined;
@@ -24,6 +27,19 @@ class CountingStore extends InMemoryReadModelStore {
       await during?.();
     }
     return super.counters(counter);
+  }
+
+  /** Runs once, as the next scan of the timelines starts: a commit landing while a scan runs. */
+  duringNextScan: (() => Promise<void>) | undefined;
+
+  override async *scan(collection: string, options?: { readonly pageSize?: number }): AsyncGenerator<{ readonly id: string; readonly document: JsonObject }> {
+    if (collection === analyticsDealCollection) {
+      this.scans++;
+      const during = this.duringNextScan;
+      this.duringNextScan = undefined;
+      await during?.();
+    }
+    yield* super.scan(collection, options);
   }
 
   /** Projects the events and moves the checkpoint to the last of them, as a commit of the runner would. */
@@ -115,7 +131,7 @@ describe('analytics memo', () => {
     expect(strip(answer)).toEqual(expect.objectContaining(computeCycleAnalytics(store.timelines(), { basis: 'cohort', groupBy: 'source', asOf: now.getTime() })));
   });
 
-  it('given deals changed after asOf, then the corrected answer is computed each time and never served from the memo', async () => {
+  it('given deals changed after asOf, then the answer is corrected, not taken from the figures remembered for now', async () => {
     const store = await given(events);
     const memo = new AnalyticsMemo();
     await queryCycleLength(store, { basis: 'cohort', groupBy: 'owner' }, now, memo);
@@ -152,3 +168,81 @@ describe('analytics memo', () => {
     expect(store.totalsRead).toEqual(['all']);
   });
 });
+
+describe('analytics memo, answers about an instant the projection has left behind', () => {
+  const events = history(120, 5);
+  const [early, later] = [events.slice(0, 300), events.slice(300)];
+  const latest = Date.parse(early.at(-1)!.event.occurredAt);
+  // A quarter's worth of closes, seen as the window stood at its end: a question that scans every timeline
+  const period: AnalyticsOptions = { basis: 'period', from: Date.UTC(2025, 0, 1), to: latest - 30 * dayMs, asOf: now.getTime() };
+  const ask = (store: CountingStore, memo: AnalyticsMemo, options: AnalyticsOptions) =>
+    queryCycleLength(store, { basis: options.basis, from: date(options.from), to: date(options.to), asOf: date(options.asOf), groupBy: options.groupBy }, now, memo);
+  const exact = (store: CountingStore, options: AnalyticsOptions) => expect.objectContaining(computeCycleAnalytics(store.timelines(), options));
+
+  it('given a period well before the latest event, when events that happened after it are committed, then it is answered again without a scan, exactly', async () => {
+    const store = await given(early);
+    const memo = new AnalyticsMemo();
+    const first = await ask(store, memo, period);
+    expect(store.scans).toBe(1);
+    await store.commitEvents(later);
+    const again = await ask(store, memo, period);
+    expect(store.scans).toBe(1);
+    expect(again).toEqual(first);
+    expect(strip(again)).toEqual(exact(store, period));
+  });
+
+  it('given a remembered answer, when an event that happened inside the period arrives late, then the next answer is computed again and counts it', async () => {
+    const store = await given(early);
+    const memo = new AnalyticsMemo();
+    const before = await ask(store, memo, period);
+    const imported = leadCaptured(new Date(period.from! + dayMs).toISOString(), { dealId: 'imported', owner: 'ann', source: 'web', estimatedValue: eur(5_000) });
+    await store.commitEvents(dealStream('imported', [imported], { firstPosition: early.length + 1 }));
+    const after = await ask(store, memo, period);
+    expect(store.scans).toBe(2);
+    expect(after).not.toEqual(before);
+    expect(strip(after)).toEqual(exact(store, period));
+  });
+
+  it('given an event arriving late while a remembered-to-be answer scans, then it is not kept', async () => {
+    const store = await given(early);
+    const memo = new AnalyticsMemo();
+    const imported = leadCaptured(new Date(period.from! + dayMs).toISOString(), { dealId: 'imported', owner: 'ann', source: 'web', estimatedValue: eur(5_000) });
+    store.duringNextScan = () => store.commitEvents(dealStream('imported', [imported], { firstPosition: early.length + 1 }));
+    await ask(store, memo, period);
+    expect(memo.settledSize).toBe(0);
+    expect(strip(await ask(store, memo, period))).toEqual(exact(store, period));
+    expect(memo.settledSize).toBe(1);
+  });
+
+  it('given an instant within the hour before the latest event, then nothing is remembered and each answer is computed', async () => {
+    const store = await given(early);
+    const memo = new AnalyticsMemo();
+    const recent: AnalyticsOptions = { ...period, to: latest - 3_600_000 + 2 };
+    await ask(store, memo, recent);
+    await ask(store, memo, recent);
+    expect(store.scans).toBe(2);
+    expect(memo.settledSize).toBe(0);
+  });
+
+  it('given an asOf some days back, answered from the aggregates, then it is remembered, and not when a commit lands while it is computed', async () => {
+    const store = await given(early);
+    const memo = new AnalyticsMemo();
+    const asOf: AnalyticsOptions = { basis: 'cohort', groupBy: 'owner', asOf: latest - 3 * dayMs };
+    store.duringNextRead = () => store.commitEvents(later.slice(0, 5));
+    await ask(store, memo, asOf);
+    expect(memo.settledSize).toBe(0);
+    const computed = await ask(store, memo, asOf);
+    expect(memo.settledSize).toBe(1);
+    const reads = store.counterReads;
+    const remembered = await ask(store, memo, asOf);
+    expect(store.counterReads).toBe(reads);
+    expect(store.scans).toBe(0);
+    expect(remembered).toEqual(computed);
+    expect(strip(remembered)).toEqual(exact(store, asOf));
+  });
+});
+
+function date(time: number | undefined): Date | undefined {
+  return time === undefined ? undefined : new Date(time);
+}
+

@@ -2,7 +2,7 @@ import type { StoredDealEvent } from '@deals/deal-streams';
 import { assertNever, type Money, type OpenStage } from '@deals/domain';
 import type { JsonObject, ReadModelChange } from '@deals/read-models';
 import type { DocumentReader, DocumentRef, Projection } from '../projection';
-import { aggregateChanges, analyticsMetaCollection, revisionsMetaId } from './analytics-aggregates';
+import { advanceClock, aggregateChanges, type AnalyticsMeta, analyticsMetaCollection, revisionsMetaId } from './analytics-aggregates';
 import type { DealTimeline, StageStint, ValueChange } from './deal-timeline';
 
 /**
@@ -86,9 +86,12 @@ const revisionsMeta: DocumentRef = { collection: analyticsMetaCollection, id: re
  * The scopes' revisions count from the first change this read model projected with them: from the
  * first event after a rebuild, or after an upgrade from a read model that had none. That event names
  * the generation, so a revision means one state of its scope in every read model that reports both.
+ * The same document keeps the projection's clock (AnalyticsMeta).
  */
-function startGeneration(stored: StoredDealEvent): ReadModelChange {
-  return { kind: 'put', collection: revisionsMeta.collection, id: revisionsMeta.id, document: { generation: stored.eventId } };
+function metaAfter(stored: StoredDealEvent, documents: DocumentReader): ReadModelChange {
+  const meta = (documents.get(revisionsMeta.collection, revisionsMeta.id) as AnalyticsMeta | undefined) ?? { generation: stored.eventId };
+  const document = advanceClock(meta, Date.parse(stored.event.occurredAt));
+  return { kind: 'put', collection: revisionsMeta.collection, id: revisionsMeta.id, document: document as unknown as JsonObject };
 }
 
 export const analyticsProjection: Projection = {
@@ -106,7 +109,10 @@ export const analyticsProjection: Projection = {
     if (before !== undefined && Number(stored.revision) <= before.revision) return [];
     const after = before === undefined ? captured(stored) : evolveTimeline(before, stored);
     if (after === undefined) return [];
-    const changes: ReadModelChange[] = [{ kind: 'put', collection: analyticsDealCollection, id: after.dealId, document: after as unknown as JsonObject }, ...aggregateChanges(before, after)];
-    return documents.get(revisionsMeta.collection, revisionsMeta.id) === undefined ? [startGeneration(stored), ...changes] : changes;
+    return [
+      { kind: 'put', collection: analyticsDealCollection, id: after.dealId, document: after as unknown as JsonObject },
+      ...aggregateChanges(before, after),
+      metaAfter(stored, documents),
+    ];
   },
 };

@@ -156,6 +156,31 @@ describe('analytics projection', () => {
     expect(twice.documents).toEqual(once.documents);
   });
 
+  it('keeps the clock: the latest occurredAt, and the events more than an hour older than it counted as late', () => {
+    const store = new InMemoryReadModelStore();
+    const meta = () => store.getSync('analytics:meta', 'revisions');
+    store.project(analyticsProjection, dealStream('d1', [capture, qualified(at(3, 5))]));
+    expect(meta()).toEqual({ generation: 'd1-0', latest: ms(at(3, 5)), late: 0 });
+    // Within the hour: ordinary commands committed out of order
+    const within = leadCaptured(new Date(ms(at(3, 5)) - 3_599_999).toISOString(), { dealId: 'd2' });
+    store.project(analyticsProjection, dealStream('d2', [within], { firstPosition: 3 }));
+    expect(meta()).toEqual({ generation: 'd1-0', latest: ms(at(3, 5)), late: 0 });
+    // Older than that: history imported late
+    store.project(analyticsProjection, dealStream('d3', [leadCaptured(at(3, 2), { dealId: 'd3' })], { firstPosition: 4 }));
+    expect(meta()).toEqual({ generation: 'd1-0', latest: ms(at(3, 5)), late: 1 });
+    // A follow-up changes no timeline, so it moves no clock
+    store.project(analyticsProjection, dealStream('d1', [capture, qualified(at(3, 5)), followedUp(at(2, 1))], { firstPosition: 5 }).slice(-1));
+    expect(meta()).toEqual({ generation: 'd1-0', latest: ms(at(3, 5)), late: 1 });
+  });
+
+  it('starts the clock of a read model projected before it had one at its next event', () => {
+    const store = new InMemoryReadModelStore();
+    store.project(analyticsProjection, dealStream('d1', [capture]));
+    store.apply([{ kind: 'put', collection: 'analytics:meta', id: 'revisions', document: { generation: 'older' } }]);
+    store.project(analyticsProjection, dealStream('d1', [capture, qualified(at(3, 5))]).slice(-1));
+    expect(store.getSync('analytics:meta', 'revisions')).toEqual({ generation: 'older', latest: ms(at(3, 5)), late: 0 });
+  });
+
   it('an event of a deal whose capture it never saw changes nothing', () => {
     const stored = dealStream('ghost', [capture, qualified(at(3, 4))]).at(-1)!;
     expect(analyticsProjection.project(stored, { get: () => undefined })).toEqual([]);

@@ -3,9 +3,11 @@ import {
   allScope,
   analyticsActiveIndex,
   analyticsGroupsCounter,
+  type AnalyticsMeta,
   analyticsMetaCollection,
   analyticsRevisionsCounter,
   durationStatsIn,
+  lateAfterMs,
   revisionsMetaId,
   ScopeTotals,
   shareOf,
@@ -17,6 +19,7 @@ import type { AnalyticsMemo } from './analytics-memo';
 import { analyticsDealCollection } from './analytics.projection';
 import {
   type AnalyticsOptions,
+  analyticsWindow,
   type Basis,
   type CycleAnalytics,
   type CycleMetrics,
@@ -76,7 +79,7 @@ export async function queryCycleLength(store: ReadModelStore, request: CycleLeng
     to: request.to?.getTime(),
     groupBy: request.groupBy,
   };
-  const figures = (await fromAggregates(store, options, { memo })) ?? (await scanTimelines(store, options));
+  const figures = await figuresOf(store, options, memo);
   return {
     basis: request.basis,
     groupBy: request.groupBy ?? null,
@@ -85,6 +88,48 @@ export async function queryCycleLength(store: ReadModelStore, request: CycleLeng
     asOf: asOf.toISOString(),
     ...figures,
   };
+}
+
+/**
+ * The figures; with a memo, an answer about an instant more than `lateAfterMs` before the projection's
+ * latest event is remembered until an event arrives late (AnalyticsMeta), whether the aggregates or a
+ * scan answered it: a `basis=period` question about a past quarter or an asOf far back scans once.
+ */
+async function figuresOf(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo | undefined): Promise<CycleAnalytics> {
+  const meta = memo && (await metaOf(store));
+  if (!memo || meta?.latest === undefined || !(analyticsWindow(options).horizon < meta.latest - lateAfterMs)) {
+    return (await fromAggregates(store, options, { memo })) ?? (await scanTimelines(store, options));
+  }
+  const late = meta.late ?? 0;
+  let revisions: Record<string, number> = {};
+  let scanned = false;
+  return memo.settledAnswer(
+    JSON.stringify([meta.generation, options]),
+    late,
+    async () => {
+      revisions = await store.counters(analyticsRevisionsCounter);
+      const aggregated = await fromAggregates(store, options, { memo });
+      scanned = aggregated === undefined;
+      return aggregated ?? (await scanTimelines(store, options));
+    },
+    async () => {
+      const after = await metaOf(store);
+      // Each timeline cut at the horizon is the same in every state with no late event since, so a scan
+      // holds even when commits land between its pages; the aggregates' reads must all be of one state.
+      const settled = after?.generation === meta.generation && (after.late ?? 0) === late;
+      return settled && (scanned || sameCounts(await store.counters(analyticsRevisionsCounter), revisions));
+    },
+  );
+}
+
+function sameCounts(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}
+
+async function metaOf(store: ReadModelStore): Promise<AnalyticsMeta | undefined> {
+  const meta = await store.get(analyticsMetaCollection, revisionsMetaId);
+  return typeof meta?.['generation'] === 'string' ? (meta as unknown as AnalyticsMeta) : undefined;
 }
 
 async function scanTimelines(store: ReadModelStore, options: AnalyticsOptions): Promise<CycleAnalytics> {
@@ -139,8 +184,8 @@ interface Revisions {
 
 /** The scopes' revisions, or undefined for a read model that counts none (built before they were). */
 async function revisionsOf(store: ReadModelStore): Promise<Revisions | undefined> {
-  const generation = (await store.get(analyticsMetaCollection, revisionsMetaId))?.['generation'];
-  if (typeof generation !== 'string') return undefined;
+  const generation = (await metaOf(store))?.generation;
+  if (generation === undefined) return undefined;
   const counts = await store.counters(analyticsRevisionsCounter);
   return { generation, of: (scopes) => JSON.stringify(scopes.map((scope) => counts[scope] ?? 0)) };
 }
