@@ -191,6 +191,15 @@ describe('analytics memo, answers about an instant the projection has left behin
     expect(strip(again)).toEqual(exact(store, period));
   });
 
+  it('given a past period, when it is asked as of another instant after its end, then it is the same question', async () => {
+    const store = await given(early);
+    const memo = new AnalyticsMemo();
+    const first = await ask(store, memo, period);
+    const again = await ask(store, memo, { ...period, asOf: period.to! + dayMs });
+    expect(store.scans).toBe(1);
+    expect(again).toEqual({ ...first, asOf: new Date(period.to! + dayMs).toISOString() });
+  });
+
   it('given a remembered answer, when an event that happened inside the period arrives late, then the next answer is computed again and counts it', async () => {
     const store = await given(early);
     const memo = new AnalyticsMemo();

@@ -97,14 +97,16 @@ export async function queryCycleLength(store: ReadModelStore, request: CycleLeng
  */
 async function figuresOf(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo | undefined): Promise<CycleAnalytics> {
   const meta = memo && (await metaOf(store));
-  if (!memo || meta?.latest === undefined || !(analyticsWindow(options).horizon < meta.latest - lateAfterMs)) {
+  const { horizon } = analyticsWindow(options);
+  if (!memo || meta?.latest === undefined || !(horizon < meta.latest - lateAfterMs)) {
     return (await fromAggregates(store, options, { memo })) ?? (await scanTimelines(store, options));
   }
   const late = meta.late ?? 0;
   let revisions: Record<string, number> = {};
   let scanned = false;
   return memo.settledAnswer(
-    JSON.stringify([meta.generation, options]),
+    // The figures depend on asOf only through the horizon: a past period asked "as of now" is one question.
+    JSON.stringify([meta.generation, { ...options, asOf: horizon }]),
     late,
     async () => {
       revisions = await store.counters(analyticsRevisionsCounter);
