@@ -33,9 +33,24 @@ export function lastDealEvent(eventStore: EventStore): Promise<RecordedEvent | u
   return firstDealEvent(eventStore, { direction: 'backwards' });
 }
 
+/**
+ * The first deal event after a position, once there is one, never changes: the log only grows at its
+ * end. So each store remembers it for the last position asked about, which every answer of a
+ * projection asks again until the projection commits (a forward read with its JSON parsed, per answer).
+ */
+const firstAfterRemembered = new WeakMap<EventStore, { readonly after: Position | undefined; readonly event: RecordedEvent }>();
+
 /** The first deal event after `position` (from the start without one). */
-function firstDealEventAfter(eventStore: EventStore, position: Position | undefined): Promise<RecordedEvent | undefined> {
-  return firstDealEvent(eventStore, { fromPosition: position ?? 'start' }, position);
+async function firstDealEventAfter(eventStore: EventStore, position: Position | undefined): Promise<RecordedEvent | undefined> {
+  const known = firstAfterRemembered.get(eventStore);
+  if (known !== undefined && samePosition(known.after, position)) return known.event;
+  const event = await firstDealEvent(eventStore, { fromPosition: position ?? 'start' }, position);
+  if (event !== undefined) firstAfterRemembered.set(eventStore, { after: position, event });
+  return event;
+}
+
+function samePosition(a: Position | undefined, b: Position | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : comparePositions(a, b) === 0;
 }
 
 /**
