@@ -80,4 +80,18 @@ describe('deal stream lag', () => {
     expect(forwardReads).toBe(0);
     expect(await dealStreamLag(store, first, now)).toEqual({ lagEvents: 1, lagMs: now - (await createdAt(second)), caughtUp: false });
   });
+
+  it('given consumers at different checkpoints asking in turn, then each one\'s oldest pending event is read once', async () => {
+    const first = await append('a');
+    const second = await append('b');
+    const third = await append('c');
+    const [secondAt, thirdAt] = [await createdAt(second), await createdAt(third)];
+    const now = thirdAt + 1_000;
+    forwardReads = 0;
+    for (let round = 0; round < 3; round++) {
+      expect(await dealStreamLag(store, first, now)).toEqual({ lagEvents: 2, lagMs: now - secondAt, caughtUp: false });
+      expect(await dealStreamLag(store, second, now)).toEqual({ lagEvents: 1, lagMs: now - thirdAt, caughtUp: false });
+    }
+    expect(forwardReads).toBe(2);
+  });
 });

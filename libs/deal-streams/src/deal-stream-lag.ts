@@ -1,4 +1,5 @@
 import { comparePositions, type EventStore, type Position, type RecordedEvent } from '@deals/event-store';
+import { RecentMap } from '@deals/platform';
 import { dealStreamPrefix } from './deal-event-envelope';
 
 /** How far a checkpointed consumer of the deal streams (a projection, the relay) is behind the store. */
@@ -35,22 +36,24 @@ export function lastDealEvent(eventStore: EventStore): Promise<RecordedEvent | u
 
 /**
  * The first deal event after a position, once there is one, never changes: the log only grows at its
- * end. So each store remembers it for the last position asked about, which every answer of a
- * projection asks again until the projection commits (a forward read with its JSON parsed, per answer).
+ * end. So each store remembers it for the last few positions asked about (one per consumer: the
+ * projections and the relay), which every answer of a projection asks again until the projection
+ * commits (a forward read with its JSON parsed, per answer).
  */
-const firstAfterRemembered = new WeakMap<EventStore, { readonly after: Position | undefined; readonly event: RecordedEvent }>();
+const firstAfterRemembered = new WeakMap<EventStore, RecentMap<string, RecordedEvent>>();
+const rememberedPositions = 8;
 
 /** The first deal event after `position` (from the start without one). */
 async function firstDealEventAfter(eventStore: EventStore, position: Position | undefined): Promise<RecordedEvent | undefined> {
-  const known = firstAfterRemembered.get(eventStore);
-  if (known !== undefined && samePosition(known.after, position)) return known.event;
+  let remembered = firstAfterRemembered.get(eventStore);
+  const key = position === undefined ? 'start' : `${position.commit}/${position.prepare}`;
+  const known = remembered?.get(key);
+  if (known !== undefined) return known;
   const event = await firstDealEvent(eventStore, { fromPosition: position ?? 'start' }, position);
-  if (event !== undefined) firstAfterRemembered.set(eventStore, { after: position, event });
+  if (event === undefined) return undefined;
+  if (remembered === undefined) firstAfterRemembered.set(eventStore, (remembered = new RecentMap(rememberedPositions)));
+  remembered.set(key, event);
   return event;
-}
-
-function samePosition(a: Position | undefined, b: Position | undefined): boolean {
-  return a === undefined || b === undefined ? a === b : comparePositions(a, b) === 0;
 }
 
 /**
