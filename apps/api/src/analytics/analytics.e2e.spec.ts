@@ -225,3 +225,28 @@ describe('GET /analytics/cycle-length asked again (answers are remembered per ch
     ]);
   });
 });
+
+describe('GET /analytics/cycle-length about a past period asked again (remembered until an event arrives late)', () => {
+  let fresh: TestApp;
+  afterAll(async () => fresh?.close());
+
+  it('answers from what happened by the period\'s end, and counts history backdated into it once it is written', async () => {
+    fresh = await startTestApp();
+    const ask = async () => (await fresh.request('GET', '/analytics/cycle-length?basis=period&from=2025-01-01&to=2025-02-01', { as: 'analyst' })).body as { lost: number };
+    const lostDeal = async (captured: string, lost: string) => {
+      const { dealId } = (await fresh.request('POST', '/deals', { body: bodies.lead({ occurredAt: captured }) })).body as { dealId: string };
+      expect((await fresh.request('POST', `/deals/${dealId}/closing`, { body: bodies.lost({ occurredAt: lost }) })).status).toBe(200);
+      await fresh.waitForProjections();
+    };
+    // Given a deal lost in the period, and the projection's clock well past the period's end
+    await lostDeal(on(1, 6), on(1, 20));
+    await lostDeal(on(3, 1), on(3, 9));
+    expect(await ask()).toEqual(expect.objectContaining({ lost: 1 }));
+    // When commands keep arriving after the period, then the answer stands
+    await lostDeal(on(3, 10), on(3, 12));
+    expect(await ask()).toEqual(expect.objectContaining({ lost: 1 }));
+    // When a deal lost inside the period is written late, then the next answer counts it
+    await lostDeal(on(1, 8), on(1, 22));
+    expect(await ask()).toEqual(expect.objectContaining({ lost: 2 }));
+  });
+});
