@@ -3,9 +3,9 @@ import type { StoredDealEvent } from '@deals/deal-streams';
 import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
 import { analyticsActiveIndex, durationBin, durationIndex, durationSubBin, totalsCounter } from './analytics-aggregates';
 import { analyticsDealCollection, analyticsProjection } from './analytics.projection';
-import { fromAggregates, queryCycleLength } from './analytics.query';
+import { fromAggregates, fromRecentDeals, queryCycleLength } from './analytics.query';
 import { type AnalyticsOptions, computeCycleAnalytics, dayMs, type GroupBy } from './cycle-metrics';
-import type { DealTimeline } from './deal-timeline';
+import { type DealTimeline, latestTime } from './deal-timeline';
 import { cycleFixtureEvents, day } from './testing/cycle-fixture';
 import { randomDeals, randomDealsStart as start } from './testing/random-deals';
 
@@ -62,6 +62,57 @@ describe('analytics pre-aggregates', () => {
     expect(await fromAggregates(torn, options)).toBeUndefined();
     const view = await queryCycleLength(torn, { basis: 'cohort' }, new Date(asOfs.after));
     expect(view.cycleLength).toEqual(computeCycleAnalytics(timelines(torn), options).cycleLength);
+  });
+});
+
+describe('a cohort window that starts recently, from the deals changed since its start', () => {
+  const store = projected(randomDeals(400, 11));
+  const all = timelines(store);
+  const end = Math.max(...all.map((timeline) => timeline.closedAt ?? timeline.stints.at(-1)!.enteredAt));
+  const changedSince = (from: number) => all.filter((timeline) => latestTime(timeline) >= from).length;
+  const starts = { monthBefore: end - 30 * dayMs + 12_345, weekBefore: end - 7 * dayMs, fiveMonthsIn: start + 150 * dayMs + 1 };
+  const asOfs = { after: end + dayMs, dayBefore: end - dayMs, twoWeeksBefore: end - 14 * dayMs };
+  const cases = Object.entries(starts).flatMap(([fromName, from]) =>
+    Object.entries(asOfs).flatMap(([asOfName, asOf]) =>
+      ([undefined, 'owner', 'source', 'month'] as const).flatMap((groupBy) =>
+        [undefined, end - 3 * dayMs].map((to) => ({ fromName, asOfName, groupBy, from, asOf, to })),
+      ),
+    ),
+  );
+
+  it.each(cases)('answers exactly what a scan answers: from $fromName, asOf $asOfName, to $to, groupBy $groupBy', async ({ from, asOf, to, groupBy }) => {
+    const options: AnalyticsOptions = { basis: 'cohort', from, to, asOf, groupBy: groupBy as GroupBy | undefined };
+    expect(await fromRecentDeals(store, options)).toEqual(computeCycleAnalytics(all, options));
+  });
+
+  it('reads only the deals changed since the window starts, and leaves the question to the scan beyond its limit', async () => {
+    const from = starts.fiveMonthsIn;
+    const recent = changedSince(from);
+    expect(recent).toBeGreaterThan(10);
+    expect(recent).toBeLessThan(all.length / 2);
+    const options: AnalyticsOptions = { basis: 'cohort', from, asOf: asOfs.after, groupBy: 'owner' };
+    const reads = jest.spyOn(store, 'getMany');
+    await fromRecentDeals(store, options);
+    expect(reads.mock.calls.map(([, ids]) => ids.length)).toEqual([recent]);
+    reads.mockRestore();
+    expect(await fromRecentDeals(store, options, recent)).toBeDefined();
+    expect(await fromRecentDeals(store, options, recent - 1)).toBeUndefined();
+  });
+
+  it('answers such a question to the API without a scan of every timeline', async () => {
+    const scans = jest.spyOn(store, 'scan');
+    const view = await queryCycleLength(store, { basis: 'cohort', from: new Date(starts.weekBefore), groupBy: 'source' }, new Date(asOfs.after));
+    expect(scans).not.toHaveBeenCalled();
+    scans.mockRestore();
+    expect(view).toEqual(expect.objectContaining(computeCycleAnalytics(all, { basis: 'cohort', from: starts.weekBefore, asOf: asOfs.after, groupBy: 'source' })));
+  });
+
+  it('is not used for period basis, a window with no start, or a read model without the activity index', async () => {
+    expect(await fromRecentDeals(store, { basis: 'period', from: starts.weekBefore, asOf: asOfs.after })).toBeUndefined();
+    expect(await fromRecentDeals(store, { basis: 'cohort', to: starts.weekBefore, asOf: asOfs.after })).toBeUndefined();
+    const older = projected(randomDeals(20, 3));
+    older.apply(Object.keys(older.indexEntries(analyticsActiveIndex)).map((member) => ({ kind: 'unindex' as const, index: analyticsActiveIndex, member })));
+    expect(await fromRecentDeals(older, { basis: 'cohort', from: start, asOf: asOfs.after })).toBeUndefined();
   });
 });
 

@@ -64,6 +64,13 @@ const pageSize = 1_000;
 export const maxCorrectedDeals = 1_000;
 
 /**
+ * Deals changed since a cohort window's start that a question the aggregates do not answer reads one
+ * by one (a window off month boundaries, a grouping by owner or source inside one); beyond this,
+ * scanning every timeline is the cheaper way.
+ */
+export const maxRecentDeals = 5_000;
+
+/**
  * The read side of GET /analytics/cycle-length. Cohort questions about all deals, or about whole
  * capture months, read the pre-aggregates (analytics-aggregates.ts), corrected for the deals that
  * changed after asOf; everything else (period basis, a window not on month boundaries, asOf far
@@ -99,29 +106,54 @@ async function figuresOf(store: ReadModelStore, options: AnalyticsOptions, memo:
   const meta = memo && (await metaOf(store));
   const { horizon } = analyticsWindow(options);
   if (!memo || meta?.latest === undefined || !(horizon < meta.latest - lateAfterMs)) {
-    return (await fromAggregates(store, options, { memo })) ?? (await scanTimelines(store, options));
+    return (await computeFigures(store, options, memo)).figures;
   }
   const late = meta.late ?? 0;
   let revisions: Record<string, number> = {};
-  let scanned = false;
+  let fromTotals = false;
   return memo.settledAnswer(
     // The figures depend on asOf only through the horizon: a past period asked "as of now" is one question.
     JSON.stringify([meta.generation, { ...options, asOf: horizon }]),
     late,
     async () => {
       revisions = await store.counters(analyticsRevisionsCounter);
-      const aggregated = await fromAggregates(store, options, { memo });
-      scanned = aggregated === undefined;
-      return aggregated ?? (await scanTimelines(store, options));
+      const computed = await computeFigures(store, options, memo);
+      fromTotals = computed.fromTotals;
+      return computed.figures;
     },
     async () => {
       const after = await metaOf(store);
-      // Each timeline cut at the horizon is the same in every state with no late event since, so a scan
-      // holds even when commits land between its pages; the aggregates' reads must all be of one state.
+      // Each timeline cut at the horizon is the same in every state with no late event since, so figures
+      // added up from timelines hold even when commits land between their reads; the totals' reads must
+      // all be of one state.
       const settled = after?.generation === meta.generation && (after.late ?? 0) === late;
-      return settled && (scanned || sameCounts(await store.counters(analyticsRevisionsCounter), revisions));
+      return settled && (!fromTotals || sameCounts(await store.counters(analyticsRevisionsCounter), revisions));
     },
   );
+}
+
+/** The figures, from the aggregates' totals where they answer the question, else added up from timelines. */
+async function computeFigures(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo | undefined): Promise<{ readonly figures: CycleAnalytics; readonly fromTotals: boolean }> {
+  const aggregated = await fromAggregates(store, options, { memo });
+  if (aggregated !== undefined) return { figures: aggregated, fromTotals: true };
+  return { figures: (await fromRecentDeals(store, options)) ?? (await scanTimelines(store, options)), fromTotals: false };
+}
+
+/**
+ * A cohort whose window starts recently, from the timelines of the deals changed since its start: a
+ * deal captured in the window has changed since (its capture), so those are all its deals. Undefined
+ * when more than `maxDeals` changed since, or for a read model without the activity index.
+ */
+export async function fromRecentDeals(store: ReadModelStore, options: AnalyticsOptions, maxDeals = maxRecentDeals): Promise<CycleAnalytics | undefined> {
+  if (options.basis !== 'cohort' || options.from === undefined) return undefined;
+  if (!(await hasActivityIndex(store))) return undefined;
+  const recent = await store.range(analyticsActiveIndex, { min: options.from, limit: maxDeals + 1 });
+  if (recent.length > maxDeals) return undefined;
+  const analytics = createCycleAnalytics(options);
+  for (const timeline of await store.getMany(analyticsDealCollection, recent.map((entry) => entry.member))) {
+    if (timeline !== undefined) analytics.add(timeline as unknown as DealTimeline);
+  }
+  return analytics.result();
 }
 
 function sameCounts(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
@@ -157,8 +189,7 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
   // Read first: the reads below see this state or a later one, and a later one has no fewer deals
   // changed after asOf, so figures with nothing to correct hold at these revisions too.
   const revisions = memo && (await revisionsOf(store));
-  // No deal in the index: an empty read model, or one built before the aggregates. A scan answers either.
-  if ((await store.range(analyticsActiveIndex, { limit: 1 })).length === 0) return undefined;
+  if (!(await hasActivityIndex(store))) return undefined;
   const changed = await store.range(analyticsActiveIndex, { min: options.asOf + 1, limit: maxCorrected + 1 });
   if (changed.length > maxCorrected) return undefined;
   const remembered = memo && revisions && changed.length === 0 ? rememberedFigures(store, memo, revisions) : undefined;
@@ -173,6 +204,11 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
     }
   }
   return undefined;
+}
+
+/** No deal in the index: an empty read model, or one built before the aggregates. A scan answers either. */
+async function hasActivityIndex(store: ReadModelStore): Promise<boolean> {
+  return (await store.range(analyticsActiveIndex, { limit: 1 })).length > 0;
 }
 
 /** The figures of some scopes together; null for a group with no deals. */
