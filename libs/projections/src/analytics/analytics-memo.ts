@@ -1,6 +1,13 @@
 import { RecentMap } from '@deals/platform';
 import type { CycleAnalytics, CycleMetrics } from './cycle-metrics';
 
+/** What a computation shares with the askers that arrive while it runs, and leaves behind if kept. */
+interface Entry<T> {
+  /** The version of the read model the value was computed at: a scope revision, or a count of late events. */
+  readonly at: string | number;
+  readonly value: Promise<T>;
+}
+
 /**
  * The figures of a scope (or of a union of scopes, such as the months of a quarter) remembered under
  * the revision of each scope they were computed at, so that a dashboard asking the same `groupBy`
@@ -17,13 +24,6 @@ import type { CycleAnalytics, CycleMetrics } from './cycle-metrics';
  *
  * Beside them, whole answers about an instant the projection's clock has left behind (settledAnswer).
  */
-/** What a computation shares with the askers that arrive while it runs, and leaves behind if kept. */
-interface Entry<T> {
-  /** The version of the read model the value was computed at: a scope revision, or a count of late events. */
-  readonly at: string | number;
-  readonly value: Promise<T>;
-}
-
 export class AnalyticsMemo {
   private readonly figuresOf: RecentMap<string, Entry<CycleMetrics | null>>;
   private readonly settled: RecentMap<string, Entry<CycleAnalytics>>;

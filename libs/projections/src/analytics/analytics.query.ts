@@ -73,9 +73,10 @@ export const maxRecentDeals = 5_000;
 /**
  * The read side of GET /analytics/cycle-length. Cohort questions about all deals, or about whole
  * capture months, read the pre-aggregates (analytics-aggregates.ts), corrected for the deals that
- * changed after asOf; everything else (period basis, a window not on month boundaries, asOf far
- * back) scans every timeline, page by page, keeping only a few numbers per deal. Both give the same
- * figures: docs/analytics.md, "How queries stay fast".
+ * changed after asOf; other cohort windows that start recently add up the timelines of the deals
+ * changed since; everything else (period basis, asOf far back) scans every timeline, page by page,
+ * keeping only a few numbers per deal. All give the same figures, and answers about a settled past
+ * are remembered: docs/analytics.md, "How queries stay fast".
  */
 export async function queryCycleLength(store: ReadModelStore, request: CycleLengthRequest, now: Date, memo?: AnalyticsMemo): Promise<CycleLengthView> {
   const asOf = request.asOf ?? now;
