@@ -60,8 +60,9 @@ const distinctInstant = (day: string, request: number): string => new Date(Date.
 const alone: readonly Kind[] = [
   { name: 'cycle-length', path: '/analytics/cycle-length', weight: 1 },
   { name: 'cycle-length ?groupBy=owner', path: '/analytics/cycle-length?groupBy=owner', weight: 1 },
-  // A window off month boundaries, grouped by owner: the timelines of the deals changed since its start.
+  // Windows that start recently, grouped by owner: the timelines of the deals changed since their start.
   { name: 'cycle-length cohort since 03-15 ?groupBy=owner', path: '/analytics/cycle-length?from=2026-03-15&groupBy=owner', weight: 1 },
+  { name: 'cycle-length period since 03-15 ?groupBy=owner', path: '/analytics/cycle-length?basis=period&from=2026-03-15&groupBy=owner', weight: 1 },
   {
     name: 'cycle-length period Q1 (scan)',
     path: (request) => `/analytics/cycle-length?basis=period&from=2026-01-01&to=${distinctInstant('2026-04-01', request)}`,

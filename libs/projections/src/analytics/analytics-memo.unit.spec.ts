@@ -173,8 +173,10 @@ describe('analytics memo, answers about an instant the projection has left behin
   const events = history(120, 5);
   const [early, later] = [events.slice(0, 300), events.slice(300)];
   const latest = Date.parse(early.at(-1)!.event.occurredAt);
-  // A quarter's worth of closes, seen as the window stood at its end: a question that scans every timeline
-  const period: AnalyticsOptions = { basis: 'period', from: Date.UTC(2025, 0, 1), to: latest - 30 * dayMs, asOf: now.getTime() };
+  // Everything that happened until a month before the latest event, seen as it stood then: a period with
+  // no start, which only a scan of every timeline answers
+  const period: AnalyticsOptions = { basis: 'period', to: latest - 30 * dayMs, asOf: now.getTime() };
+  const insidePeriod = new Date(Date.UTC(2025, 0, 2)).toISOString();
   const ask = (store: CountingStore, memo: AnalyticsMemo, options: AnalyticsOptions) =>
     queryCycleLength(store, { basis: options.basis, from: date(options.from), to: date(options.to), asOf: date(options.asOf), groupBy: options.groupBy }, now, memo);
   const exact = (store: CountingStore, options: AnalyticsOptions) => expect.objectContaining(computeCycleAnalytics(store.timelines(), options));
@@ -204,7 +206,7 @@ describe('analytics memo, answers about an instant the projection has left behin
     const store = await given(early);
     const memo = new AnalyticsMemo();
     const before = await ask(store, memo, period);
-    const imported = leadCaptured(new Date(period.from! + dayMs).toISOString(), { dealId: 'imported', owner: 'ann', source: 'web', estimatedValue: eur(5_000) });
+    const imported = leadCaptured(insidePeriod, { dealId: 'imported', owner: 'ann', source: 'web', estimatedValue: eur(5_000) });
     await store.commitEvents(dealStream('imported', [imported], { firstPosition: early.length + 1 }));
     const after = await ask(store, memo, period);
     expect(store.scans).toBe(2);
@@ -215,7 +217,7 @@ describe('analytics memo, answers about an instant the projection has left behin
   it('given an event arriving late while a remembered-to-be answer scans, then it is not kept', async () => {
     const store = await given(early);
     const memo = new AnalyticsMemo();
-    const imported = leadCaptured(new Date(period.from! + dayMs).toISOString(), { dealId: 'imported', owner: 'ann', source: 'web', estimatedValue: eur(5_000) });
+    const imported = leadCaptured(insidePeriod, { dealId: 'imported', owner: 'ann', source: 'web', estimatedValue: eur(5_000) });
     store.duringNextScan = () => store.commitEvents(dealStream('imported', [imported], { firstPosition: early.length + 1 }));
     await ask(store, memo, period);
     expect(memo.settledSize).toBe(0);

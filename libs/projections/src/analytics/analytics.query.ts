@@ -6,6 +6,7 @@ import {
   type AnalyticsMeta,
   analyticsMetaCollection,
   analyticsRevisionsCounter,
+  dealScopes,
   durationStatsIn,
   lateAfterMs,
   revisionsMetaId,
@@ -64,8 +65,8 @@ const pageSize = 1_000;
 export const maxCorrectedDeals = 1_000;
 
 /**
- * Deals changed since a cohort window's start that a question the aggregates do not answer reads one
- * by one (a window off month boundaries, a grouping by owner or source inside one); beyond this,
+ * Deals changed since a window's start that a question the aggregates do not answer reads one by one
+ * (period basis; a cohort window off month boundaries, or grouped by owner or source); beyond this,
  * scanning every timeline is the cheaper way.
  */
 export const maxRecentDeals = 5_000;
@@ -73,10 +74,10 @@ export const maxRecentDeals = 5_000;
 /**
  * The read side of GET /analytics/cycle-length. Cohort questions about all deals, or about whole
  * capture months, read the pre-aggregates (analytics-aggregates.ts), corrected for the deals that
- * changed after asOf; other cohort windows that start recently add up the timelines of the deals
- * changed since; everything else (period basis, asOf far back) scans every timeline, page by page,
- * keeping only a few numbers per deal. All give the same figures, and answers about a settled past
- * are remembered: docs/analytics.md, "How queries stay fast".
+ * changed after asOf; other windows that start recently, in either basis, add up the timelines of
+ * the deals changed since; everything else (asOf far back, a window that starts long ago) scans
+ * every timeline, page by page, keeping only a few numbers per deal. All give the same figures, and
+ * answers about a settled past are remembered: docs/analytics.md, "How queries stay fast".
  */
 export async function queryCycleLength(store: ReadModelStore, request: CycleLengthRequest, now: Date, memo?: AnalyticsMemo): Promise<CycleLengthView> {
   const asOf = request.asOf ?? now;
@@ -141,20 +142,59 @@ async function computeFigures(store: ReadModelStore, options: AnalyticsOptions, 
 }
 
 /**
- * A cohort whose window starts recently, from the timelines of the deals changed since its start: a
- * deal captured in the window has changed since (its capture), so those are all its deals. Undefined
- * when more than `maxDeals` changed since, or for a read model without the activity index.
+ * A window that starts recently, from the timelines of the deals changed since its start, added up
+ * as a scan adds them. In cohort basis those are all its deals: a deal captured in the window has
+ * changed since (its capture). In period basis every other deal still counts where a period counts
+ * whatever happened in the window (a deal, open, still in a stage); it has not changed since the
+ * window started (a deal's events never go back in time), so those counts are its current ones: the
+ * scopes' totals less the current shares of the deals changed since, read with the timelines from
+ * one state. Undefined when more than `maxDeals` changed since, when reads were torn by a commit, or
+ * for a read model without the activity index or the revisions.
  */
 export async function fromRecentDeals(store: ReadModelStore, options: AnalyticsOptions, maxDeals = maxRecentDeals): Promise<CycleAnalytics | undefined> {
-  if (options.basis !== 'cohort' || options.from === undefined) return undefined;
-  if (!(await hasActivityIndex(store))) return undefined;
-  const recent = await store.range(analyticsActiveIndex, { min: options.from, limit: maxDeals + 1 });
+  const { from } = options;
+  const period = options.basis === 'period';
+  if (from === undefined || (period && analyticsWindow(options).horizon < from)) return undefined;
+  if (!(await hasActivityIndex(store)) || (period && (await metaOf(store)) === undefined)) return undefined;
+  const revisions = period ? await store.counters(analyticsRevisionsCounter) : undefined;
+  const recent = await store.range(analyticsActiveIndex, { min: from, limit: maxDeals + 1 });
   if (recent.length > maxDeals) return undefined;
+  const timelines = (await store.getMany(analyticsDealCollection, recent.map((entry) => entry.member))).flatMap((document) => (document === undefined ? [] : [document as unknown as DealTimeline]));
   const analytics = createCycleAnalytics(options);
-  for (const timeline of await store.getMany(analyticsDealCollection, recent.map((entry) => entry.member))) {
-    if (timeline !== undefined) analytics.add(timeline as unknown as DealTimeline);
+  for (const timeline of timelines) analytics.add(timeline);
+  if (revisions !== undefined) {
+    const standing = await standingCounts(store, options.groupBy, timelines);
+    if (!sameCounts(await store.counters(analyticsRevisionsCounter), revisions)) return undefined;
+    for (const [group, fields] of standing) analytics.addCounts(fields, group);
   }
   return analytics.result();
+}
+
+/** What a deal adds to a period whatever happened in it: itself, open (and in which currency), still in a stage. */
+const standingField = (field: string): boolean => field === 'deals' || field === 'open' || field.startsWith('still:') || (field.startsWith('c:') && field.endsWith(':open'));
+
+/** Those counts of the deals not among `recent`, overall (under undefined) and per group with any such deal. */
+async function standingCounts(store: ReadModelStore, groupBy: GroupBy | undefined, recent: readonly DealTimeline[]): Promise<Map<string | undefined, Map<string, number>>> {
+  const scopes = [allScope, ...(groupBy === undefined ? [] : await groupScopesOf(store, groupBy))];
+  const counts = new Map<string, Map<string, number>>();
+  for (const scope of scopes) {
+    const fields = Object.entries(await store.counters(totalsCounter(scope))).filter(([field]) => standingField(field));
+    counts.set(scope, new Map(fields));
+  }
+  for (const deal of recent) {
+    const share = shareOf(deal);
+    for (const scope of dealScopes(deal)) {
+      const fields = counts.get(scope);
+      if (fields === undefined) continue;
+      for (const [field, value] of share.fields) if (standingField(field)) fields.set(field, (fields.get(field) ?? 0) - value);
+    }
+  }
+  const standing = new Map<string | undefined, Map<string, number>>();
+  for (const [scope, fields] of counts) {
+    if (scope === allScope) standing.set(undefined, fields);
+    else if ((fields.get('deals') ?? 0) > 0) standing.set(scope.slice(scope.indexOf(':') + 1), fields);
+  }
+  return standing;
 }
 
 function sameCounts(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {

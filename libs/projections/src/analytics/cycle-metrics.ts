@@ -342,6 +342,8 @@ class Accumulator implements ContributionSink {
 
 export interface CycleAnalyticsBuilder {
   add(timeline: DealTimeline): void;
+  /** Adds counts summed elsewhere (deals not added one by one) to the overall figures, or to a group's. */
+  addCounts(fields: ReadonlyMap<string, number>, group?: string): void;
   result(): CycleAnalytics;
 }
 
@@ -367,21 +369,26 @@ export function createCycleAnalytics(options: AnalyticsOptions): CycleAnalyticsB
   const overall = new Accumulator();
   const groups = new Map<string, Accumulator>();
 
+  const groupOf = (key: string): Accumulator => {
+    let group = groups.get(key);
+    if (!group) {
+      group = new Accumulator();
+      groups.set(key, group);
+    }
+    return group;
+  };
+
   return {
     add(timeline: DealTimeline): void {
       const deal = timelineAt(timeline, horizon);
       if (deal === undefined) return;
       if (options.basis === 'cohort' && !inWindow(deal.capturedAt)) return;
       contribute(deal, counts, overall);
-      if (options.groupBy !== undefined) {
-        const key = groupKey(deal, options.groupBy);
-        let group = groups.get(key);
-        if (!group) {
-          group = new Accumulator();
-          groups.set(key, group);
-        }
-        contribute(deal, counts, group);
-      }
+      if (options.groupBy !== undefined) contribute(deal, counts, groupOf(groupKey(deal, options.groupBy)));
+    },
+    addCounts(fields: ReadonlyMap<string, number>, group?: string): void {
+      const sink = group === undefined ? overall : groupOf(group);
+      for (const [field, by] of fields) sink.count(field, by);
     },
     result(): CycleAnalytics {
       return {
