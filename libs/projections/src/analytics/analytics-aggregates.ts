@@ -1,4 +1,4 @@
-import type { IndexEntry, ReadModelChange, ReadModelStore } from '@deals/read-models';
+import type { IndexEntry, JsonObject, ReadModelChange, ReadModelStore } from '@deals/read-models';
 import { contribute, type DurationStat, durationStatNames, type DurationStats, durationStatsOf, groupKey, percentileRanks } from './cycle-metrics';
 import { type DealTimeline, latestTime } from './deal-timeline';
 
@@ -45,6 +45,11 @@ export interface AnalyticsMeta {
  * milliseconds (or the clock skew between instances) out of order; imported history is older.
  */
 export const lateAfterMs = 3_600_000;
+
+/** The meta document as stored, or undefined when there is none (or it names no generation). */
+export function analyticsMeta(document: JsonObject | undefined): AnalyticsMeta | undefined {
+  return typeof document?.['generation'] === 'string' ? (document as unknown as AnalyticsMeta) : undefined;
+}
 
 /** The meta document after an event that happened at `occurredAt` changed a timeline. */
 export function advanceClock(meta: AnalyticsMeta, occurredAt: number): AnalyticsMeta {

@@ -2,7 +2,7 @@ import type { StoredDealEvent } from '@deals/deal-streams';
 import { assertNever, type Money, type OpenStage } from '@deals/domain';
 import type { JsonObject, ReadModelChange } from '@deals/read-models';
 import type { DocumentReader, DocumentRef, Projection } from '../projection';
-import { advanceClock, aggregateChanges, type AnalyticsMeta, analyticsMetaCollection, revisionsMetaId } from './analytics-aggregates';
+import { advanceClock, aggregateChanges, analyticsMeta, analyticsMetaCollection, revisionsMetaId } from './analytics-aggregates';
 import type { DealTimeline, StageStint, ValueChange } from './deal-timeline';
 
 /**
@@ -89,7 +89,7 @@ const revisionsMeta: DocumentRef = { collection: analyticsMetaCollection, id: re
  * The same document keeps the projection's clock (AnalyticsMeta).
  */
 function metaAfter(stored: StoredDealEvent, documents: DocumentReader): ReadModelChange {
-  const meta = (documents.get(revisionsMeta.collection, revisionsMeta.id) as AnalyticsMeta | undefined) ?? { generation: stored.eventId };
+  const meta = analyticsMeta(documents.get(revisionsMeta.collection, revisionsMeta.id)) ?? { generation: stored.eventId };
   const document = advanceClock(meta, Date.parse(stored.event.occurredAt));
   return { kind: 'put', collection: revisionsMeta.collection, id: revisionsMeta.id, document: document as unknown as JsonObject };
 }

@@ -4,6 +4,7 @@ import {
   analyticsActiveIndex,
   analyticsGroupsCounter,
   type AnalyticsMeta,
+  analyticsMeta,
   analyticsMetaCollection,
   analyticsRevisionsCounter,
   dealScopes,
@@ -203,8 +204,7 @@ function sameCounts(a: Readonly<Record<string, number>>, b: Readonly<Record<stri
 }
 
 async function metaOf(store: ReadModelStore): Promise<AnalyticsMeta | undefined> {
-  const meta = await store.get(analyticsMetaCollection, revisionsMetaId);
-  return typeof meta?.['generation'] === 'string' ? (meta as unknown as AnalyticsMeta) : undefined;
+  return analyticsMeta(await store.get(analyticsMetaCollection, revisionsMetaId));
 }
 
 async function scanTimelines(store: ReadModelStore, options: AnalyticsOptions): Promise<CycleAnalytics> {
