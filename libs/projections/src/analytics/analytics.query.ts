@@ -23,6 +23,7 @@ import {
   type AnalyticsOptions,
   analyticsWindow,
   type Basis,
+  contribute,
   type CycleAnalytics,
   type CycleMetrics,
   createCycleAnalytics,
@@ -34,6 +35,7 @@ import {
   type GroupMetrics,
   metricsFrom,
   sortGroups,
+  standingField,
 } from './cycle-metrics';
 import { type DealTimeline, timelineAt } from './deal-timeline';
 
@@ -171,24 +173,20 @@ export async function fromRecentDeals(store: ReadModelStore, options: AnalyticsO
   return analytics.result();
 }
 
-/** What a deal adds to a period whatever happened in it: itself, open (and in which currency), still in a stage. */
-const standingField = (field: string): boolean => field === 'deals' || field === 'open' || field.startsWith('still:') || (field.startsWith('c:') && field.endsWith(':open'));
-
-/** Those counts of the deals not among `recent`, overall (under undefined) and per group with any such deal. */
+/** The standing counts (`standingField`) of the deals not among `recent`, overall (under undefined) and per group with any such deal. */
 async function standingCounts(store: ReadModelStore, groupBy: GroupBy | undefined, recent: readonly DealTimeline[]): Promise<Map<string | undefined, Map<string, number>>> {
   const scopes = [allScope, ...(groupBy === undefined ? [] : await groupScopesOf(store, groupBy))];
-  const counts = new Map<string, Map<string, number>>();
-  for (const scope of scopes) {
-    const fields = Object.entries(await store.counters(totalsCounter(scope))).filter(([field]) => standingField(field));
-    counts.set(scope, new Map(fields));
-  }
+  const totals = await Promise.all(scopes.map((scope) => store.counters(totalsCounter(scope))));
+  const counts = new Map(scopes.map((scope, index) => [scope, new Map(Object.entries(totals[index]!).filter(([field]) => standingField(field)))]));
   for (const deal of recent) {
-    const share = shareOf(deal);
-    for (const scope of dealScopes(deal)) {
-      const fields = counts.get(scope);
-      if (fields === undefined) continue;
-      for (const [field, value] of share.fields) if (standingField(field)) fields.set(field, (fields.get(field) ?? 0) - value);
-    }
+    const scopesOfDeal = dealScopes(deal).flatMap((scope) => counts.get(scope) ?? []);
+    // Its current standing share, which the totals hold: what it adds when nothing it did counts.
+    contribute(deal, () => false, {
+      count: (field, by) => {
+        for (const fields of scopesOfDeal) fields.set(field, (fields.get(field) ?? 0) - by);
+      },
+      duration: () => {},
+    });
   }
   const standing = new Map<string | undefined, Map<string, number>>();
   for (const [scope, fields] of counts) {

@@ -195,6 +195,14 @@ export interface ContributionSink {
 }
 
 /**
+ * The fields `contribute` counts whatever `counts` answers: the deal itself, open (and in which
+ * currency), still in a stage. A period counts them for every deal, whatever happened in its window.
+ */
+export function standingField(field: string): boolean {
+  return field === 'deals' || field === 'open' || field.startsWith('still:') || (field.startsWith('c:') && field.endsWith(':open'));
+}
+
+/**
  * What one deal, as it stands at the horizon, adds to the figures. `counts(time)` says whether
  * something that happened at `time` counts: always in cohort basis (the deal was selected by its
  * capture), in the window in period basis.

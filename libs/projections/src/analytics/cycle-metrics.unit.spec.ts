@@ -1,13 +1,15 @@
 import {
   type AnalyticsOptions,
   computeCycleAnalytics,
+  contribute,
   durationStats,
   groupKey,
   percentile,
   reachedAt,
+  standingField,
   timeInStage,
 } from './cycle-metrics';
-import { timelineAt } from './deal-timeline';
+import { type DealTimeline, timelineAt } from './deal-timeline';
 import { cycleFixtureTimelines as deals, day } from './testing/cycle-fixture';
 
 // Every expectation below is worked out by hand from the table in testing/cycle-fixture.ts;
@@ -276,5 +278,25 @@ describe('period basis: what happened in [from, to)', () => {
     // Window days 10–21, asOf day 14: only B's win (day 14) has happened.
     const early = run({ basis: 'period', from: day(10), to: day(21), asOf: day(14) });
     expect({ won: early.won, lost: early.lost, open: early.open }).toEqual({ won: 1, lost: 0, open: 2 }); // A and G open on day 14
+  });
+});
+
+describe('the standing fields of a deal', () => {
+  const counted = (timeline: DealTimeline, counts: boolean) => {
+    const fields = new Map<string, number>();
+    contribute(timeline, () => counts, { count: (field, by) => fields.set(field, (fields.get(field) ?? 0) + by), duration: () => {} });
+    return fields;
+  };
+
+  it('are exactly what a deal counts when nothing it did counts, open or closed, at any day', () => {
+    for (const timeline of deals) {
+      for (const at of [day(5), day(12), day(20), day(60)]) {
+        const then = timelineAt(timeline, at);
+        if (then === undefined) continue;
+        const standing = counted(then, false);
+        expect([...standing.keys()].every(standingField)).toBe(true);
+        expect(new Map([...counted(then, true)].filter(([field]) => standingField(field)))).toEqual(standing);
+      }
+    }
   });
 });
