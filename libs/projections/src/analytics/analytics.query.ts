@@ -114,14 +114,14 @@ async function figuresOf(store: ReadModelStore, options: AnalyticsOptions, memo:
     return (await computeFigures(store, options, memo)).figures;
   }
   const late = meta.late ?? 0;
-  let revisions: Record<string, number> = {};
+  let revisionsUnchanged = async () => false;
   let fromTotals = false;
   return memo.settledAnswer(
     // The figures depend on asOf only through the horizon: a past period asked "as of now" is one question.
     JSON.stringify([meta.generation, { ...options, asOf: horizon }]),
     late,
     async () => {
-      revisions = await store.counters(analyticsRevisionsCounter);
+      revisionsUnchanged = await watchRevisions(store);
       const computed = await computeFigures(store, options, memo);
       fromTotals = computed.fromTotals;
       return computed.figures;
@@ -132,7 +132,7 @@ async function figuresOf(store: ReadModelStore, options: AnalyticsOptions, memo:
       // added up from timelines hold even when commits land between their reads; the totals' reads must
       // all be of one state.
       const settled = after?.generation === meta.generation && (after.late ?? 0) === late;
-      return settled && (!fromTotals || sameCounts(await store.counters(analyticsRevisionsCounter), revisions));
+      return settled && (!fromTotals || (await revisionsUnchanged()));
     },
   );
 }
@@ -159,15 +159,15 @@ export async function fromRecentDeals(store: ReadModelStore, options: AnalyticsO
   const period = options.basis === 'period';
   if (from === undefined || (period && analyticsWindow(options).horizon < from)) return undefined;
   if (!(await hasActivityIndex(store)) || (period && (await metaOf(store)) === undefined)) return undefined;
-  const revisions = period ? await store.counters(analyticsRevisionsCounter) : undefined;
+  const revisionsUnchanged = period ? await watchRevisions(store) : undefined;
   const recent = await store.range(analyticsActiveIndex, { min: from, limit: maxDeals + 1 });
   if (recent.length > maxDeals) return undefined;
   const timelines = (await store.getMany(analyticsDealCollection, recent.map((entry) => entry.member))).flatMap((document) => (document === undefined ? [] : [document as unknown as DealTimeline]));
   const analytics = createCycleAnalytics(options);
   for (const timeline of timelines) analytics.add(timeline);
-  if (revisions !== undefined) {
+  if (revisionsUnchanged !== undefined) {
     const standing = await standingCounts(store, options.groupBy, timelines);
-    if (!sameCounts(await store.counters(analyticsRevisionsCounter), revisions)) return undefined;
+    if (!(await revisionsUnchanged())) return undefined;
     for (const [group, fields] of standing) analytics.addCounts(fields, group);
   }
   return analytics.result();
@@ -196,9 +196,17 @@ async function standingCounts(store: ReadModelStore, groupBy: GroupBy | undefine
   return standing;
 }
 
-function sameCounts(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+/**
+ * Reads every scope's revision now; the function it returns says whether they are still the same,
+ * that is, whether no commit changed any scope's totals in between.
+ */
+async function watchRevisions(store: ReadModelStore): Promise<() => Promise<boolean>> {
+  const before = await store.counters(analyticsRevisionsCounter);
+  return async () => {
+    const after = await store.counters(analyticsRevisionsCounter);
+    const scopes = Object.keys(before);
+    return scopes.length === Object.keys(after).length && scopes.every((scope) => after[scope] === before[scope]);
+  };
 }
 
 async function metaOf(store: ReadModelStore): Promise<AnalyticsMeta | undefined> {
