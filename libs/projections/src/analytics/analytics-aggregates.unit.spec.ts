@@ -19,10 +19,15 @@ function timelines(store: InMemoryReadModelStore): DealTimeline[] {
   return [...(store.documents.get(analyticsDealCollection)?.values() ?? [])] as unknown as DealTimeline[];
 }
 
+/** When the latest of the deals' events happened: the close, or the latest stint's entry. */
+function lastEventOf(deals: readonly DealTimeline[]): number {
+  return Math.max(...deals.map((timeline) => timeline.closedAt ?? timeline.stints.at(-1)!.enteredAt));
+}
+
 describe('analytics pre-aggregates', () => {
   const store = projected(randomDeals(400, 7));
   const all = timelines(store);
-  const end = Math.max(...all.map((timeline) => timeline.closedAt ?? timeline.stints.at(-1)!.enteredAt));
+  const end = lastEventOf(all);
   const month = (m: number) => Date.UTC(2025, m - 1, 1);
   const asOfs = { after: end + dayMs, atTheEnd: end, dayBefore: end - dayMs, monthBefore: end - 30 * dayMs, midway: start + 100 * dayMs, early: start + 5 * dayMs };
   const windows = { none: {}, quarter: { from: month(2), to: month(5) }, fromApril: { from: month(4) }, untilMarch: { to: month(3) } };
@@ -68,7 +73,7 @@ describe('analytics pre-aggregates', () => {
 describe('a window that starts recently, from the deals changed since its start', () => {
   const store = projected(randomDeals(400, 11));
   const all = timelines(store);
-  const end = Math.max(...all.map((timeline) => timeline.closedAt ?? timeline.stints.at(-1)!.enteredAt));
+  const end = lastEventOf(all);
   const changedSince = (from: number) => all.filter((timeline) => latestTime(timeline) >= from).length;
   const starts = { monthBefore: end - 30 * dayMs + 12_345, weekBefore: end - 7 * dayMs, fiveMonthsIn: start + 150 * dayMs + 1 };
   const asOfs = { after: end + dayMs, dayBefore: end - dayMs, twoWeeksBefore: end - 14 * dayMs };
