@@ -176,7 +176,12 @@ describe('analytics memo, answers about an instant the projection has left behin
   // Everything that happened until a month before the latest event, seen as it stood then: a period with
   // no start, which only a scan of every timeline answers
   const period: AnalyticsOptions = { basis: 'period', to: latest - 30 * dayMs, asOf: now.getTime() };
-  const insidePeriod = new Date(Date.UTC(2025, 0, 2)).toISOString();
+  // A deal captured inside the period, written after every event of `early`: history imported late.
+  const importedLate = dealStream(
+    'imported',
+    [leadCaptured(new Date(Date.UTC(2025, 0, 2)).toISOString(), { dealId: 'imported', owner: 'ann', source: 'web', estimatedValue: eur(5_000) })],
+    { firstPosition: early.length + 1 },
+  );
   const ask = (store: CountingStore, memo: AnalyticsMemo, options: AnalyticsOptions) =>
     queryCycleLength(store, { basis: options.basis, from: date(options.from), to: date(options.to), asOf: date(options.asOf), groupBy: options.groupBy }, now, memo);
   const exact = (store: CountingStore, options: AnalyticsOptions) => expect.objectContaining(computeCycleAnalytics(store.timelines(), options));
@@ -206,8 +211,7 @@ describe('analytics memo, answers about an instant the projection has left behin
     const store = await given(early);
     const memo = new AnalyticsMemo();
     const before = await ask(store, memo, period);
-    const imported = leadCaptured(insidePeriod, { dealId: 'imported', owner: 'ann', source: 'web', estimatedValue: eur(5_000) });
-    await store.commitEvents(dealStream('imported', [imported], { firstPosition: early.length + 1 }));
+    await store.commitEvents(importedLate);
     const after = await ask(store, memo, period);
     expect(store.scans).toBe(2);
     expect(after).not.toEqual(before);
@@ -217,8 +221,7 @@ describe('analytics memo, answers about an instant the projection has left behin
   it('given an event arriving late while a remembered-to-be answer scans, then it is not kept', async () => {
     const store = await given(early);
     const memo = new AnalyticsMemo();
-    const imported = leadCaptured(insidePeriod, { dealId: 'imported', owner: 'ann', source: 'web', estimatedValue: eur(5_000) });
-    store.duringNextScan = () => store.commitEvents(dealStream('imported', [imported], { firstPosition: early.length + 1 }));
+    store.duringNextScan = () => store.commitEvents(importedLate);
     await ask(store, memo, period);
     expect(memo.settledSize).toBe(0);
     expect(strip(await ask(store, memo, period))).toEqual(exact(store, period));
