@@ -53,8 +53,8 @@ export class FencedReadModelStore implements ReadModelStore {
     return this.inner.scan(collection, options);
   }
 
-  counters(counter: string): Promise<Record<string, number>> {
-    return this.inner.counters(counter);
+  counters(counter: string, fields?: readonly string[]): Promise<Record<string, number>> {
+    return this.inner.counters(counter, fields);
   }
 
   range(index: string, options: RangeOptions): Promise<IndexEntry[]> {

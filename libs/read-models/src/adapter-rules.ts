@@ -55,6 +55,12 @@ export function rangeOffset(options: RangeOptions): number {
   return offset;
 }
 
+/** The fields a counters read names, checked: strings, each once. */
+export function counterFields(fields: readonly string[]): string[] {
+  if (!Array.isArray(fields) || fields.some((field) => typeof field !== 'string')) throw new TypeError('counter fields must be an array of strings');
+  return [...new Set(fields)];
+}
+
 /** A count's limit, checked: a positive whole number, or Infinity when none is given. */
 export function countLimit(limit: number | undefined): number {
   return limit === undefined ? Infinity : positiveInteger(limit, 'limit');

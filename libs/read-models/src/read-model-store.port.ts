@@ -89,8 +89,12 @@ export interface ReadModelStore {
    */
   scan(collection: string, options?: { readonly pageSize?: number }): AsyncIterable<{ readonly id: string; readonly document: JsonObject }>;
 
-  /** All fields of a counter hash ({} when absent), rounded to six decimals to hide floating-point noise. */
-  counters(counter: string): Promise<Record<string, number>>;
+  /**
+   * The fields of a counter hash ({} when absent), rounded to six decimals to hide floating-point
+   * noise: all of them, or only those named in `fields` that exist, so that a caller needing a few
+   * fields of a wide hash does not read the rest.
+   */
+  counters(counter: string, fields?: readonly string[]): Promise<Record<string, number>>;
 
   range(index: string, options: RangeOptions): Promise<IndexEntry[]>;
 

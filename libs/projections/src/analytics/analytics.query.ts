@@ -175,9 +175,12 @@ export async function fromRecentDeals(store: ReadModelStore, options: AnalyticsO
 
 /** The standing counts (`standingField`) of the deals not among `recent`, overall (under undefined) and per group with any such deal. */
 async function standingCounts(store: ReadModelStore, groupBy: GroupBy | undefined, recent: readonly DealTimeline[]): Promise<Map<string | undefined, Map<string, number>>> {
-  const scopes = [allScope, ...(groupBy === undefined ? [] : await groupScopesOf(store, groupBy))];
-  const totals = await Promise.all(scopes.map((scope) => store.counters(totalsCounter(scope))));
-  const counts = new Map(scopes.map((scope, index) => [scope, new Map(Object.entries(totals[index]!).filter(([field]) => standingField(field)))]));
+  const overall = Object.entries(await store.counters(totalsCounter(allScope))).filter(([field]) => standingField(field));
+  // Every field of a group's totals is one of the overall totals: the groups need read no others.
+  const fields = overall.map(([field]) => field);
+  const groups = groupBy === undefined ? [] : await groupScopesOf(store, groupBy);
+  const totals = await Promise.all(groups.map((scope) => store.counters(totalsCounter(scope), fields)));
+  const counts = new Map([[allScope, new Map(overall)], ...groups.map((scope, index) => [scope, new Map(Object.entries(totals[index]!))] as const)]);
   for (const deal of recent) {
     const scopesOfDeal = dealScopes(deal).flatMap((scope) => counts.get(scope) ?? []);
     // Its current standing share, which the totals hold: what it adds when nothing it did counts.

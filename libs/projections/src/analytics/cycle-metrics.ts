@@ -348,6 +348,24 @@ class Accumulator implements ContributionSink {
   }
 }
 
+/** One deal's share, added to the overall figures and its group's at once: `contribute` walks the timeline once. */
+class Both implements ContributionSink {
+  constructor(
+    private readonly overall: Accumulator,
+    private readonly group: Accumulator,
+  ) {}
+
+  count(field: string, by: number): void {
+    this.overall.count(field, by);
+    this.group.count(field, by);
+  }
+
+  duration(stat: DurationStat, ms: number): void {
+    this.overall.duration(stat, ms);
+    this.group.duration(stat, ms);
+  }
+}
+
 export interface CycleAnalyticsBuilder {
   add(timeline: DealTimeline): void;
   /** Adds counts summed elsewhere (deals not added one by one) to the overall figures, or to a group's. */
@@ -391,8 +409,7 @@ export function createCycleAnalytics(options: AnalyticsOptions): CycleAnalyticsB
       const deal = timelineAt(timeline, horizon);
       if (deal === undefined) return;
       if (options.basis === 'cohort' && !inWindow(deal.capturedAt)) return;
-      contribute(deal, counts, overall);
-      if (options.groupBy !== undefined) contribute(deal, counts, groupOf(groupKey(deal, options.groupBy)));
+      contribute(deal, counts, options.groupBy === undefined ? overall : new Both(overall, groupOf(groupKey(deal, options.groupBy))));
     },
     addCounts(fields: ReadonlyMap<string, number>, group?: string): void {
       const sink = group === undefined ? overall : groupOf(group);

@@ -3,6 +3,7 @@ import { setImmediate } from 'node:timers/promises';
 import { ensureSqliteSchema } from '@deals/platform';
 import Database from 'better-sqlite3';
 import {
+  counterFields,
   countLimit,
   netChanges,
   type NetChanges,
@@ -101,6 +102,9 @@ function prepareStatements(db: Database.Database) {
       'SELECT id, json FROM documents WHERE collection = ? AND id > ? ORDER BY id LIMIT ?',
     ),
     counters: db.prepare<[string], [field: string, value: number]>('SELECT field, value FROM counters WHERE counter = ?').raw(true),
+    counterFields: db
+      .prepare<[string, string], [field: string, value: number]>('SELECT field, value FROM counters WHERE counter = ? AND field IN (SELECT value FROM json_each(?))')
+      .raw(true),
     rangeForwards: range('', 'ASC'),
     rangeForwardsAfter: range('AND (score, member) > (@score, @member)', 'ASC'),
     rangeBackwards: range('', 'DESC'),
@@ -415,10 +419,13 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     }
   }
 
-  async counters(counter: string): Promise<Record<string, number>> {
+  async counters(counter: string, fields?: readonly string[]): Promise<Record<string, number>> {
     const result: Record<string, number> = {};
+    const named = fields && counterFields(fields);
+    if (named?.length === 0) return result;
     this.snapshot();
-    for (const [field, value] of this.statements.counters.all(counter)) result[field] = roundCounter(value);
+    const rows = named ? this.statements.counterFields.all(counter, JSON.stringify(named)) : this.statements.counters.all(counter);
+    for (const [field, value] of rows) result[field] = roundCounter(value);
     return result;
   }
 

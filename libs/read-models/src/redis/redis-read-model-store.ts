@@ -1,6 +1,6 @@
 import { connectRedis } from '@deals/platform';
 import type { Redis } from 'ioredis';
-import { countLimit, netChanges, nonNegativeInteger, positiveInteger, projectionNamespace, rangeOffset, roundCounter, validCheckpoint } from '../adapter-rules';
+import { counterFields, countLimit, netChanges, nonNegativeInteger, positiveInteger, projectionNamespace, rangeOffset, roundCounter, validCheckpoint } from '../adapter-rules';
 import type {
   Checkpoint,
   IndexEntry,
@@ -212,10 +212,19 @@ export class RedisReadModelStore implements ReadModelStore {
     }
   }
 
-  async counters(counter: string): Promise<Record<string, number>> {
-    const fields = await this.redis.hgetall(this.key(kinds.counter, counter));
+  async counters(counter: string, fields?: readonly string[]): Promise<Record<string, number>> {
+    const key = this.key(kinds.counter, counter);
+    const named = fields && counterFields(fields);
     const result: Record<string, number> = {};
-    for (const [field, value] of Object.entries(fields)) result[field] = roundCounter(Number(value));
+    if (named === undefined) {
+      for (const [field, value] of Object.entries(await this.redis.hgetall(key))) result[field] = roundCounter(Number(value));
+    } else if (named.length > 0) {
+      const values = await this.redis.hmget(key, ...named);
+      named.forEach((field, index) => {
+        const value = values[index];
+        if (value !== null && value !== undefined) result[field] = roundCounter(Number(value));
+      });
+    }
     return result;
   }
 

@@ -313,6 +313,21 @@ export function describeReadModelStoreConformance(
     describe('counters', () => {
       it('reads an absent counter as {}', async () => {
         expect(await store.counters(`${projectionName()}:totals`)).toEqual({});
+        expect(await store.counters(`${projectionName()}:totals`, ['n'])).toEqual({});
+      });
+
+      it('reads only the named fields that exist, rounded as every read is', async () => {
+        const p = projectionName();
+        const fields = Array.from({ length: 40 }, (_, i) => `f:${i}`);
+        await store.commit(p, [...fields.map((field, i) => increment(`${p}:totals`, field, i + 0.1 + 0.2)), increment(`${p}:other`, 'f:1', 5)], checkpointAt(1n));
+
+        expect(await store.counters(`${p}:totals`, ['f:3', 'f:39', 'absent', 'f:3', "f:1' OR 1=1 --"])).toEqual({ 'f:3': 3.3, 'f:39': 39.3 });
+        expect(await store.counters(`${p}:totals`, [])).toEqual({});
+        expect(await store.counters(`${p}:other`, fields)).toEqual({ 'f:1': 5 });
+      });
+
+      it('refuses field names that are not strings', async () => {
+        await expect(store.counters(`${projectionName()}:totals`, [1] as unknown as string[])).rejects.toThrow(TypeError);
       });
     });
 

@@ -3,6 +3,7 @@ import type { StoredDealEvent } from '@deals/deal-streams';
 import type { DealEvent } from '@deals/domain';
 import {
   type Checkpoint,
+  counterFields,
   countLimit,
   type IndexEntry,
   type JsonObject,
@@ -94,8 +95,10 @@ export class InMemoryReadModelStore implements ReadModelStore {
     }
   }
 
-  async counters(counter: string): Promise<Record<string, number>> {
-    return Object.fromEntries([...(this.counterHashes.get(counter) ?? [])].map(([field, value]) => [field, roundCounter(value)]));
+  async counters(counter: string, fields?: readonly string[]): Promise<Record<string, number>> {
+    const named = fields && new Set(counterFields(fields));
+    const entries = [...(this.counterHashes.get(counter) ?? [])].filter(([field]) => named === undefined || named.has(field));
+    return Object.fromEntries(entries.map(([field, value]) => [field, roundCounter(value)]));
   }
 
   async range(index: string, options: RangeOptions): Promise<IndexEntry[]> {
