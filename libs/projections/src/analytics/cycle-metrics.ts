@@ -131,7 +131,9 @@ export function durationStatsOf(n: number, sumMs: number, msAtRank: (rank: numbe
 }
 
 export function durationStats(durationsMs: readonly number[]): DurationStats {
-  const sorted = [...durationsMs].sort((a, b) => a - b);
+  // A typed array sorts numerically in native code: several times faster than a comparator over a
+  // scan's hundred thousand values.
+  const sorted = Float64Array.from(durationsMs).sort();
   return durationStatsOf(sorted.length, sorted.reduce((sum, value) => sum + value, 0), (rank) => sorted[rank]!);
 }
 
