@@ -83,9 +83,12 @@ export interface ReadModelStore {
   getMany(collection: string, ids: readonly string[]): Promise<ReadonlyArray<JsonObject | undefined>>;
 
   /**
-   * Every document of a collection in pages, by id, so a large collection never loads whole. Not a
-   * snapshot: each document is seen once, as the last commit before its page left it. Other work
-   * runs between pages, so a scan of every deal does not hold up the requests behind it.
+   * Every document of a collection in pages, so a large collection never loads whole, in the order
+   * the adapter reads fastest (embedded: the order they were first written; Redis: by id). Not a
+   * snapshot: each document that exists from the scan's start until its page is read is seen once, as
+   * the last commit before its page was read; one written or deleted in between may be missed, never
+   * seen twice. Other work runs between pages, so a scan of every deal does not hold up the requests
+   * behind it.
    */
   scan(collection: string, options?: { readonly pageSize?: number }): AsyncIterable<{ readonly id: string; readonly document: JsonObject }>;
 

@@ -29,9 +29,9 @@ afterAll(async () => {
 
 describe('cycle-length query on the embedded read-model store', () => {
   it('stores the hand-written timelines', async () => {
-    const stored = [];
-    for await (const { document } of store.scan('analytics:deal', { pageSize: 2 })) stored.push(document);
-    expect(stored).toEqual(cycleFixtureTimelines);
+    const stored = new Map<string, unknown>();
+    for await (const { id, document } of store.scan('analytics:deal', { pageSize: 2 })) stored.set(id, document);
+    expect(stored).toEqual(new Map(cycleFixtureTimelines.map((timeline) => [timeline.dealId, timeline])));
   });
 
   it.each([

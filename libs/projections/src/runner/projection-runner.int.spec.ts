@@ -81,7 +81,8 @@ async function snapshot(store: ReadModelStore, projection: string) {
   const all = async (collection: string) => {
     const documents: Array<{ id: string; document: unknown }> = [];
     for await (const item of store.scan(collection, { pageSize: 100 })) documents.push(item);
-    return documents;
+    // A scan's order is the adapter's; the read models compare by id.
+    return documents.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   };
   return {
     deals: await all(names.deals),

@@ -141,7 +141,7 @@ describe('embedded read-model store, on a file of schema version 2', () => {
     } finally {
       await store.close();
     }
-    expect(userVersion(file)).toBe(4);
+    expect(userVersion(file)).toBe(5);
   });
 });
 
@@ -178,7 +178,39 @@ describe('embedded read-model store, on a file of schema version 3', () => {
     } finally {
       await store.close();
     }
-    expect(userVersion(file)).toBe(4);
+    expect(userVersion(file)).toBe(5);
+  });
+});
+
+describe('embedded read-model store, on a file of schema version 4', () => {
+  const fileFor = freshFile('read-models-v4-');
+  let file: string;
+
+  beforeEach(() => {
+    file = fileFor();
+    // Version 4: documents scanned in id order, with no index of the order they were written in.
+    writeFile(file, `
+      ${unchangedTables}
+      ${numberedIndexTables}
+      CREATE TABLE staging (projection TEXT PRIMARY KEY, changes INTEGER NOT NULL DEFAULT 0) STRICT, WITHOUT ROWID;
+      CREATE TABLE staged_index_entries (seq INTEGER PRIMARY KEY, name_id INTEGER NOT NULL, member TEXT NOT NULL, score REAL) STRICT;
+      INSERT INTO documents VALUES ('p:doc', 'c', '{"n":3}'), ('p:doc', 'a', '{"n":1}'), ('p:other', 'x', '{}'), ('p:doc', 'b', '{"n":2}');
+      INSERT INTO checkpoints VALUES ('p', '7', '7', 7, '2026-01-01T00:00:00.000Z');
+      PRAGMA user_version = 4;
+    `);
+  });
+
+  it('gains the index a scan reads, and scans every document in the order it was written', async () => {
+    const store = EmbeddedReadModelStore.open(file);
+    try {
+      const seen: string[] = [];
+      for await (const { id } of store.scan('p:doc', { pageSize: 2 })) seen.push(id);
+      expect(seen).toEqual(['c', 'a', 'b']);
+      expect(await store.checkpoint('p')).toEqual(checkpoint(7n));
+    } finally {
+      await store.close();
+    }
+    expect(userVersion(file)).toBe(5);
   });
 });
 

@@ -24,7 +24,7 @@ import type {
   ReadModelStore,
 } from '../read-model-store.port';
 
-const schemaVersion = 4;
+const schemaVersion = 5;
 const defaultScanPageSize = 500;
 const maxRememberedNames = 100_000;
 
@@ -91,12 +91,12 @@ function prepareStatements(db: Database.Database) {
       'SELECT commit_position, prepare_position, events_processed, last_recorded_at FROM checkpoints WHERE projection = ?',
     ),
     document: db.prepare<[string, string], string>('SELECT json FROM documents WHERE collection = ? AND id = ?').pluck(),
-    firstPage: db.prepare<[string, number], { id: string; json: string }>(
-      'SELECT id, json FROM documents WHERE collection = ? ORDER BY id LIMIT ?',
-    ),
-    nextPage: db.prepare<[string, string, number], { id: string; json: string }>(
-      'SELECT id, json FROM documents WHERE collection = ? AND id > ? ORDER BY id LIMIT ?',
-    ),
+    lastWritten: db.prepare<[string], number | null>('SELECT max(rowid) FROM documents WHERE collection = ?').pluck(),
+    page: db
+      .prepare<[string, number, number, number], [rowid: number, id: string, json: string]>(
+        'SELECT rowid, id, json FROM documents WHERE collection = ? AND rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?',
+      )
+      .raw(true),
     counters: db.prepare<[string], [field: string, value: number]>('SELECT field, value FROM counters WHERE counter = ?').raw(true),
     counterFields: db
       .prepare<[string, string], [field: string, value: number]>('SELECT field, value FROM counters WHERE counter = ? AND field IN (SELECT value FROM json_each(?))')
@@ -289,6 +289,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
       migrateFromVersion1(db);
       migrateFromVersion2(db);
       migrateFromVersion3(db);
+      migrateFromVersion4(db);
       ensureSqliteSchema(db, path, schemaVersion, schema);
       return new EmbeddedReadModelStore(db);
     } catch (error) {
@@ -399,17 +400,20 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     options: { readonly pageSize?: number } = {},
   ): AsyncGenerator<{ readonly id: string; readonly document: JsonObject }> {
     const pageSize = positiveInteger(options.pageSize ?? defaultScanPageSize, 'pageSize');
-    let after: string | undefined;
+    // In the order documents were first written, which is the order they lie in the file: a page of
+    // them shares a few pages of the table, where id order read a table page per document. A document
+    // written again keeps its rowid; one first written (or deleted and written again) after the scan
+    // started lies past `last` and is not seen, so none is seen twice.
+    this.snapshot();
+    const last = this.statements.lastWritten.get(collection) ?? 0;
+    let after = 0;
     for (;;) {
       this.snapshot();
-      const rows =
-        after === undefined
-          ? this.statements.firstPage.all(collection, pageSize)
-          : this.statements.nextPage.all(collection, after, pageSize);
-      for (const row of rows) yield { id: row.id, document: parse(row.json) };
-      const last = rows.at(-1);
-      if (last === undefined || rows.length < pageSize) return;
-      after = last.id;
+      const rows = this.statements.page.all(collection, after, last, pageSize);
+      for (const [, id, json] of rows) yield { id, document: parse(json) };
+      const final = rows.at(-1);
+      if (final === undefined || rows.length < pageSize) return;
+      after = final[0];
       // SQLite reads synchronously: without a turn of the event loop, a scan of every deal would
       // keep every other request waiting until it ends.
       await setImmediate();
@@ -499,7 +503,11 @@ CREATE TABLE staged_index_entries (
 ) STRICT;
 `;
 
-// Documents keep a rowid: their JSON is often larger than WITHOUT ROWID tables handle well.
+// Documents keep a rowid: their JSON is often larger than WITHOUT ROWID tables handle well, and the
+// documents written together (a rebuild's collection, the deals changed lately) lie on neighbouring
+// pages. A scan reads a collection in rowid order, which this index (its entries are (collection, rowid)) keeps.
+const documentsInWriteOrder = 'CREATE INDEX documents_in_write_order ON documents (collection)';
+
 const schema = `
 CREATE TABLE documents (
   collection TEXT NOT NULL,
@@ -507,6 +515,7 @@ CREATE TABLE documents (
   json       TEXT NOT NULL,
   PRIMARY KEY (collection, id)
 ) STRICT;
+${documentsInWriteOrder};
 CREATE TABLE counters (
   counter TEXT NOT NULL,
   field   TEXT NOT NULL,
@@ -559,6 +568,14 @@ function migrateFromVersion3(db: Database.Database): void {
   db.transaction(() => {
     if (Number(db.pragma('user_version', { simple: true })) !== 3) return;
     db.exec('ALTER TABLE staging ADD COLUMN changes INTEGER NOT NULL DEFAULT 0; PRAGMA user_version = 4;');
+  }).immediate();
+}
+
+/** Version 4 scanned documents in id order: the index of the order they were written in is added. */
+function migrateFromVersion4(db: Database.Database): void {
+  db.transaction(() => {
+    if (Number(db.pragma('user_version', { simple: true })) !== 4) return;
+    db.exec(`${documentsInWriteOrder}; PRAGMA user_version = 5;`);
   }).immediate();
 }
 

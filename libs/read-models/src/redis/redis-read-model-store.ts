@@ -90,7 +90,7 @@ return redis.call('ZRANGE', KEYS[1], first, last, 'WITHSCORES')
  * is follows the server's persistence settings (appendfsync); as with the embedded store, what a crash
  * loses is the changes and their checkpoint together, which the runner projects again.
  *
- * Member and id order is Redis's: byte order, the same as the embedded store's.
+ * Member order (ties in a range) is Redis's: byte order, the same as the embedded store's.
  */
 export class RedisReadModelStore implements ReadModelStore {
   private constructor(

@@ -154,7 +154,7 @@ export function describeReadModelStoreConformance(
         for (const [i, p] of projections.entries()) {
           expect(await store.counters(`${p}:totals`)).toEqual({ n: 10 });
           expect(await store.checkpoint(p)).toEqual(checkpointAt(10n));
-          const ids = (await documents(store, `${p}:deal`)).map((document) => document.id);
+          const ids = (await documents(store, `${p}:deal`)).map((document) => document.id).sort();
           expect(ids).toEqual(Array.from({ length: 10 }, (_, k) => `d${k * projections.length + i}`).sort());
         }
       });
@@ -268,28 +268,47 @@ export function describeReadModelStoreConformance(
         expect(await store.get(`${p}:deal`, 'weird id: ✓/😀')).toEqual(document);
       });
 
-      it('scan pages through a collection in id order', async () => {
+      it('scan pages through a collection, every document once, whatever order they were written and rewritten in', async () => {
         const p = projectionName();
         const ids = Array.from({ length: 57 }, (_, i) => `deal-${String(i).padStart(3, '0')}`).reverse();
-        await store.commit(p, [...ids.map((id) => put(`${p}:deal`, id, { id })), put(`${p}:deals`, 'other', {})], checkpointAt(1n));
+        await store.commit(p, [...ids.slice(0, 30).map((id) => put(`${p}:deal`, id, { id })), put(`${p}:deals`, 'other', {})], checkpointAt(1n));
+        await store.commit(p, [...ids.slice(30).map((id) => put(`${p}:deal`, id, { id })), put(`${p}:deal`, ids[3]!, { id: ids[3], again: true })], checkpointAt(2n));
 
         const seen = await documents(store, `${p}:deal`, 10);
-        expect(seen.map((document) => document.id)).toEqual([...ids].sort());
+        expect(seen.map((document) => document.id).sort()).toEqual([...ids].sort());
         expect(seen.every(({ id, document }) => document['id'] === id)).toBe(true);
+        expect(seen.find(({ id }) => id === ids[3])?.document).toEqual({ id: ids[3], again: true });
         expect(await documents(store, `${p}:nothing`)).toEqual([]);
       });
 
-      it('scan reads lazily, one page at a time', async () => {
+      it('scan reads lazily, one page at a time: a document changed before its page is read is seen as changed', async () => {
         const p = projectionName();
-        await store.commit(p, ['a', 'b', 'c'].map((id) => put(`${p}:deal`, id, {})), checkpointAt(1n));
+        await store.commit(p, ['a', 'b', 'c'].map((id) => put(`${p}:deal`, id, { v: 1 })), checkpointAt(1n));
+
+        const seen: Array<[string, unknown]> = [];
+        for await (const { id, document } of store.scan(`${p}:deal`, { pageSize: 1 })) {
+          seen.push([id, document['v']]);
+          if (seen.length === 1) {
+            const rest = ['a', 'b', 'c'].filter((other) => other !== id);
+            await store.commit(p, rest.map((other) => put(`${p}:deal`, other, { v: 2 })), checkpointAt(2n));
+          }
+        }
+        expect(seen.map(([, v]) => v)).toEqual([1, 2, 2]);
+      });
+
+      it('scan never sees a document twice, even one deleted and written again while it runs', async () => {
+        const p = projectionName();
+        await store.commit(p, ['a', 'b', 'c', 'd'].map((id) => put(`${p}:deal`, id, {})), checkpointAt(1n));
 
         const seen: string[] = [];
-        for await (const { id } of store.scan(`${p}:deal`, { pageSize: 2 })) {
+        for await (const { id } of store.scan(`${p}:deal`, { pageSize: 1 })) {
           seen.push(id);
-          // Written after the first page was read: only a scan that reads page by page can see it.
-          if (id === 'a') await store.commit(p, [put(`${p}:deal`, 'd', {})], checkpointAt(2n));
+          if (seen.length === 2) {
+            await store.commit(p, [del(`${p}:deal`, seen[0]!)], checkpointAt(2n));
+            await store.commit(p, [put(`${p}:deal`, seen[0]!, {})], checkpointAt(3n));
+          }
         }
-        expect(seen).toEqual(['a', 'b', 'c', 'd']);
+        expect(seen.sort()).toEqual(['a', 'b', 'c', 'd']);
       });
 
       it('scan lets other work run between pages, so a long scan does not hold up every request', async () => {
