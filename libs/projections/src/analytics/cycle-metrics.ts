@@ -204,6 +204,35 @@ export function standingField(field: string): boolean {
   return field === 'deals' || field === 'open' || field.startsWith('still:') || (field.startsWith('c:') && field.endsWith(':open'));
 }
 
+// The field and statistic names `contribute` hands out, made once: a scan or a rebuild calls it for
+// every deal, and names built afresh each time would be hashed afresh by every map they key.
+const reachedFields = funnelStages.map((stage) => `reached:${stage}`);
+const nextFields = funnelStages.map((stage) => `next:${stage}`);
+const stageNames = openStages.map((stage) => ({
+  stage,
+  still: `still:${stage}`,
+  cumulative: `${stage}:cumulative` as const,
+  latest: `${stage}:latest` as const,
+}));
+const currencyFieldCache = new Map<string, CurrencyFields>();
+interface CurrencyFields {
+  readonly open: string;
+  readonly won: string;
+  readonly wonValue: string;
+  readonly wonCycleMs: string;
+  readonly lost: string;
+  readonly lostValue: string;
+}
+function currencyFields(code: string): CurrencyFields {
+  let fields = currencyFieldCache.get(code);
+  if (fields === undefined) {
+    const field = (what: string) => `c:${code}:${what}`;
+    fields = { open: field('open'), won: field('won'), wonValue: field('wonValue'), wonCycleMs: field('wonCycleMs'), lost: field('lost'), lostValue: field('lostValue') };
+    currencyFieldCache.set(code, fields);
+  }
+  return fields;
+}
+
 /**
  * What one deal, as it stands at the horizon, adds to the figures. `counts(time)` says whether
  * something that happened at `time` counts: always in cohort basis (the deal was selected by its
@@ -212,43 +241,43 @@ export function standingField(field: string): boolean {
 export function contribute(deal: DealTimeline, counts: (time: number) => boolean, sink: ContributionSink): void {
   sink.count('deals', 1);
   const value = deal.values.at(-1);
+  const currency = value && currencyFields(value.currency);
   if (deal.outcome === null) {
     sink.count('open', 1);
-    if (value) sink.count(`c:${value.currency}:open`, 1);
+    if (currency) sink.count(currency.open, 1);
   } else if (deal.closedAt !== null && counts(deal.closedAt)) {
     if (deal.outcome === 'won') {
       const cycle = deal.closedAt - deal.capturedAt;
       sink.count('won', 1);
       sink.duration('cycle', cycle);
-      if (value) {
-        sink.count(`c:${value.currency}:won`, 1);
-        sink.count(`c:${value.currency}:wonValue`, value.amount);
-        sink.count(`c:${value.currency}:wonCycleMs`, cycle);
+      if (value && currency) {
+        sink.count(currency.won, 1);
+        sink.count(currency.wonValue, value.amount);
+        sink.count(currency.wonCycleMs, cycle);
       }
     } else {
       sink.count('lost', 1);
-      if (value) {
-        sink.count(`c:${value.currency}:lost`, 1);
-        sink.count(`c:${value.currency}:lostValue`, value.amount);
+      if (value && currency) {
+        sink.count(currency.lost, 1);
+        sink.count(currency.lostValue, value.amount);
       }
     }
   }
   for (let index = 0; index < funnelStages.length; index++) {
-    const stage = funnelStages[index]!;
-    const reached = reachedAt(deal, stage);
+    const reached = reachedAt(deal, funnelStages[index]!);
     if (reached === undefined || !counts(reached)) continue;
-    sink.count(`reached:${stage}`, 1);
+    sink.count(reachedFields[index]!, 1);
     const next = funnelStages[index + 1];
-    if (next !== undefined && reachedAt(deal, next) !== undefined) sink.count(`next:${stage}`, 1);
+    if (next !== undefined && reachedAt(deal, next) !== undefined) sink.count(nextFields[index]!, 1);
   }
-  for (const stage of openStages) {
+  for (const { stage, still, cumulative, latest } of stageNames) {
     const time = timeInStage(deal, stage);
     if (time === undefined) continue;
     if (time === 'in stage') {
-      sink.count(`still:${stage}`, 1);
+      sink.count(still, 1);
     } else if (counts(time.leftAt)) {
-      sink.duration(`${stage}:cumulative`, time.cumulativeMs);
-      sink.duration(`${stage}:latest`, time.latestStintMs);
+      sink.duration(cumulative, time.cumulativeMs);
+      sink.duration(latest, time.latestStintMs);
     }
   }
 }
