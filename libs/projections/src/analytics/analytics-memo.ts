@@ -22,16 +22,19 @@ interface Entry<T> {
  * revision), the least recently asked dropped beyond `capacity`. Askers of the same scopes at the
  * same revision share one computation. `null` stands for a group with no deals.
  *
- * Beside them, whole answers about an instant the projection's clock has left behind (settledAnswer).
+ * Beside them, whole answers: about an instant the projection's clock has left behind (settledAnswer),
+ * and about one at or after its latest event (currentAnswer).
  */
 export class AnalyticsMemo {
   private readonly figuresOf: RecentMap<string, Entry<CycleMetrics | null>>;
   private readonly settled: RecentMap<string, Entry<CycleAnalytics>>;
+  private readonly current: RecentMap<string, Entry<CycleAnalytics>>;
 
-  /** A settled answer holds a group per owner or month: fewer of them than of per-scope figures. */
-  constructor(capacity = 4_096, settledCapacity = 256) {
+  /** A whole answer holds a group per owner or month: fewer of them than of per-scope figures. */
+  constructor(capacity = 4_096, answerCapacity = 256) {
     this.figuresOf = new RecentMap(capacity);
-    this.settled = new RecentMap(settledCapacity);
+    this.settled = new RecentMap(answerCapacity);
+    this.current = new RecentMap(answerCapacity);
   }
 
   figures(
@@ -53,12 +56,25 @@ export class AnalyticsMemo {
     return shared(this.settled, key, late, compute, keep);
   }
 
+  /**
+   * A whole answer about an instant at or after every event the read model holds (the usual "as of
+   * now"), remembered under the read model's revision: any later commit moves it, and until one does
+   * the answer is the same at every such instant. Kept only if `keep` says so once it is computed.
+   */
+  currentAnswer(key: string, revision: number, compute: () => Promise<CycleAnalytics>, keep: () => Promise<boolean>): Promise<CycleAnalytics> {
+    return shared(this.current, key, revision, compute, keep);
+  }
+
   get size(): number {
     return this.figuresOf.size;
   }
 
   get settledSize(): number {
     return this.settled.size;
+  }
+
+  get currentSize(): number {
+    return this.current.size;
   }
 }
 

@@ -156,7 +156,8 @@ describe('analytics memo', () => {
 
   it('keeps at most its capacity of scope sets, dropping the least recently asked', async () => {
     const store = await given(events);
-    const memo = new AnalyticsMemo(2);
+    // One whole answer kept: the questions asked again below reach the figures per scope set.
+    const memo = new AnalyticsMemo(2, 1);
     await queryCycleLength(store, { basis: 'cohort' }, now, memo);
     await queryCycleLength(store, { basis: 'cohort', from: new Date(Date.UTC(2025, 1, 1)), to: new Date(Date.UTC(2025, 3, 1)) }, now, memo);
     await queryCycleLength(store, { basis: 'cohort', from: new Date(Date.UTC(2025, 2, 1)), to: new Date(Date.UTC(2025, 4, 1)) }, now, memo);
@@ -253,6 +254,60 @@ describe('analytics memo, answers about an instant the projection has left behin
     expect(store.scans).toBe(0);
     expect(remembered).toEqual(computed);
     expect(strip(remembered)).toEqual(exact(store, asOf));
+  });
+});
+
+describe('analytics memo, answers as of now', () => {
+  const events = history(120, 5);
+  const [early, later] = [events.slice(0, 300), events.slice(300)];
+  const latest = Date.parse(early.at(-1)!.event.occurredAt);
+  // A period with no start up to now: only a scan of every timeline answers it.
+  const sinceEver: AnalyticsOptions = { basis: 'period', groupBy: 'owner', asOf: now.getTime() };
+  const ask = (store: CountingStore, memo: AnalyticsMemo, options: AnalyticsOptions) =>
+    queryCycleLength(store, { basis: options.basis, from: date(options.from), to: date(options.to), asOf: date(options.asOf), groupBy: options.groupBy }, now, memo);
+  const exact = (store: CountingStore, options: AnalyticsOptions) => expect.objectContaining(computeCycleAnalytics(store.timelines(), options));
+
+  it('given an unchanged read model, when a question about now is asked again, at any instant after the latest event, then it is answered without a scan', async () => {
+    const store = await given(early);
+    const memo = new AnalyticsMemo();
+    const first = await ask(store, memo, sinceEver);
+    const again = await ask(store, memo, { ...sinceEver, asOf: latest });
+    expect(store.scans).toBe(1);
+    expect(memo.currentSize).toBe(1);
+    expect(again).toEqual({ ...first, asOf: new Date(latest).toISOString() });
+    expect(strip(again)).toEqual(exact(store, sinceEver));
+  });
+
+  it('given a remembered answer, when the projection commits, then the next answer is computed again and is the new state’s', async () => {
+    const store = await given(early);
+    const memo = new AnalyticsMemo();
+    const before = await ask(store, memo, sinceEver);
+    await store.commitEvents(later);
+    const after = await ask(store, memo, sinceEver);
+    expect(store.scans).toBe(2);
+    expect(after).not.toEqual(before);
+    expect(strip(after)).toEqual(exact(store, sinceEver));
+  });
+
+  it('given an instant before the latest event (within the hour), then no answer about now serves it', async () => {
+    const store = await given(early);
+    const memo = new AnalyticsMemo();
+    await ask(store, memo, sinceEver);
+    const justBefore: AnalyticsOptions = { ...sinceEver, asOf: latest - 1 };
+    expect(strip(await ask(store, memo, justBefore))).toEqual(exact(store, justBefore));
+    await ask(store, memo, justBefore);
+    expect(store.scans).toBe(3);
+    expect(memo.currentSize).toBe(1);
+  });
+
+  it('given a commit that lands while an answer about now is computed, then it is not kept', async () => {
+    const store = await given(early);
+    const memo = new AnalyticsMemo();
+    store.duringNextScan = () => store.commitEvents(later);
+    await ask(store, memo, sinceEver);
+    expect(memo.currentSize).toBe(0);
+    expect(strip(await ask(store, memo, sinceEver))).toEqual(exact(store, sinceEver));
+    expect(memo.currentSize).toBe(1);
   });
 });
 

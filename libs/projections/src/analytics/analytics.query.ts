@@ -108,8 +108,13 @@ export async function queryCycleLength(store: ReadModelStore, request: CycleLeng
  * scan answered it: a `basis=period` question about a past quarter or an asOf far back scans once.
  */
 async function figuresOf(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo | undefined): Promise<CycleAnalytics> {
+  // The revision first: the meta document read after it is of that state or a later one (currentAnswer).
+  const revision = memo && (await allRevision(store));
   const meta = memo && (await metaOf(store));
   const { horizon } = analyticsWindow(options);
+  if (memo && meta?.latest !== undefined && revision !== undefined && horizon >= meta.latest) {
+    return currentAnswer(store, options, memo, meta.generation, revision);
+  }
   if (!memo || meta?.latest === undefined || !(horizon < meta.latest - lateAfterMs)) {
     return (await computeFigures(store, options, memo)).figures;
   }
@@ -135,6 +140,28 @@ async function figuresOf(store: ReadModelStore, options: AnalyticsOptions, memo:
       return settled && (!fromTotals || (await revisionsUnchanged()));
     },
   );
+}
+
+/**
+ * An answer about an instant at or after the latest event projected, remembered under the revision of
+ * the scope `all`, which every change to a timeline moves: within a generation it names one state of
+ * the read model. Every event of that state happened at or before the horizon (the meta document was
+ * read after the revision), and the figures depend on the horizon only through the events before it,
+ * so the answer holds for every later asker whose horizon is also at or after them: asOf is left out
+ * of the key. Kept only if no commit moved the revision while it was computed.
+ */
+function currentAnswer(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo, generation: string, revision: number): Promise<CycleAnalytics> {
+  return memo.currentAnswer(
+    JSON.stringify([generation, { ...options, asOf: null }]),
+    revision,
+    async () => (await computeFigures(store, options, memo)).figures,
+    async () => (await allRevision(store)) === revision && (await metaOf(store))?.generation === generation,
+  );
+}
+
+/** The revision of the scope `all`; undefined for a read model that counts none. */
+async function allRevision(store: ReadModelStore): Promise<number | undefined> {
+  return (await store.counters(analyticsRevisionsCounter, [allScope]))[allScope];
 }
 
 /** The figures, from the aggregates' totals where they answer the question, else added up from timelines. */
