@@ -183,9 +183,6 @@ describe('analytics memo, answers about an instant the projection has left behin
     [leadCaptured(new Date(Date.UTC(2025, 0, 2)).toISOString(), { dealId: 'imported', owner: 'ann', source: 'web', estimatedValue: eur(5_000) })],
     { firstPosition: early.length + 1 },
   );
-  const ask = (store: CountingStore, memo: AnalyticsMemo, options: AnalyticsOptions) =>
-    queryCycleLength(store, { basis: options.basis, from: date(options.from), to: date(options.to), asOf: date(options.asOf), groupBy: options.groupBy }, now, memo);
-  const exact = (store: CountingStore, options: AnalyticsOptions) => expect.objectContaining(computeCycleAnalytics(store.timelines(), options));
 
   it('given a period well before the latest event, when events that happened after it are committed, then it is answered again without a scan, exactly', async () => {
     const store = await given(early);
@@ -263,9 +260,6 @@ describe('analytics memo, answers as of now', () => {
   const latest = Date.parse(early.at(-1)!.event.occurredAt);
   // A period with no start up to now: only a scan of every timeline answers it.
   const sinceEver: AnalyticsOptions = { basis: 'period', groupBy: 'owner', asOf: now.getTime() };
-  const ask = (store: CountingStore, memo: AnalyticsMemo, options: AnalyticsOptions) =>
-    queryCycleLength(store, { basis: options.basis, from: date(options.from), to: date(options.to), asOf: date(options.asOf), groupBy: options.groupBy }, now, memo);
-  const exact = (store: CountingStore, options: AnalyticsOptions) => expect.objectContaining(computeCycleAnalytics(store.timelines(), options));
 
   it('given an unchanged read model, when a question about now is asked again, at any instant after the latest event, then it is answered without a scan', async () => {
     const store = await given(early);
@@ -310,6 +304,16 @@ describe('analytics memo, answers as of now', () => {
     expect(memo.currentSize).toBe(1);
   });
 });
+
+/** The question the options describe, asked over the query's own parameters. */
+function ask(store: CountingStore, memo: AnalyticsMemo, options: AnalyticsOptions): Promise<CycleAnalytics> {
+  return queryCycleLength(store, { basis: options.basis, from: date(options.from), to: date(options.to), asOf: date(options.asOf), groupBy: options.groupBy }, now, memo);
+}
+
+/** What a scan of every timeline the store holds answers. */
+function exact(store: CountingStore, options: AnalyticsOptions) {
+  return expect.objectContaining(computeCycleAnalytics(store.timelines(), options));
+}
 
 function date(time: number | undefined): Date | undefined {
   return time === undefined ? undefined : new Date(time);

@@ -61,6 +61,17 @@ function freshFile(prefix: string): () => string {
   return () => path.join(dir, 'read-models.sqlite');
 }
 
+/** Opens a file written as an older version left it, checks the store on it, and that the file is now at the current version. */
+async function afterUpgrade(file: string, check: (store: EmbeddedReadModelStore) => Promise<void>): Promise<void> {
+  const store = EmbeddedReadModelStore.open(file);
+  try {
+    await check(store);
+  } finally {
+    await store.close();
+  }
+  expect(userVersion(file)).toBe(5);
+}
+
 describe('embedded read-model store, on a file of schema version 1', () => {
   const fileFor = freshFile('read-models-v1-');
   let file: string;
@@ -128,8 +139,7 @@ describe('embedded read-model store, on a file of schema version 2', () => {
   });
 
   it('gains the tables of staged index entries and keeps everything else', async () => {
-    const store = EmbeddedReadModelStore.open(file);
-    try {
+    await afterUpgrade(file, async (store) => {
       expect(await store.range('p:by-n', { limit: 10 })).toEqual([
         { member: 'a', score: 1 },
         { member: 'b', score: 2 },
@@ -138,10 +148,7 @@ describe('embedded read-model store, on a file of schema version 2', () => {
       await store.reset('p');
       await store.commit('p', [{ kind: 'index', index: 'p:by-n', member: 'c', score: 3 }], checkpoint(1n), { catchingUp: true });
       expect(await store.range('p:by-n', { limit: 10 })).toEqual([{ member: 'c', score: 3 }]);
-    } finally {
-      await store.close();
-    }
-    expect(userVersion(file)).toBe(5);
+    });
   });
 });
 
@@ -166,8 +173,7 @@ describe('embedded read-model store, on a file of schema version 3', () => {
   });
 
   it('counts staged changes from the upgrade on, and the catch-up under way goes on and merges', async () => {
-    const store = EmbeddedReadModelStore.open(file);
-    try {
+    await afterUpgrade(file, async (store) => {
       await store.commit('p', [{ kind: 'index', index: 'p:by-n', member: 'c', score: 3 }], checkpoint(3n), { catchingUp: true });
       await store.settle('p');
       expect(await store.range('p:by-n', { limit: 10 })).toEqual([
@@ -175,10 +181,7 @@ describe('embedded read-model store, on a file of schema version 3', () => {
         { member: 'b', score: 2 },
         { member: 'c', score: 3 },
       ]);
-    } finally {
-      await store.close();
-    }
-    expect(userVersion(file)).toBe(5);
+    });
   });
 });
 
@@ -201,16 +204,12 @@ describe('embedded read-model store, on a file of schema version 4', () => {
   });
 
   it('gains the index a scan reads, and scans every document in the order it was written', async () => {
-    const store = EmbeddedReadModelStore.open(file);
-    try {
+    await afterUpgrade(file, async (store) => {
       const seen: string[] = [];
       for await (const { id } of store.scan('p:doc', { pageSize: 2 })) seen.push(id);
       expect(seen).toEqual(['c', 'a', 'b']);
       expect(await store.checkpoint('p')).toEqual(checkpoint(7n));
-    } finally {
-      await store.close();
-    }
-    expect(userVersion(file)).toBe(5);
+    });
   });
 });
 
