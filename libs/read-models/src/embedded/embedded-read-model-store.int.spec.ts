@@ -61,6 +61,17 @@ function freshFile(prefix: string): () => string {
   return () => path.join(dir, 'read-models.sqlite');
 }
 
+/** For each test of the describe block it is called in: a fresh file written as an older version left it. */
+function olderFile(prefix: string, sql: string): () => string {
+  const fileFor = freshFile(prefix);
+  let file = '';
+  beforeEach(() => {
+    file = fileFor();
+    writeFile(file, sql);
+  });
+  return () => file;
+}
+
 /** Opens a file written as an older version left it, checks the store on it, and that the file is now at the current version. */
 async function afterUpgrade(file: string, check: (store: EmbeddedReadModelStore) => Promise<void>): Promise<void> {
   const store = EmbeddedReadModelStore.open(file);
@@ -73,13 +84,8 @@ async function afterUpgrade(file: string, check: (store: EmbeddedReadModelStore)
 }
 
 describe('embedded read-model store, on a file of schema version 1', () => {
-  const fileFor = freshFile('read-models-v1-');
-  let file: string;
-
-  beforeEach(() => {
-    file = fileFor();
-    // The index table as version 1 wrote it: the index's name as text in every entry.
-    writeFile(file, `
+  // The index table as version 1 wrote it: the index's name as text in every entry.
+  const file = olderFile('read-models-v1-', `
       ${unchangedTables}
       CREATE TABLE index_entries (name TEXT NOT NULL, member TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (name, member)) STRICT, WITHOUT ROWID;
       CREATE INDEX index_entries_by_score ON index_entries (name, score, member);
@@ -88,11 +94,9 @@ describe('embedded read-model store, on a file of schema version 1', () => {
       INSERT INTO checkpoints VALUES ('p', '7', '7', 7, '2026-01-01T00:00:00.000Z');
       PRAGMA user_version = 1;
     `);
-  });
 
   it('moves its index entries to numbered names and keeps everything else', async () => {
-    const store = EmbeddedReadModelStore.open(file);
-    try {
+    await afterUpgrade(file(), async (store) => {
       expect(await store.range('p:by-n', { limit: 10 })).toEqual([
         { member: 'a', score: 1 },
         { member: 'b', score: 2 },
@@ -107,11 +111,9 @@ describe('embedded read-model store, on a file of schema version 1', () => {
         lastRecordedAt: '2026-01-01T00:00:01.000Z',
       });
       expect(await store.count('p:by-n')).toBe(3);
-    } finally {
-      await store.close();
-    }
+    });
     // Opened again, the file is at the current version: nothing migrates twice.
-    const again = EmbeddedReadModelStore.open(file);
+    const again = EmbeddedReadModelStore.open(file());
     try {
       expect(await again.count('p:by-n')).toBe(3);
     } finally {
@@ -121,13 +123,8 @@ describe('embedded read-model store, on a file of schema version 1', () => {
 });
 
 describe('embedded read-model store, on a file of schema version 2', () => {
-  const fileFor = freshFile('read-models-v2-');
-  let file: string;
-
-  beforeEach(() => {
-    file = fileFor();
-    // Version 2: numbered index names, no staged index entries.
-    writeFile(file, `
+  // Version 2: numbered index names, no staged index entries.
+  const file = olderFile('read-models-v2-', `
       ${unchangedTables}
       ${numberedIndexTables}
       INSERT INTO documents VALUES ('p:doc', 'a', '{"n":1}');
@@ -136,10 +133,9 @@ describe('embedded read-model store, on a file of schema version 2', () => {
       INSERT INTO checkpoints VALUES ('p', '7', '7', 7, '2026-01-01T00:00:00.000Z');
       PRAGMA user_version = 2;
     `);
-  });
 
   it('gains the tables of staged index entries and keeps everything else', async () => {
-    await afterUpgrade(file, async (store) => {
+    await afterUpgrade(file(), async (store) => {
       expect(await store.range('p:by-n', { limit: 10 })).toEqual([
         { member: 'a', score: 1 },
         { member: 'b', score: 2 },
@@ -153,13 +149,8 @@ describe('embedded read-model store, on a file of schema version 2', () => {
 });
 
 describe('embedded read-model store, on a file of schema version 3', () => {
-  const fileFor = freshFile('read-models-v3-');
-  let file: string;
-
-  beforeEach(() => {
-    file = fileFor();
-    // Version 3: a projection staging its catch-up, with no count of its staged changes.
-    writeFile(file, `
+  // Version 3: a projection staging its catch-up, with no count of its staged changes.
+  const file = olderFile('read-models-v3-', `
       ${unchangedTables}
       ${numberedIndexTables}
       CREATE TABLE staging (projection TEXT PRIMARY KEY) STRICT, WITHOUT ROWID;
@@ -170,10 +161,9 @@ describe('embedded read-model store, on a file of schema version 3', () => {
       INSERT INTO checkpoints VALUES ('p', '2', '2', 2, '2026-01-01T00:00:00.000Z');
       PRAGMA user_version = 3;
     `);
-  });
 
   it('counts staged changes from the upgrade on, and the catch-up under way goes on and merges', async () => {
-    await afterUpgrade(file, async (store) => {
+    await afterUpgrade(file(), async (store) => {
       await store.commit('p', [{ kind: 'index', index: 'p:by-n', member: 'c', score: 3 }], checkpoint(3n), { catchingUp: true });
       await store.settle('p');
       expect(await store.range('p:by-n', { limit: 10 })).toEqual([
@@ -186,13 +176,8 @@ describe('embedded read-model store, on a file of schema version 3', () => {
 });
 
 describe('embedded read-model store, on a file of schema version 4', () => {
-  const fileFor = freshFile('read-models-v4-');
-  let file: string;
-
-  beforeEach(() => {
-    file = fileFor();
-    // Version 4: documents scanned in id order, with no index of the order they were written in.
-    writeFile(file, `
+  // Version 4: documents scanned in id order, with no index of the order they were written in.
+  const file = olderFile('read-models-v4-', `
       ${unchangedTables}
       ${numberedIndexTables}
       CREATE TABLE staging (projection TEXT PRIMARY KEY, changes INTEGER NOT NULL DEFAULT 0) STRICT, WITHOUT ROWID;
@@ -201,10 +186,9 @@ describe('embedded read-model store, on a file of schema version 4', () => {
       INSERT INTO checkpoints VALUES ('p', '7', '7', 7, '2026-01-01T00:00:00.000Z');
       PRAGMA user_version = 4;
     `);
-  });
 
   it('gains the index a scan reads, and scans every document in the order it was written', async () => {
-    await afterUpgrade(file, async (store) => {
+    await afterUpgrade(file(), async (store) => {
       const seen: string[] = [];
       for await (const { id } of store.scan('p:doc', { pageSize: 2 })) seen.push(id);
       expect(seen).toEqual(['c', 'a', 'b']);
