@@ -197,6 +197,88 @@ describe('embedded read-model store, on a file of schema version 4', () => {
   });
 });
 
+describe('embedded read-model store, documents kept between reads', () => {
+  const fileFor = freshFile('read-models-cache-');
+  let file: string;
+  let reader: EmbeddedReadModelStore;
+  let writer: EmbeddedReadModelStore;
+
+  beforeEach(() => {
+    file = fileFor();
+    reader = EmbeddedReadModelStore.open(file);
+    writer = EmbeddedReadModelStore.open(file);
+  });
+  afterEach(async () => {
+    await reader.close();
+    await writer.close();
+  });
+
+  const put = (id: string, n: number): ReadModelChange => ({ kind: 'put', collection: 'p:doc', id, document: { n } });
+  /** The reader's documents, each read in a turn of its own, as a reader in another process would. */
+  async function read(...ids: string[]): Promise<ReadonlyArray<unknown>> {
+    await setImmediate();
+    const many = await reader.getMany('p:doc', ids);
+    await setImmediate();
+    const one = await reader.get('p:doc', ids[0]!);
+    expect(one).toEqual(many[0]);
+    return many;
+  }
+
+  it('given documents a reader has read, when another connection changes them, then the reader reads the change', async () => {
+    await writer.commit('p', [put('a', 1), put('b', 1)], checkpoint(1n));
+    expect(await read('a', 'b')).toEqual([{ n: 1 }, { n: 1 }]);
+    await writer.commit('p', [put('a', 2), { kind: 'delete', collection: 'p:doc', id: 'b' }], checkpoint(2n));
+    expect(await read('a', 'b')).toEqual([{ n: 2 }, undefined]);
+  });
+
+  it('given documents a reader has read, when a catch-up commit or a reset changes them without naming them, then the reader reads the change', async () => {
+    await writer.commit('p', [put('a', 1)], checkpoint(1n));
+    expect(await read('a')).toEqual([{ n: 1 }]);
+    await writer.commit('p', [put('a', 2)], checkpoint(2n), { catchingUp: true });
+    expect(await read('a')).toEqual([{ n: 2 }]);
+    await writer.reset('p');
+    expect(await read('a')).toEqual([undefined]);
+  });
+
+  it('given a reader behind the pruned part of the log, then it drops what it kept rather than miss a change', async () => {
+    await writer.commit('p', [put('a', 1), put('b', 1)], checkpoint(1n));
+    expect(await read('a', 'b')).toEqual([{ n: 1 }, { n: 1 }]);
+    await writer.commit('p', [put('a', 2)], checkpoint(2n));
+    await writer.commit('p', [put('b', 2)], checkpoint(3n));
+    // As pruning would leave it once the reader has fallen far enough behind: the change to `a` is gone from the log.
+    const outside = new Database(file);
+    try {
+      outside.prepare('DELETE FROM document_changes WHERE seq < (SELECT max(seq) FROM document_changes)').run();
+    } finally {
+      outside.close();
+    }
+    expect(await read('a', 'b')).toEqual([{ n: 2 }, { n: 2 }]);
+  });
+
+  it('prunes the log of changes as it grows, keeping the newest', async () => {
+    for (let batch = 0; batch < 9; batch++) {
+      await writer.commit('p', Array.from({ length: 8_192 }, (_, i) => put(`d${i}`, batch)), checkpoint(BigInt(batch + 1)));
+    }
+    const outside = new Database(file, { readonly: true });
+    try {
+      const { rows, newest } = outside.prepare('SELECT count(*) AS rows, max(seq) AS newest FROM document_changes').get() as { rows: number; newest: number };
+      expect(newest).toBe(9 * 8_192);
+      expect(rows).toBeGreaterThanOrEqual(65_536);
+      expect(rows).toBeLessThan(65_536 + 4_096);
+    } finally {
+      outside.close();
+    }
+    expect(await read('d0', 'd8191')).toEqual([{ n: 8 }, { n: 8 }]);
+  });
+
+  it('hands out a fresh document each time: changing one read changes nothing kept', async () => {
+    await writer.commit('p', [put('a', 1)], checkpoint(1n));
+    const [first] = (await read('a')) as Array<{ n: number }>;
+    first!.n = 99;
+    expect(await read('a')).toEqual([{ n: 1 }]);
+  });
+});
+
 describe('embedded read-model store, staged index entries', () => {
   const fileFor = freshFile('read-models-staged-');
   let file: string;

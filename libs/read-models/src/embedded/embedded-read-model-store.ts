@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers';
 import { setImmediate } from 'node:timers/promises';
-import { ensureSqliteSchema } from '@deals/platform';
+import { ensureSqliteSchema, RecentMap } from '@deals/platform';
 import Database from 'better-sqlite3';
 import {
   counterFields,
@@ -27,6 +27,14 @@ import type {
 const schemaVersion = 5;
 const defaultScanPageSize = 500;
 const maxRememberedNames = 100_000;
+/** Documents (as JSON) a connection keeps between reads; about 10 MB of deals' timelines and pipeline rows. */
+const cachedDocuments = 20_000;
+/** Changes a reader may fall behind by and still drop only the documents they name, rather than all it keeps. */
+const keptChanges = 65_536;
+/** How many change rows a reader applies one by one before it drops everything instead. */
+const maxChangesApplied = 10_000;
+/** Written in place of a document's id when a commit changed documents without naming them: a catch-up's, or a reset. */
+const everyDocument = '*';
 
 interface CheckpointRow {
   readonly commit_position: string;
@@ -91,6 +99,12 @@ function prepareStatements(db: Database.Database) {
       'SELECT commit_position, prepare_position, events_processed, last_recorded_at FROM checkpoints WHERE projection = ?',
     ),
     document: db.prepare<[string, string], string>('SELECT json FROM documents WHERE collection = ? AND id = ?').pluck(),
+    logChange: db.prepare<[string, string]>('INSERT INTO document_changes (collection, id) VALUES (?, ?)'),
+    pruneChanges: db.prepare<[number]>('DELETE FROM document_changes WHERE seq <= ?'),
+    changesAfter: db.prepare<[number, number], [seq: number, collection: string, id: string]>(
+      'SELECT seq, collection, id FROM document_changes WHERE seq > ? ORDER BY seq LIMIT ?',
+    ).raw(true),
+    changeBounds: db.prepare<[], [oldest: number | null, newest: number | null]>('SELECT min(seq), max(seq) FROM document_changes').raw(true),
     lastWritten: db.prepare<[string], number | null>('SELECT max(rowid) FROM documents WHERE collection = ?').pluck(),
     page: db
       .prepare<[string, number, number, number], [rowid: number, id: string, json: string]>(
@@ -201,6 +215,16 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   private readonly nameIds = new Map<string, number>();
   /** True while the reads of this turn of the event loop share a read transaction (see snapshot). */
   private reading = false;
+  /**
+   * Documents as JSON, as of the change `seenChange` names, keyed by collection and id. SQLite drops a
+   * connection's whole page cache whenever another connection commits, and under writes (the projector
+   * commits several times a second) every lookup then reads its B-tree pages again: 50 pipeline rows cost
+   * twice what they cost on a quiet file. The log of document changes says which of these to drop.
+   */
+  private readonly documentCache = new RecentMap<string, string>(cachedDocuments);
+  private seenChange = 0;
+  /** True once this turn's read transaction has applied the log to documentCache. */
+  private cacheCurrent = false;
 
   private constructor(private readonly db: Database.Database) {
     const statements = prepareStatements(db);
@@ -223,6 +247,12 @@ export class EmbeddedReadModelStore implements ReadModelStore {
       statements.stopStaging.run(projection);
     };
     this.unstage = db.transaction(mergeStaged);
+    // Every change to a document is logged in its commit, so that each connection knows which of the
+    // documents it keeps to drop (documentJson); the oldest are pruned as the log grows.
+    const logChange = (collection: string, id: string) => {
+      const seq = Number(statements.logChange.run(collection, id).lastInsertRowid);
+      if (seq % 4_096 === 0) statements.pruneChanges.run(seq - keptChanges);
+    };
     this.write = db.transaction((projection: string, changes: NetChanges, checkpoint: Checkpoint, looked: Map<string, number>, catchingUp: boolean) => {
       let staging = statements.staging.get(projection) !== undefined;
       if (staging && !catchingUp) {
@@ -232,12 +262,17 @@ export class EmbeddedReadModelStore implements ReadModelStore {
         statements.startStaging.run(projection);
         staging = true;
       }
+      let changedDocuments = false;
       for (const [collection, documents] of changes.documents) {
         for (const [id, json] of documents) {
           if (json === null) statements.deleteDocument.run(collection, id);
           else statements.putDocument.run(collection, id, json);
+          // A catch-up writes many documents that no reader is asking about yet: one row tells readers to drop them all.
+          if (!catchingUp) logChange(collection, id);
+          changedDocuments = true;
         }
       }
+      if (catchingUp && changedDocuments) logChange(everyDocument, everyDocument);
       for (const [counter, fields] of changes.counters) {
         for (const [field, by] of fields) statements.increment.run(counter, field, by);
       }
@@ -264,6 +299,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     this.clear = db.transaction((projection: string) => {
       const [from, to] = namesOf(projection);
       statements.resetDocuments.run(from, to);
+      logChange(everyDocument, everyDocument);
       statements.resetCounters.run(from, to);
       const own = statements.entriesOf.get(from, to)?.n ?? 0;
       const most = own > 0 && (statements.entriesUpTo.get(2 * own + 1)?.n ?? 0) <= 2 * own;
@@ -331,8 +367,41 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   private readonly endRead = (): void => {
     if (!this.reading) return;
     this.reading = false;
+    this.cacheCurrent = false;
     if (this.db.inTransaction) this.statements.endRead.run();
   };
+
+  /**
+   * A document's JSON as of this turn's snapshot: from documentCache, once the changes logged since the
+   * cache was last brought up to date have dropped what they changed, else read and kept. Within one
+   * read transaction the log and the documents are of one state, so the cache never answers with a
+   * document older than that state.
+   */
+  private documentJson(collection: string, id: string): string | undefined {
+    this.snapshot();
+    if (!this.cacheCurrent) this.applyChanges();
+    const key = `${collection}\u0000${id}`;
+    const cached = this.documentCache.get(key);
+    if (cached !== undefined) return cached;
+    const json = this.statements.document.get(collection, id);
+    if (json !== undefined) this.documentCache.set(key, json);
+    return json;
+  }
+
+  private applyChanges(): void {
+    this.cacheCurrent = true;
+    const [oldest, newest] = this.statements.changeBounds.get() ?? [null, null];
+    if (newest === null || newest === this.seenChange) return;
+    // Rows this connection has not seen were pruned (or the log began again): it cannot tell what they changed.
+    const missed = oldest === null || oldest > this.seenChange + 1;
+    const changes = missed || this.documentCache.size === 0 ? [] : this.statements.changesAfter.all(this.seenChange, maxChangesApplied + 1);
+    if (missed || changes.length > maxChangesApplied || changes.some(([, collection]) => collection === everyDocument)) {
+      this.documentCache.clear();
+    } else {
+      for (const [, collection, id] of changes) this.documentCache.delete(`${collection}\u0000${id}`);
+    }
+    this.seenChange = newest;
+  }
 
   /** Merges a staging projection's entries before its indexes are read; a lookup when none are staged. */
   private settleIndexesOf(projection: string): void {
@@ -378,19 +447,16 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   }
 
   async get(collection: string, id: string): Promise<JsonObject | undefined> {
-    this.snapshot();
-    const json = this.statements.document.get(collection, id);
+    const json = this.documentJson(collection, id);
     return json === undefined ? undefined : parse(json);
   }
 
   async getMany(collection: string, ids: readonly string[]): Promise<ReadonlyArray<JsonObject | undefined>> {
     if (ids.length === 0) return [];
-    this.snapshot();
     // One keyed lookup per id inside the turn's read transaction: cheaper than one statement joining
     // the ids as a JSON array (json_each), which also builds rows as objects to be matched back.
-    const statement = this.statements.document;
     return ids.map((id) => {
-      const json = statement.get(collection, id);
+      const json = this.documentJson(collection, id);
       return json === undefined ? undefined : parse(json);
     });
   }
@@ -508,6 +574,16 @@ CREATE TABLE staged_index_entries (
 // pages. A scan reads a collection in rowid order, which this index (its entries are (collection, rowid)) keeps.
 const documentsInWriteOrder = 'CREATE INDEX documents_in_write_order ON documents (collection)';
 
+// The log of document changes each connection's document cache follows (EmbeddedReadModelStore.documentJson).
+// AUTOINCREMENT: a sequence number is never used twice, even once the rows before it are pruned.
+const documentChanges = `
+CREATE TABLE document_changes (
+  seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+  collection TEXT NOT NULL,
+  id         TEXT NOT NULL
+) STRICT;
+`;
+
 const schema = `
 CREATE TABLE documents (
   collection TEXT NOT NULL,
@@ -516,6 +592,7 @@ CREATE TABLE documents (
   PRIMARY KEY (collection, id)
 ) STRICT;
 ${documentsInWriteOrder};
+${documentChanges}
 CREATE TABLE counters (
   counter TEXT NOT NULL,
   field   TEXT NOT NULL,
@@ -571,11 +648,14 @@ function migrateFromVersion3(db: Database.Database): void {
   }).immediate();
 }
 
-/** Version 4 scanned documents in id order: the index of the order they were written in is added. */
+/**
+ * Version 4 scanned documents in id order and kept no log of their changes: the index of the order they
+ * were written in and the log are added.
+ */
 function migrateFromVersion4(db: Database.Database): void {
   db.transaction(() => {
     if (Number(db.pragma('user_version', { simple: true })) !== 4) return;
-    db.exec(`${documentsInWriteOrder}; PRAGMA user_version = 5;`);
+    db.exec(`${documentsInWriteOrder}; ${documentChanges} PRAGMA user_version = 5;`);
   }).immediate();
 }
 
