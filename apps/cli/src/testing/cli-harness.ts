@@ -61,13 +61,21 @@ export async function storedEvents(dataDir: string): Promise<StoredDealEvent[]> 
 }
 
 /**
- * Every row of every table of an embedded read-model file, sorted, with numbers rounded to 9
- * significant digits: sums of the same increments batched differently may differ in the last bit.
+ * The log of changed documents each connection's cache follows, and its sequence: a record of how the
+ * read models were written (commit by commit, or as a catch-up), not of what they hold.
+ */
+const bookkeepingTables = ['document_changes', 'sqlite_sequence'];
+
+/**
+ * Every row of every table of an embedded read-model file but its bookkeeping, sorted, with numbers
+ * rounded to 9 significant digits: sums of the same increments batched differently may differ in the last bit.
  */
 export function dumpReadModels(file: string): Record<string, string[]> {
   const db = new Database(file, { readonly: true });
   try {
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>;
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).filter(
+      ({ name }) => !bookkeepingTables.includes(name),
+    );
     return Object.fromEntries(
       tables.map(({ name }) => [
         name,
