@@ -30,7 +30,6 @@ import {
   type DurationStat,
   type DurationStats,
   durationStatNames,
-  groupKey,
   type GroupBy,
   type GroupMetrics,
   metricsFrom,
@@ -103,41 +102,46 @@ export async function queryCycleLength(store: ReadModelStore, request: CycleLeng
 }
 
 /**
- * The figures; with a memo, an answer about an instant more than `lateAfterMs` before the projection's
- * latest event is remembered until an event arrives late (AnalyticsMeta), whether the aggregates or a
- * scan answered it: a `basis=period` question about a past quarter or an asOf far back scans once.
+ * The figures; with a memo, whole answers are remembered at both ends of the projection's clock
+ * (AnalyticsMeta): about an instant at or after its latest event until the next commit
+ * (currentAnswer), and about one more than `lateAfterMs` before it until an event arrives late
+ * (settledAnswer), whether the aggregates, the recent deals or a scan answered them.
  */
 async function figuresOf(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo | undefined): Promise<CycleAnalytics> {
   // The revision first: the meta document read after it is of that state or a later one (currentAnswer).
   const revision = memo && (await allRevision(store));
   const meta = memo && (await metaOf(store));
+  if (!memo || meta?.latest === undefined) return (await computeFigures(store, options, memo)).figures;
   const { horizon } = analyticsWindow(options);
-  if (memo && meta?.latest !== undefined && revision !== undefined && horizon >= meta.latest) {
-    return currentAnswer(store, options, memo, meta.generation, revision);
-  }
-  if (!memo || meta?.latest === undefined || !(horizon < meta.latest - lateAfterMs)) {
-    return (await computeFigures(store, options, memo)).figures;
-  }
+  if (revision !== undefined && horizon >= meta.latest) return currentAnswer(store, options, memo, meta.generation, revision);
+  if (horizon < meta.latest - lateAfterMs) return settledAnswer(store, options, memo, meta, horizon);
+  return (await computeFigures(store, options, memo)).figures;
+}
+
+/**
+ * An answer about an instant the projection's clock has left behind: remembered under the question
+ * with its horizon in place of asOf (a past period asked "as of now" is one question) and the count
+ * of late events. Each timeline cut at the horizon is the same in every state with no late event
+ * since, so figures added up from timelines hold even when commits land between their reads; the
+ * totals' reads must all be of one state.
+ */
+function settledAnswer(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo, meta: AnalyticsMeta, horizon: number): Promise<CycleAnalytics> {
   const late = meta.late ?? 0;
-  let revisionsUnchanged = async () => false;
+  let stateUnchanged = async () => false;
   let fromTotals = false;
   return memo.settledAnswer(
-    // The figures depend on asOf only through the horizon: a past period asked "as of now" is one question.
     JSON.stringify([meta.generation, { ...options, asOf: horizon }]),
     late,
     async () => {
-      revisionsUnchanged = await watchRevisions(store);
+      stateUnchanged = await watchState(store);
       const computed = await computeFigures(store, options, memo);
       fromTotals = computed.fromTotals;
       return computed.figures;
     },
     async () => {
       const after = await metaOf(store);
-      // Each timeline cut at the horizon is the same in every state with no late event since, so figures
-      // added up from timelines hold even when commits land between their reads; the totals' reads must
-      // all be of one state.
       const settled = after?.generation === meta.generation && (after.late ?? 0) === late;
-      return settled && (!fromTotals || (await revisionsUnchanged()));
+      return settled && (!fromTotals || (await stateUnchanged()));
     },
   );
 }
@@ -155,13 +159,33 @@ function currentAnswer(store: ReadModelStore, options: AnalyticsOptions, memo: A
     JSON.stringify([generation, { ...options, asOf: null }]),
     revision,
     async () => (await computeFigures(store, options, memo)).figures,
-    async () => (await allRevision(store)) === revision && (await metaOf(store))?.generation === generation,
+    async () => (await stateOf(store)) === JSON.stringify([generation, revision]),
   );
 }
 
 /** The revision of the scope `all`; undefined for a read model that counts none. */
 async function allRevision(store: ReadModelStore): Promise<number | undefined> {
   return (await store.counters(analyticsRevisionsCounter, [allScope]))[allScope];
+}
+
+/**
+ * The read model's state, named by its generation and the revision of the scope `all`: every commit
+ * that changes any scope's totals changes `all` too (every deal is in it), so within a generation a
+ * revision names one state. Undefined for a read model that counts no revisions.
+ */
+async function stateOf(store: ReadModelStore): Promise<string | undefined> {
+  const revision = await allRevision(store);
+  const generation = (await metaOf(store))?.generation;
+  return revision === undefined || generation === undefined ? undefined : JSON.stringify([generation, revision]);
+}
+
+/**
+ * Reads the read model's state now; the function it returns says whether it is still the same, that
+ * is, whether no commit changed any scope's totals in between.
+ */
+async function watchState(store: ReadModelStore): Promise<() => Promise<boolean>> {
+  const before = await stateOf(store);
+  return async () => before !== undefined && (await stateOf(store)) === before;
 }
 
 /** The figures, from the aggregates' totals where they answer the question, else added up from timelines. */
@@ -186,15 +210,15 @@ export async function fromRecentDeals(store: ReadModelStore, options: AnalyticsO
   const period = options.basis === 'period';
   if (from === undefined || (period && analyticsWindow(options).horizon < from)) return undefined;
   if (!(await hasActivityIndex(store)) || (period && (await metaOf(store)) === undefined)) return undefined;
-  const revisionsUnchanged = period ? await watchRevisions(store) : undefined;
+  const stateUnchanged = period ? await watchState(store) : undefined;
   const recent = await store.range(analyticsActiveIndex, { min: from, limit: maxDeals + 1 });
   if (recent.length > maxDeals) return undefined;
   const timelines = (await store.getMany(analyticsDealCollection, recent.map((entry) => entry.member))).flatMap((document) => (document === undefined ? [] : [document as unknown as DealTimeline]));
   const analytics = createCycleAnalytics(options);
   for (const timeline of timelines) analytics.add(timeline);
-  if (revisionsUnchanged !== undefined) {
+  if (stateUnchanged !== undefined) {
     const standing = await standingCounts(store, options.groupBy, timelines);
-    if (!(await revisionsUnchanged())) return undefined;
+    if (!(await stateUnchanged())) return undefined;
     for (const [group, fields] of standing) analytics.addCounts(fields, group);
   }
   return analytics.result();
@@ -224,19 +248,6 @@ async function standingCounts(store: ReadModelStore, groupBy: GroupBy | undefine
     else if ((fields.get('deals') ?? 0) > 0) standing.set(scope.slice(scope.indexOf(':') + 1), fields);
   }
   return standing;
-}
-
-/**
- * Reads every scope's revision now; the function it returns says whether they are still the same,
- * that is, whether no commit changed any scope's totals in between.
- */
-async function watchRevisions(store: ReadModelStore): Promise<() => Promise<boolean>> {
-  const before = await store.counters(analyticsRevisionsCounter);
-  return async () => {
-    const after = await store.counters(analyticsRevisionsCounter);
-    const scopes = Object.keys(before);
-    return scopes.length === Object.keys(after).length && scopes.every((scope) => after[scope] === before[scope]);
-  };
 }
 
 async function metaOf(store: ReadModelStore): Promise<AnalyticsMeta | undefined> {
@@ -379,7 +390,7 @@ async function correct(store: ReadModelStore, options: AnalyticsOptions, totals:
   for (const document of timelines) {
     if (document === undefined) continue;
     const current = document as unknown as DealTimeline;
-    const scopes = [allScope, `owner:${current.owner}`, `source:${current.source}`, `month:${groupKey(current, 'month')}`].flatMap((scope) => totals.get(scope) ?? []);
+    const scopes = dealScopes(current).flatMap((scope) => totals.get(scope) ?? []);
     if (scopes.length === 0) continue;
     const then = timelineAt(current, options.asOf);
     const shares = { current: shareOf(current), then: then === undefined ? undefined : shareOf(then) };
