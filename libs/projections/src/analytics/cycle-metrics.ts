@@ -214,6 +214,7 @@ const stageNames = openStages.map((stage) => ({
   cumulative: `${stage}:cumulative` as const,
   latest: `${stage}:latest` as const,
 }));
+// Bounded: the decider accepts only the few hundred ISO 4217 codes (isCurrencyCode).
 const currencyFieldCache = new Map<string, CurrencyFields>();
 interface CurrencyFields {
   readonly open: string;
