@@ -1,12 +1,6 @@
 import { RecentMap } from '@deals/platform';
+import { type Remembered, sharedAnswer } from '../shared-answer';
 import type { CycleAnalytics, CycleMetrics } from './cycle-metrics';
-
-/** What a computation shares with the askers that arrive while it runs, and leaves behind if kept. */
-interface Entry<T> {
-  /** The version of the read model the value was computed at: a scope revision, or a count of late events. */
-  readonly at: string | number;
-  readonly value: Promise<T>;
-}
 
 /**
  * The figures of a scope (or of a union of scopes, such as the months of a quarter) remembered under
@@ -26,9 +20,9 @@ interface Entry<T> {
  * and about one at or after its latest event (currentAnswer).
  */
 export class AnalyticsMemo {
-  private readonly figuresOf: RecentMap<string, Entry<CycleMetrics | null>>;
-  private readonly settled: RecentMap<string, Entry<CycleAnalytics>>;
-  private readonly current: RecentMap<string, Entry<CycleAnalytics>>;
+  private readonly figuresOf: RecentMap<string, Remembered<CycleMetrics | null>>;
+  private readonly settled: RecentMap<string, Remembered<CycleAnalytics>>;
+  private readonly current: RecentMap<string, Remembered<CycleAnalytics>>;
 
   /** A whole answer holds a group per owner or month: fewer of them than of per-scope figures. */
   constructor(capacity = 4_096, answerCapacity = 256) {
@@ -43,7 +37,7 @@ export class AnalyticsMemo {
     compute: () => Promise<CycleMetrics | null>,
     revisionNow: () => Promise<string | undefined>,
   ): Promise<CycleMetrics | null> {
-    return shared(this.figuresOf, key, revision, compute, async () => (await revisionNow()) === revision);
+    return sharedAnswer(this.figuresOf, key, revision, compute, async () => (await revisionNow()) === revision);
   }
 
   /**
@@ -53,7 +47,7 @@ export class AnalyticsMemo {
    * computed (not when a commit may have torn its reads).
    */
   settledAnswer(key: string, late: number, compute: () => Promise<CycleAnalytics>, keep: () => Promise<boolean>): Promise<CycleAnalytics> {
-    return shared(this.settled, key, late, compute, keep);
+    return sharedAnswer(this.settled, key, late, compute, keep);
   }
 
   /**
@@ -62,7 +56,7 @@ export class AnalyticsMemo {
    * the answer is the same at every such instant. Kept only if `keep` says so once it is computed.
    */
   currentAnswer(key: string, revision: number, compute: () => Promise<CycleAnalytics>, keep: () => Promise<boolean>): Promise<CycleAnalytics> {
-    return shared(this.current, key, revision, compute, keep);
+    return sharedAnswer(this.current, key, revision, compute, keep);
   }
 
   get size(): number {
@@ -75,24 +69,5 @@ export class AnalyticsMemo {
 
   get currentSize(): number {
     return this.current.size;
-  }
-}
-
-/** The entry's value when it was computed at `at`; else one computation that askers share, kept if `keep` agrees. */
-async function shared<T>(entries: RecentMap<string, Entry<T>>, key: string, at: string | number, compute: () => Promise<T>, keep: () => Promise<boolean>): Promise<T> {
-  const known = entries.get(key);
-  if (known?.at === at) {
-    entries.set(key, known);
-    return known.value;
-  }
-  const value = compute();
-  entries.set(key, { at, value });
-  let kept = false;
-  try {
-    const result = await value;
-    kept = await keep();
-    return result;
-  } finally {
-    if (!kept && entries.get(key)?.value === value) entries.delete(key);
   }
 }

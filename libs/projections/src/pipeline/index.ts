@@ -1,2 +1,3 @@
 export * from './pipeline.projection';
 export * from './pipeline.query';
+export * from './pipeline-memo';

@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
 import { isOpen, openStages, type Stage, stages } from '@deals/domain';
 import type { RottingDays, StageProbabilities } from '@deals/platform';
+import { formatPosition } from '@deals/event-store';
 import type { IndexEntry, ReadModelStore } from '@deals/read-models';
+import type { PipelineMemo } from './pipeline-memo';
 import {
   activityIndex,
   contribution,
   type PipelineDealDocument,
   pipelineDealCollection,
   type PipelineScope,
+  pipelineProjectionName,
   stageBand,
   stageOfScore,
   stageRank,
@@ -96,7 +99,56 @@ export function rottingBefore(stage: Stage, settings: PipelineSettings, now: Dat
   return isOpen(stage) ? now.getTime() - settings.rottingDays[stage] * dayMs - 1 : undefined;
 }
 
-export async function queryPipeline(store: ReadModelStore, settings: PipelineSettings, request: PipelineRequest, now: Date): Promise<PipelineView> {
+/**
+ * With a memo, an answer is remembered under the projection's checkpoint until the next commit, or
+ * until a deal of its stages starts to rot (PipelineMemo).
+ */
+export async function queryPipeline(store: ReadModelStore, settings: PipelineSettings, request: PipelineRequest, now: Date, memo?: PipelineMemo): Promise<PipelineView> {
+  const checkpoint = memo && (await checkpointOf(store));
+  if (memo === undefined || checkpoint === undefined) return computeView(store, settings, request, now);
+  const key = JSON.stringify([request.owner ?? null, request.source ?? null, request.stage ?? null, request.rotting ?? false, request.limit, request.cursor ?? null]);
+  const { view } = await memo.answer(
+    key,
+    checkpoint,
+    now.getTime(),
+    async () => {
+      const [view, until] = await Promise.all([computeView(store, settings, request, now), rotsNext(store, settings, request, now)]);
+      return { view, from: now.getTime(), until };
+    },
+    async () => (await checkpointOf(store)) === checkpoint,
+  );
+  const judged = now.toISOString();
+  return view.now === judged ? view : { ...view, now: judged };
+}
+
+async function checkpointOf(store: ReadModelStore): Promise<string | undefined> {
+  const checkpoint = await store.checkpoint(pipelineProjectionName);
+  return checkpoint && formatPosition(checkpoint.position);
+}
+
+/**
+ * The first instant after `now` at which a deal of the answer's open stages starts to rot: the
+ * stage's first deal past the rotting bound in the scope's activity index, once its limit has passed.
+ * Until then every rotting count and flag of the answer stands.
+ */
+async function rotsNext(store: ReadModelStore, settings: PipelineSettings, request: PipelineRequest, now: Date): Promise<number> {
+  const index = activityIndex({ owner: request.owner, source: request.source });
+  const shown = request.stage === undefined ? stages : [request.stage];
+  const instants = await Promise.all(
+    shown.map(async (stage) => {
+      const before = rottingBefore(stage, settings, now);
+      if (before === undefined) return Infinity;
+      const band = stageRank(stage) * stageBand;
+      const [next] = await store.range(index, { min: band + before + 1, max: band + stageBand - 1, limit: 1 });
+      // Its last activity is `before + k` ms: it rots once the bound has moved k ms on.
+      return next === undefined ? Infinity : now.getTime() + (next.score - band - before);
+    }),
+  );
+  return Math.min(...instants);
+}
+
+/** The answer at this instant, read from the store. */
+async function computeView(store: ReadModelStore, settings: PipelineSettings, request: PipelineRequest, now: Date): Promise<PipelineView> {
   const shown = request.stage === undefined ? stages : [request.stage];
   const { owner, source } = request;
   const { counters, rottingCounts, deals } =
