@@ -7,6 +7,7 @@ import { Roles } from '../../auth/roles';
 import { ApiError } from '../../http/api-error';
 import { refuseUnexpectedParameters } from '../../http/query-parameters';
 import { setLagHeaders } from '../../projections/projection-lag';
+import { writeRemembered } from '../../http/remembered-json';
 import type { CycleLengthRequest } from '@deals/projections';
 import { type CycleLengthAnswer, GetCycleLengthQuery } from './get-cycle-length.query';
 import { cycleLengthQueryKeys, GetCycleLengthRequest } from './get-cycle-length.request';
@@ -40,6 +41,7 @@ export class GetCycleLengthController {
     refuseUnexpectedParameters(raw.url, cycleLengthQueryKeys);
     const answer = await this.queryBus.execute(new GetCycleLengthQuery(this.toRequest(request)));
     setLagHeaders(reply, answer.projection);
+    writeRemembered(reply);
     return answer;
   }
 

@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { refuseUnexpectedParameters } from '../../http/query-parameters';
 import { setLagHeaders } from '../../projections/projection-lag';
+import { writeRemembered } from '../../http/remembered-json';
 import { GetPipelineQuery, type PipelineAnswer } from './get-pipeline.query';
 import { defaultPipelineLimit, GetPipelineRequest, pipelineQueryKeys } from './get-pipeline.request';
 
@@ -44,6 +45,7 @@ export class GetPipelineController {
       }),
     );
     setLagHeaders(reply, answer.projection);
+    writeRemembered(reply);
     return answer;
   }
 }
