@@ -35,8 +35,4 @@ export class PipelineMemo {
   answer(key: string, checkpoint: string, now: number, compute: () => Promise<TimedPipelineView>, keep: () => Promise<boolean>): Promise<TimedPipelineView> {
     return sharedAnswer(this.answers, key, checkpoint, compute, keep, ({ from, until }) => from <= now && now < until);
   }
-
-  get size(): number {
-    return this.answers.size;
-  }
 }

@@ -4,8 +4,8 @@ import { ApiBadRequestResponse, ApiBearerAuth, ApiForbiddenResponse, ApiOkRespon
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { refuseUnexpectedParameters } from '../../http/query-parameters';
-import { setLagHeaders } from '../../projections/projection-lag';
 import { writeRemembered } from '../../http/remembered-json';
+import { setLagHeaders } from '../../projections/projection-lag';
 import { GetPipelineQuery, type PipelineAnswer } from './get-pipeline.query';
 import { defaultPipelineLimit, GetPipelineRequest, pipelineQueryKeys } from './get-pipeline.request';
 
