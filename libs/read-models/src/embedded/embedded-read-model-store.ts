@@ -35,6 +35,8 @@ const keptChanges = 65_536;
 const maxChangesApplied = 10_000;
 /** Written in place of a document's id when a commit changed documents without naming them: a catch-up's, or a reset. */
 const everyDocument = '*';
+/** A document's key in a connection's document cache. */
+const documentKey = (collection: string, id: string): string => `${collection}\u0000${id}`;
 
 interface CheckpointRow {
   readonly commit_position: string;
@@ -380,7 +382,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   private documentJson(collection: string, id: string): string | undefined {
     this.snapshot();
     if (!this.cacheCurrent) this.applyChanges();
-    const key = `${collection}\u0000${id}`;
+    const key = documentKey(collection, id);
     const cached = this.documentCache.get(key);
     if (cached !== undefined) return cached;
     const json = this.statements.document.get(collection, id);
@@ -398,7 +400,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     if (missed || changes.length > maxChangesApplied || changes.some(([, collection]) => collection === everyDocument)) {
       this.documentCache.clear();
     } else {
-      for (const [, collection, id] of changes) this.documentCache.delete(`${collection}\u0000${id}`);
+      for (const [, collection, id] of changes) this.documentCache.delete(documentKey(collection, id));
     }
     this.seenChange = newest;
   }
