@@ -15,11 +15,16 @@ import { type DealTimeline, latestTime } from './deal-timeline';
  * - `analytics:d:<stat>:<scope>`, a sorted index of deal id → duration in ms: with the histogram,
  *   the value at any rank is one short range inside one bin, so medians and p90s stay exact.
  * And once: `analytics:active`, deal id → business time of its latest change (what asOf must
- * correct), `analytics:groups`, scope → deals, to list the groups of a grouping, and
+ * correct), and the same per capture month (`analytics:active:<YYYY-MM>`, with `analytics:activity`,
+ * month → the deals its index has held since their capture), so that a question about an instant long
+ * past corrects only the deals captured by then; `analytics:groups`, scope → deals, to list the
+ * groups of a grouping, and
  * `analytics:revisions`, scope → the changes made to it, with the generation they count in
  * (`analytics:meta/revisions`), under which a scope's figures can be remembered (AnalyticsMemo).
  */
 export const analyticsActiveIndex = 'analytics:active';
+export const monthActivityIndex = (month: string): string => `${analyticsActiveIndex}:${month}`;
+export const analyticsActivityCounter = 'analytics:activity';
 export const analyticsGroupsCounter = 'analytics:groups';
 export const analyticsRevisionsCounter = 'analytics:revisions';
 export const analyticsMetaCollection = 'analytics:meta';
@@ -197,7 +202,13 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
     if (before === undefined && scope !== allScope) changes.push({ kind: 'increment', counter: analyticsGroupsCounter, field: scope, by: 1 });
     changes.push({ kind: 'increment', counter: analyticsRevisionsCounter, field: scope, by: 1 });
   }
-  changes.push({ kind: 'index', index: analyticsActiveIndex, member: after.dealId, score: latestTime(after) });
+  const latest = latestTime(after);
+  const month = groupKey(after, 'month');
+  changes.push({ kind: 'index', index: analyticsActiveIndex, member: after.dealId, score: latest });
+  changes.push({ kind: 'index', index: monthActivityIndex(month), member: after.dealId, score: latest });
+  // Counted at capture only: a read model projected before these indexes existed counts fewer here
+  // than its month's deals (analytics:groups), and the query then does not trust the month's index.
+  if (before === undefined) changes.push({ kind: 'increment', counter: analyticsActivityCounter, field: month, by: 1 });
   return changes;
 }
 

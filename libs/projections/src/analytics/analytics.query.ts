@@ -1,7 +1,8 @@
-import type { ReadModelStore } from '@deals/read-models';
+import type { IndexEntry, ReadModelStore } from '@deals/read-models';
 import {
   allScope,
   analyticsActiveIndex,
+  analyticsActivityCounter,
   analyticsGroupsCounter,
   type AnalyticsMeta,
   analyticsMeta,
@@ -10,6 +11,7 @@ import {
   dealScopes,
   durationStatsIn,
   lateAfterMs,
+  monthActivityIndex,
   revisionsMetaId,
   ScopeTotals,
   shareOf,
@@ -74,6 +76,13 @@ export const maxCorrectedDeals = 1_000;
 export const maxRecentDeals = 5_000;
 
 /**
+ * Deals a cohort question about an instant long past corrects one by one when it reads only the
+ * capture months up to that instant (those still moving then, and those of its month captured after
+ * it); beyond this, scanning every timeline is the cheaper way.
+ */
+export const maxPastDeals = 5_000;
+
+/**
  * The read side of GET /analytics/cycle-length. Cohort questions about all deals, or about whole
  * capture months, read the pre-aggregates (analytics-aggregates.ts), corrected for the deals that
  * changed after asOf; other windows that start recently, in either basis, add up the timelines of
@@ -90,7 +99,7 @@ export async function queryCycleLength(store: ReadModelStore, request: CycleLeng
     to: request.to?.getTime(),
     groupBy: request.groupBy,
   };
-  const figures = await figuresOf(store, options, memo);
+  const figures = await figuresOf(store, startless(options), memo);
   return {
     basis: request.basis,
     groupBy: request.groupBy ?? null,
@@ -99,6 +108,16 @@ export async function queryCycleLength(store: ReadModelStore, request: CycleLeng
     asOf: asOf.toISOString(),
     ...figures,
   };
+}
+
+/**
+ * A period with no start counts everything up to its end, each deal as it stood then: what the
+ * cohort of every deal counts as of that instant (createCycleAnalytics adds the two up alike), which
+ * the pre-aggregates answer, where a period is otherwise added up from timelines.
+ */
+function startless(options: AnalyticsOptions): AnalyticsOptions {
+  if (options.basis !== 'period' || options.from !== undefined) return options;
+  return { basis: 'cohort', asOf: analyticsWindow(options).horizon, groupBy: options.groupBy };
 }
 
 /**
@@ -266,20 +285,26 @@ export interface AggregateOptions {
   /** Remembers figures per scope revision (see AnalyticsMemo); without it every question reads the aggregates. */
   readonly memo?: AnalyticsMemo | undefined;
   readonly maxCorrected?: number;
+  readonly maxPast?: number;
 }
 
 /** The figures from the pre-aggregates, or undefined when the question is not one they answer. */
-export async function fromAggregates(store: ReadModelStore, options: AnalyticsOptions, { memo, maxCorrected = maxCorrectedDeals }: AggregateOptions = {}): Promise<CycleAnalytics | undefined> {
+export async function fromAggregates(store: ReadModelStore, options: AnalyticsOptions, { memo, maxCorrected = maxCorrectedDeals, maxPast = maxPastDeals }: AggregateOptions = {}): Promise<CycleAnalytics | undefined> {
   if (options.basis !== 'cohort') return undefined;
-  const window = monthWindow(options);
-  if (window === undefined) return undefined;
-  if (window !== 'all' && options.groupBy !== undefined && options.groupBy !== 'month') return undefined;
+  const asked = monthWindow(options);
+  if (asked === undefined) return undefined;
+  if (asked !== 'all' && options.groupBy !== undefined && options.groupBy !== 'month') return undefined;
   // Read first: the reads below see this state or a later one, and a later one has no fewer deals
   // changed after asOf, so figures with nothing to correct hold at these revisions too.
   const revisions = memo && (await revisionsOf(store));
   if (!(await hasActivityIndex(store))) return undefined;
-  const changed = await store.range(analyticsActiveIndex, { min: options.asOf + 1, limit: maxCorrected + 1 });
-  if (changed.length > maxCorrected) return undefined;
+  let window: MonthWindow = asked;
+  let changed = await store.range(analyticsActiveIndex, { min: options.asOf + 1, limit: maxCorrected + 1 });
+  if (changed.length > maxCorrected) {
+    const past = await capturedBy(store, options, asked, maxPast);
+    if (past === undefined) return undefined;
+    ({ window, changed } = past);
+  }
   const remembered = memo && revisions && changed.length === 0 ? rememberedFigures(store, memo, revisions) : undefined;
   // A torn read (a commit between two reads) is retried once, then answered by a scan.
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -329,8 +354,41 @@ function rememberedFigures(store: ReadModelStore, memo: AnalyticsMemo, revisions
     );
 }
 
+/** Every deal; or the capture months from `from` (inclusive) to `to` (exclusive), `YYYY-MM`. */
+type MonthWindow = 'all' | { readonly from: string; readonly to: string };
+
+/**
+ * A cohort question about an instant long past, for which too many deals changed since to correct
+ * them all: only the deals captured by asOf count, so it reads the capture months up to asOf's, and
+ * corrects only their deals changed after it, which those months' activity indexes list (the deals
+ * of asOf's month captured after it among them: they count as not there yet). Those are the deals
+ * still moving at asOf, not every deal since. Undefined for a grouping by owner or source (their
+ * scopes hold every month), beyond `maxDeals`, or when a month's index does not hold every deal of
+ * the month (a read model projected before the indexes existed).
+ */
+async function capturedBy(
+  store: ReadModelStore,
+  options: AnalyticsOptions,
+  asked: MonthWindow,
+  maxDeals: number,
+): Promise<{ readonly window: MonthWindow; readonly changed: IndexEntry[] } | undefined> {
+  if (options.groupBy === 'owner' || options.groupBy === 'source') return undefined;
+  const asOf = new Date(options.asOf);
+  const end = new Date(Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth() + 1, 1)).toISOString().slice(0, 7);
+  const window = { from: asked === 'all' ? '' : asked.from, to: asked === 'all' || asked.to > end ? end : asked.to };
+  const [groups, activity] = await Promise.all([store.counters(analyticsGroupsCounter), store.counters(analyticsActivityCounter)]);
+  const months = monthsIn(groups, window);
+  if (months.some((month) => groups[`month:${month}`] !== activity[month])) return undefined;
+  const changed: IndexEntry[] = [];
+  for (const month of months) {
+    changed.push(...(await store.range(monthActivityIndex(month), { min: options.asOf + 1, limit: maxDeals + 1 - changed.length })));
+    if (changed.length > maxDeals) return undefined;
+  }
+  return { window, changed };
+}
+
 /** 'all' without a window; the capture months it covers when both ends are UTC month starts; else undefined. */
-function monthWindow({ from, to }: AnalyticsOptions): 'all' | { readonly from: string; readonly to: string } | undefined {
+function monthWindow({ from, to }: AnalyticsOptions): MonthWindow | undefined {
   if (from === undefined && to === undefined) return 'all';
   const start = from === undefined ? '' : monthStart(from);
   const end = to === undefined ? '\uffff' : monthStart(to);
@@ -348,7 +406,7 @@ interface QuestionScopes {
   readonly groups: readonly string[];
 }
 
-async function questionScopes(store: ReadModelStore, window: 'all' | { readonly from: string; readonly to: string }, groupBy: GroupBy | undefined): Promise<QuestionScopes> {
+async function questionScopes(store: ReadModelStore, window: MonthWindow, groupBy: GroupBy | undefined): Promise<QuestionScopes> {
   if (window !== 'all') {
     const months = await monthScopes(store, window);
     return { overall: months, groups: groupBy === undefined ? [] : months };
@@ -415,10 +473,15 @@ async function groupScopesOf(store: ReadModelStore, groupBy: GroupBy): Promise<s
   return Object.keys(await store.counters(analyticsGroupsCounter)).filter((scope) => scope.startsWith(prefix));
 }
 
-/** The capture months in [from, to) that have deals. */
+/** The scopes of the capture months in [from, to) that have deals. */
 async function monthScopes(store: ReadModelStore, window: { readonly from: string; readonly to: string }): Promise<string[]> {
-  return (await groupScopesOf(store, 'month')).filter((scope) => {
-    const month = scope.slice('month:'.length);
-    return month >= window.from && month < window.to;
+  return monthsIn(await store.counters(analyticsGroupsCounter), window).map((month) => `month:${month}`);
+}
+
+/** The capture months in [from, to) among the groups' scopes (`analytics:groups`). */
+function monthsIn(groups: Readonly<Record<string, number>>, window: { readonly from: string; readonly to: string }): string[] {
+  return Object.keys(groups).flatMap((scope) => {
+    const month = scope.startsWith('month:') ? scope.slice('month:'.length) : undefined;
+    return month !== undefined && month >= window.from && month < window.to ? [month] : [];
   });
 }
