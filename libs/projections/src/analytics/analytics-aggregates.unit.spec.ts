@@ -35,7 +35,7 @@ describe('analytics pre-aggregates', () => {
   const all = timelines(store);
   const end = lastEventOf(all);
   const month = (m: number) => Date.UTC(2025, m - 1, 1);
-  const asOfs = { after: end + dayMs, atTheEnd: end, dayBefore: end - dayMs, monthBefore: end - 30 * dayMs, midway: start + 100 * dayMs, early: start + 5 * dayMs };
+  const asOfs = { after: end + dayMs, atTheEnd: end, dayBefore: end - dayMs, monthBefore: end - 30 * dayMs, midway: start + 100 * dayMs, early: start + 5 * dayMs, beforeAny: start - dayMs };
   const windows = { none: {}, quarter: { from: month(2), to: month(5) }, fromApril: { from: month(4) }, untilMarch: { to: month(3) } };
   const cases = Object.entries(asOfs).flatMap(([asOfName, asOf]) =>
     Object.entries(windows).flatMap(([windowName, window]) =>

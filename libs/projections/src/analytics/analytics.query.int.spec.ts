@@ -99,4 +99,14 @@ for (const kind of readModelStoreKinds) describeForStore(kind)(`cycle-length pre
     const options: AnalyticsOptions = { basis: 'cohort', ...question };
     expect(await fromAggregates(target, options)).toEqual(computeCycleAnalytics(timelines, options));
   });
+
+  it.each<[string, Omit<AnalyticsOptions, 'basis'>]>([
+    ['four months in', { asOf: randomDealsStart + 120 * dayMs + 12_345 }],
+    ['four months in, by month', { asOf: randomDealsStart + 120 * dayMs, groupBy: 'month' }],
+    ['a quarter of capture months, as of its second month', { asOf: Date.UTC(2025, 2, 10), from: Date.UTC(2025, 1, 1), to: Date.UTC(2025, 4, 1) }],
+  ])('answer a question about an instant long past from the capture months up to it, as a scan does: %s', async (_, question) => {
+    const options: AnalyticsOptions = { basis: 'cohort', ...question };
+    // With no deal corrected across every month, only the months' own activity indexes can answer it.
+    expect(await fromAggregates(target, options, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(timelines, options));
+  });
 });
