@@ -85,9 +85,11 @@ export const maxPastDeals = 5_000;
 /**
  * The read side of GET /analytics/cycle-length. Cohort questions about all deals, or about whole
  * capture months, read the pre-aggregates (analytics-aggregates.ts), corrected for the deals that
- * changed after asOf; other windows that start recently, in either basis, add up the timelines of
- * the deals changed since; everything else (asOf far back, a window that starts long ago) scans
- * every timeline, page by page, keeping only a few numbers per deal. All give the same figures, and
+ * changed after asOf (asOf far back: the capture months up to it, and their deals changed since); a
+ * period with no start is such a cohort question; other windows that start recently, in either
+ * basis, add up the timelines of the deals changed since; everything else (a window that starts long
+ * ago, asOf far back by owner or source) scans every timeline, page by page, keeping only a few
+ * numbers per deal. All give the same figures, and
  * answers about a settled past are remembered: docs/analytics.md, "How queries stay fast".
  */
 export async function queryCycleLength(store: ReadModelStore, request: CycleLengthRequest, now: Date, memo?: AnalyticsMemo): Promise<CycleLengthView> {
