@@ -1,4 +1,4 @@
-import type { Checkpoint, CommitOptions, IndexEntry, JsonObject, RangeOptions, ReadModelChange, ReadModelStore } from '@deals/read-models';
+import type { Checkpoint, CommitOptions, GetOptions, IndexEntry, JsonObject, RangeOptions, ReadModelChange, ReadModelStore } from '@deals/read-models';
 
 /** Whatever says whether this process may write now; LeaderElection is one. */
 export interface Fence {
@@ -45,8 +45,8 @@ export class FencedReadModelStore implements ReadModelStore {
     return this.inner.get(collection, id);
   }
 
-  getMany(collection: string, ids: readonly string[]): Promise<ReadonlyArray<JsonObject | undefined>> {
-    return this.inner.getMany(collection, ids);
+  getMany(collection: string, ids: readonly string[], options?: GetOptions): Promise<ReadonlyArray<JsonObject | undefined>> {
+    return this.inner.getMany(collection, ids, options);
   }
 
   scan(collection: string, options?: { readonly pageSize?: number }): AsyncIterable<{ readonly id: string; readonly document: JsonObject }> {

@@ -70,3 +70,12 @@ export function positiveInteger(value: number, what: string): number {
   if (nonNegativeInteger(value, what) === 0) throw new RangeError(`${what} must be positive`);
   return value;
 }
+
+/** A parsed document frozen all the way down, as `GetOptions.frozen` hands it out. */
+export function frozenDocument<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const member of Object.values(value)) frozenDocument(member);
+    Object.freeze(value);
+  }
+  return value;
+}

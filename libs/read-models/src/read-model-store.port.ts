@@ -61,6 +61,15 @@ export interface CommitOptions {
   readonly catchingUp?: boolean;
 }
 
+export interface GetOptions {
+  /**
+   * For a reader that only reads: the documents come deep-frozen, and a store may hand the same
+   * objects to every such reader until they change, sparing a parse per read. Without it, each read
+   * is the caller's own copy.
+   */
+  readonly frozen?: boolean;
+}
+
 export interface ReadModelStore {
   /**
    * Applies the changes, in order, and sets the checkpoint, all or nothing. Resolves once durable.
@@ -80,7 +89,7 @@ export interface ReadModelStore {
   get(collection: string, id: string): Promise<JsonObject | undefined>;
 
   /** Documents in the order of `ids`; undefined where missing. */
-  getMany(collection: string, ids: readonly string[]): Promise<ReadonlyArray<JsonObject | undefined>>;
+  getMany(collection: string, ids: readonly string[], options?: GetOptions): Promise<ReadonlyArray<JsonObject | undefined>>;
 
   /**
    * Every document of a collection in pages, so a large collection never loads whole, in the order

@@ -1,5 +1,5 @@
 import type { StoredDealEvent } from '@deals/deal-streams';
-import type { Checkpoint, JsonObject } from '@deals/read-models';
+import type { Checkpoint, GetOptions, JsonObject } from '@deals/read-models';
 import { leadCaptured, eur } from '../pipeline/testing/deal-events';
 import { dealStream } from '../pipeline/testing/in-memory-read-model';
 import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
@@ -38,9 +38,9 @@ class CountingStore extends InMemoryReadModelStore {
     yield* super.scan(collection, options);
   }
 
-  override async getMany(collection: string, ids: readonly string[]): Promise<ReadonlyArray<JsonObject | undefined>> {
+  override async getMany(collection: string, ids: readonly string[], options?: GetOptions): Promise<ReadonlyArray<JsonObject | undefined>> {
     if (collection === analyticsDealCollection) await this.readingTimelines();
-    return super.getMany(collection, ids);
+    return super.getMany(collection, ids, options);
   }
 
   private async readingTimelines(): Promise<void> {

@@ -234,7 +234,7 @@ export async function fromRecentDeals(store: ReadModelStore, options: AnalyticsO
   const stateUnchanged = period ? await watchState(store) : undefined;
   const recent = await store.range(analyticsActiveIndex, { min: from, limit: maxDeals + 1 });
   if (recent.length > maxDeals) return undefined;
-  const timelines = (await store.getMany(analyticsDealCollection, recent.map((entry) => entry.member))).flatMap((document) => (document === undefined ? [] : [document as unknown as DealTimeline]));
+  const timelines = (await store.getMany(analyticsDealCollection, recent.map((entry) => entry.member), { frozen: true })).flatMap((document) => (document === undefined ? [] : [document as unknown as DealTimeline]));
   const analytics = createCycleAnalytics(options);
   for (const timeline of timelines) analytics.add(timeline);
   if (stateUnchanged !== undefined) {
@@ -446,7 +446,7 @@ async function figuresOfTotals(store: ReadModelStore, totals: readonly ScopeTota
 /** Takes out the current share of each deal changed after asOf and puts back its share at asOf. */
 async function correct(store: ReadModelStore, options: AnalyticsOptions, totals: ReadonlyMap<string, ScopeTotals>, changedIds: readonly string[]): Promise<void> {
   if (changedIds.length === 0) return;
-  const timelines = await store.getMany(analyticsDealCollection, changedIds);
+  const timelines = await store.getMany(analyticsDealCollection, changedIds, { frozen: true });
   for (const document of timelines) {
     if (document === undefined) continue;
     const current = document as unknown as DealTimeline;

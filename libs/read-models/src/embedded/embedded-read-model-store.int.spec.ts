@@ -214,13 +214,15 @@ describe('embedded read-model store, documents kept between reads', () => {
   });
 
   const put = (id: string, n: number): ReadModelChange => ({ kind: 'put', collection: 'p:doc', id, document: { n } });
-  /** The reader's documents, each read in a turn of its own, as a reader in another process would. */
+  /** The reader's documents, each read in a turn of its own, as a reader in another process would; read frozen too, the same. */
   async function read(...ids: string[]): Promise<ReadonlyArray<unknown>> {
     await setImmediate();
     const many = await reader.getMany('p:doc', ids);
     await setImmediate();
     const one = await reader.get('p:doc', ids[0]!);
     expect(one).toEqual(many[0]);
+    await setImmediate();
+    expect(await reader.getMany('p:doc', ids, { frozen: true })).toEqual(many);
     return many;
   }
 
@@ -269,6 +271,20 @@ describe('embedded read-model store, documents kept between reads', () => {
       outside.close();
     }
     expect(await read('d0', 'd8191')).toEqual([{ n: 8 }, { n: 8 }]);
+  });
+
+  it('hands the same frozen document to every frozen read until it changes', async () => {
+    await writer.commit('p', [put('a', 1)], checkpoint(1n));
+    await read('a');
+    const [first] = await reader.getMany('p:doc', ['a'], { frozen: true });
+    await setImmediate();
+    const [again] = await reader.getMany('p:doc', ['a'], { frozen: true });
+    expect(again).toBe(first);
+    await writer.commit('p', [put('a', 2)], checkpoint(2n));
+    await setImmediate();
+    const [changed] = await reader.getMany('p:doc', ['a'], { frozen: true });
+    expect(changed).not.toBe(first);
+    expect(changed).toEqual({ n: 2 });
   });
 
   it('hands out a fresh document each time: changing one read changes nothing kept', async () => {

@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import {
   counterFields,
   countLimit,
+  frozenDocument,
   netChanges,
   type NetChanges,
   nonNegativeInteger,
@@ -17,6 +18,7 @@ import {
 import type {
   Checkpoint,
   CommitOptions,
+  GetOptions,
   IndexEntry,
   JsonObject,
   RangeOptions,
@@ -27,7 +29,7 @@ import type {
 const schemaVersion = 5;
 const defaultScanPageSize = 500;
 const maxRememberedNames = 100_000;
-/** Documents (as JSON) a connection keeps between reads; about 10 MB of deals' timelines and pipeline rows. */
+/** Documents (as JSON) a connection keeps between reads; about 10 MB of deals' timelines and pipeline rows, and as much again for those read frozen. */
 const cachedDocuments = 20_000;
 /** Changes a reader may fall behind by and still drop only the documents they name, rather than all it keeps. */
 const keptChanges = 65_536;
@@ -218,12 +220,12 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   /** True while the reads of this turn of the event loop share a read transaction (see snapshot). */
   private reading = false;
   /**
-   * Documents as JSON, as of the change `seenChange` names, keyed by collection and id. SQLite drops a
+   * Documents as JSON (and, once read frozen, parsed), as of the change `seenChange` names, keyed by collection and id. SQLite drops a
    * connection's whole page cache whenever another connection commits, and under writes (the projector
    * commits several times a second) every lookup then reads its B-tree pages again: 50 pipeline rows cost
    * twice what they cost on a quiet file. The log of document changes says which of these to drop.
    */
-  private readonly documentCache = new RecentMap<string, string>(cachedDocuments);
+  private readonly documentCache = new RecentMap<string, CachedDocument>(cachedDocuments);
   private seenChange = 0;
   /** True once this turn's read transaction has applied the log to documentCache. */
   private cacheCurrent = false;
@@ -250,7 +252,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     };
     this.unstage = db.transaction(mergeStaged);
     // Every change to a document is logged in its commit, so that each connection knows which of the
-    // documents it keeps to drop (documentJson); the oldest are pruned as the log grows.
+    // documents it keeps to drop (cachedDocument); the oldest are pruned as the log grows.
     const logChange = (collection: string, id: string) => {
       const seq = Number(statements.logChange.run(collection, id).lastInsertRowid);
       if (seq % 4_096 === 0) statements.pruneChanges.run(seq - keptChanges);
@@ -374,20 +376,22 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   };
 
   /**
-   * A document's JSON as of this turn's snapshot: from documentCache, once the changes logged since the
+   * A document as of this turn's snapshot: from documentCache, once the changes logged since the
    * cache was last brought up to date have dropped what they changed, else read and kept. Within one
    * read transaction the log and the documents are of one state, so the cache never answers with a
    * document older than that state.
    */
-  private documentJson(collection: string, id: string): string | undefined {
+  private cachedDocument(collection: string, id: string): CachedDocument | undefined {
     this.snapshot();
     if (!this.cacheCurrent) this.applyChanges();
     const key = documentKey(collection, id);
     const cached = this.documentCache.get(key);
     if (cached !== undefined) return cached;
     const json = this.statements.document.get(collection, id);
-    if (json !== undefined) this.documentCache.set(key, json);
-    return json;
+    if (json === undefined) return undefined;
+    const document: CachedDocument = { json };
+    this.documentCache.set(key, document);
+    return document;
   }
 
   private applyChanges(): void {
@@ -449,17 +453,20 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   }
 
   async get(collection: string, id: string): Promise<JsonObject | undefined> {
-    const json = this.documentJson(collection, id);
-    return json === undefined ? undefined : parse(json);
+    const cached = this.cachedDocument(collection, id);
+    return cached === undefined ? undefined : parse(cached.json);
   }
 
-  async getMany(collection: string, ids: readonly string[]): Promise<ReadonlyArray<JsonObject | undefined>> {
+  async getMany(collection: string, ids: readonly string[], options: GetOptions = {}): Promise<ReadonlyArray<JsonObject | undefined>> {
     if (ids.length === 0) return [];
     // One keyed lookup per id inside the turn's read transaction: cheaper than one statement joining
     // the ids as a JSON array (json_each), which also builds rows as objects to be matched back.
     return ids.map((id) => {
-      const json = this.documentJson(collection, id);
-      return json === undefined ? undefined : parse(json);
+      const cached = this.cachedDocument(collection, id);
+      if (cached === undefined) return undefined;
+      if (!options.frozen) return parse(cached.json);
+      cached.frozen ??= frozenDocument(parse(cached.json));
+      return cached.frozen;
     });
   }
 
@@ -576,7 +583,7 @@ CREATE TABLE staged_index_entries (
 // pages. A scan reads a collection in rowid order, which this index (its entries are (collection, rowid)) keeps.
 const documentsInWriteOrder = 'CREATE INDEX documents_in_write_order ON documents (collection)';
 
-// The log of document changes each connection's document cache follows (EmbeddedReadModelStore.documentJson).
+// The log of document changes each connection's document cache follows (EmbeddedReadModelStore.cachedDocument).
 // AUTOINCREMENT: a sequence number is never used twice, even once the rows before it are pruned.
 const documentChanges = `
 CREATE TABLE document_changes (
@@ -676,4 +683,10 @@ function owner(name: string): string {
 
 function parse(json: string): JsonObject {
   return JSON.parse(json) as JsonObject;
+}
+
+/** A document as documentCache keeps it: its JSON, and the frozen object frozen reads share. */
+interface CachedDocument {
+  readonly json: string;
+  frozen?: JsonObject;
 }

@@ -1,8 +1,9 @@
 import { connectRedis } from '@deals/platform';
 import type { Redis } from 'ioredis';
-import { counterFields, countLimit, netChanges, nonNegativeInteger, positiveInteger, projectionNamespace, rangeOffset, roundCounter, validCheckpoint } from '../adapter-rules';
+import { counterFields, countLimit, frozenDocument, netChanges, nonNegativeInteger, positiveInteger, projectionNamespace, rangeOffset, roundCounter, validCheckpoint } from '../adapter-rules';
 import type {
   Checkpoint,
+  GetOptions,
   IndexEntry,
   JsonObject,
   RangeOptions,
@@ -183,10 +184,11 @@ export class RedisReadModelStore implements ReadModelStore {
     return json === null ? undefined : parse(json);
   }
 
-  async getMany(collection: string, ids: readonly string[]): Promise<ReadonlyArray<JsonObject | undefined>> {
+  async getMany(collection: string, ids: readonly string[], options: GetOptions = {}): Promise<ReadonlyArray<JsonObject | undefined>> {
     const key = this.key(kinds.documents, collection);
     const pages = await Promise.all(chunks([...ids]).map((chunk) => this.redis.hmget(key, ...chunk)));
-    return pages.flat().map((json) => (json === null ? undefined : parse(json)));
+    // Every read comes over the network and is parsed anyway: frozen reads share nothing here.
+    return pages.flat().map((json) => (json === null ? undefined : options.frozen ? frozenDocument(parse(json)) : parse(json)));
   }
 
   async *scan(

@@ -261,6 +261,26 @@ export function describeReadModelStoreConformance(
         expect(await store.getMany(`${p}:nothing`, ['a'])).toEqual([undefined]);
       });
 
+      it('hands out frozen documents to a reader that only reads, and its own copies to any other', async () => {
+        const p = projectionName();
+        const document = { n: 1, stints: [{ stage: 'lead', at: 1 }], nested: { list: [1, 2] } };
+        await store.commit(p, [put(`${p}:deal`, 'a', document)], checkpointAt(1n));
+
+        const [frozen] = await store.getMany(`${p}:deal`, ['a', 'missing'], { frozen: true });
+        expect(frozen).toEqual(document);
+        expect(Object.isFrozen(frozen)).toBe(true);
+        expect(Object.isFrozen((frozen as typeof document).stints[0])).toBe(true);
+        expect(Object.isFrozen((frozen as typeof document).nested.list)).toBe(true);
+        expect(await store.getMany(`${p}:deal`, ['missing'], { frozen: true })).toEqual([undefined]);
+
+        const [own] = (await store.getMany(`${p}:deal`, ['a'])) as [typeof document];
+        own.stints[0]!.at = 2;
+        expect(await store.get(`${p}:deal`, 'a')).toEqual(document);
+
+        await store.commit(p, [put(`${p}:deal`, 'a', { ...document, n: 2 })], checkpointAt(2n));
+        expect(await store.getMany(`${p}:deal`, ['a'], { frozen: true })).toEqual([{ ...document, n: 2 }]);
+      });
+
       it('keeps any JSON object as it was put', async () => {
         const p = projectionName();
         const document = { text: 'Zoë “quoted” \u0000 ✓ 😀', n: -0.000123, big: 9_007_199_254_740_991, list: [1, 'two', null, { three: true }], empty: {} };

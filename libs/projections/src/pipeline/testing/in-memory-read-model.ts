@@ -5,6 +5,8 @@ import {
   type Checkpoint,
   counterFields,
   countLimit,
+  frozenDocument,
+  type GetOptions,
   type IndexEntry,
   type JsonObject,
   netChanges,
@@ -67,16 +69,22 @@ export class InMemoryReadModelStore implements ReadModelStore {
     return this.checkpoints.get(projection);
   }
 
+  /** A copy, as the adapters hand out: a caller that changes it changes nothing kept. */
   async get(collection: string, id: string): Promise<JsonObject | undefined> {
-    return this.getSync(collection, id);
+    const document = this.getSync(collection, id);
+    return document === undefined ? undefined : structuredClone(document);
   }
 
   getSync(collection: string, id: string): JsonObject | undefined {
     return this.documents.get(collection)?.get(id);
   }
 
-  async getMany(collection: string, ids: readonly string[]): Promise<ReadonlyArray<JsonObject | undefined>> {
-    return ids.map((id) => this.getSync(collection, id));
+  async getMany(collection: string, ids: readonly string[], options: GetOptions = {}): Promise<ReadonlyArray<JsonObject | undefined>> {
+    return ids.map((id) => {
+      const document = this.getSync(collection, id);
+      if (document === undefined) return undefined;
+      return options.frozen ? frozenDocument(structuredClone(document)) : structuredClone(document);
+    });
   }
 
   /** Page by page, as the adapters read: documents written during the scan after its position are seen. */
