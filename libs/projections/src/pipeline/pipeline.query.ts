@@ -267,6 +267,7 @@ async function fromIntersection(
     const documents = await store.getMany(
       pipelineDealCollection,
       entries.map((entry) => entry.member),
+      { frozen: true },
     );
     entries.forEach((entry, position) => {
       const deal = documents[position] as PipelineDealDocument | undefined;
@@ -445,6 +446,7 @@ async function listDeals(
   const documents = await store.getMany(
     pipelineDealCollection,
     page.map((entry) => entry.member),
+    { frozen: true },
   );
   const items = documents
     .filter((document): document is NonNullable<typeof document> => document !== undefined)
