@@ -29,7 +29,10 @@ import type {
 const schemaVersion = 5;
 const defaultScanPageSize = 500;
 const maxRememberedNames = 100_000;
-/** Documents (as JSON) a connection keeps between reads; about 10 MB of deals' timelines and pipeline rows, and as much again for those read frozen. */
+/**
+ * Documents a connection keeps between reads: about 10 MB of deals' timelines and pipeline rows as
+ * JSON, and as much again parsed for those read frozen.
+ */
 const cachedDocuments = 20_000;
 /** Changes a reader may fall behind by and still drop only the documents they name, rather than all it keeps. */
 const keptChanges = 65_536;
@@ -220,10 +223,11 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   /** True while the reads of this turn of the event loop share a read transaction (see snapshot). */
   private reading = false;
   /**
-   * Documents as JSON (and, once read frozen, parsed), as of the change `seenChange` names, keyed by collection and id. SQLite drops a
-   * connection's whole page cache whenever another connection commits, and under writes (the projector
-   * commits several times a second) every lookup then reads its B-tree pages again: 50 pipeline rows cost
-   * twice what they cost on a quiet file. The log of document changes says which of these to drop.
+   * Documents as JSON, and parsed once read frozen, as of the change `seenChange` names, keyed by
+   * collection and id. SQLite drops a connection's whole page cache whenever another connection
+   * commits, and under writes (the projector commits several times a second) every lookup then reads
+   * its B-tree pages again: 50 pipeline rows cost twice what they cost on a quiet file. The log of
+   * document changes says which of these to drop.
    */
   private readonly documentCache = new RecentMap<string, CachedDocument>(cachedDocuments);
   private seenChange = 0;
