@@ -64,9 +64,17 @@ export function advanceClock(meta: AnalyticsMeta, occurredAt: number): Analytics
 export const totalsCounter = (scope: string): string => `analytics:t:${scope}`;
 export const durationIndex = (scope: string, stat: DurationStat): string => `analytics:d:${stat}:${scope}`;
 
+/** The scopes of frozen timelines, worked out once each (see frozenShares). */
+const frozenScopes = new WeakMap<DealTimeline, readonly string[]>();
+
 export function dealScopes(deal: DealTimeline): readonly string[] {
-  return [allScope, `owner:${deal.owner}`, `source:${deal.source}`, `month:${groupKey(deal, 'month')}`];
+  const known = frozenScopes.get(deal);
+  if (known !== undefined) return known;
+  const scopes = [allScope, `owner:${deal.owner}`, `source:${deal.source}`, `month:${groupKey(deal, 'month')}`];
+  if (Object.isFrozen(deal)) frozenScopes.set(deal, scopes);
+  return scopes;
 }
+
 
 // ---------------------------------------------------------------------------------------------
 // Histogram bins: integer edges in ms, each about 5 % above the one before from one minute up, so
@@ -142,17 +150,28 @@ export function storedStat(stat: DurationStat): DurationStat {
 // Write side: the change one event makes to a deal's share, in every scope of the deal.
 
 interface Share {
-  readonly fields: Map<string, number>;
-  readonly durations: Map<DurationStat, number>;
+  readonly fields: ReadonlyMap<string, number>;
+  readonly durations: ReadonlyMap<DurationStat, number>;
 }
+
+/**
+ * Shares of frozen timelines (read-model reads with `frozen`, shared until the deal changes): a
+ * frozen timeline cannot change, so its share is worked out once, however many questions add it up.
+ */
+const frozenShares = new WeakMap<DealTimeline, Share>();
 
 /** A deal's share of the cohort figures as it stands (no horizon: everything so far counts). */
 export function shareOf(deal: DealTimeline): Share {
-  const share: Share = { fields: new Map(), durations: new Map() };
+  const known = frozenShares.get(deal);
+  if (known !== undefined) return known;
+  const fields = new Map<string, number>();
+  const durations = new Map<DurationStat, number>();
   contribute(deal, () => true, {
-    count: (field, by) => share.fields.set(field, (share.fields.get(field) ?? 0) + by),
-    duration: (stat, ms) => share.durations.set(stat, ms),
+    count: (field, by) => fields.set(field, (fields.get(field) ?? 0) + by),
+    duration: (stat, ms) => durations.set(stat, ms),
   });
+  const share = { fields, durations };
+  if (Object.isFrozen(deal)) frozenShares.set(deal, share);
   return share;
 }
 

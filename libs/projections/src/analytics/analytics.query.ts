@@ -25,7 +25,6 @@ import {
   type AnalyticsOptions,
   analyticsWindow,
   type Basis,
-  contribute,
   type CycleAnalytics,
   type CycleMetrics,
   createCycleAnalytics,
@@ -255,13 +254,11 @@ async function standingCounts(store: ReadModelStore, groupBy: GroupBy | undefine
   const counts = new Map([[allScope, new Map(overall)], ...groups.map((scope, index) => [scope, new Map(Object.entries(totals[index]!))] as const)]);
   for (const deal of recent) {
     const scopesOfDeal = dealScopes(deal).flatMap((scope) => counts.get(scope) ?? []);
-    // Its current standing share, which the totals hold: what it adds when nothing it did counts.
-    contribute(deal, () => false, {
-      count: (field, by) => {
-        for (const fields of scopesOfDeal) fields.set(field, (fields.get(field) ?? 0) - by);
-      },
-      duration: () => {},
-    });
+    // Its current standing share, which the totals hold: what it adds whatever it did in the window.
+    for (const [field, by] of shareOf(deal).fields) {
+      if (!standingField(field)) continue;
+      for (const fields of scopesOfDeal) fields.set(field, (fields.get(field) ?? 0) - by);
+    }
   }
   const standing = new Map<string | undefined, Map<string, number>>();
   for (const [scope, fields] of counts) {

@@ -166,6 +166,22 @@ export function timeInStage(deal: DealTimeline, stage: OpenStage): { readonly cu
   return { cumulativeMs, latestStintMs: latest.leftAt - latest.enteredAt, leftAt: latest.leftAt };
 }
 
+// The deals captured on one day share its month: its text is made once per day seen (every event of
+// a rebuild and every deal a question adds up asks for it).
+const monthOfDay = new Map<number, string>();
+const maxDaysKept = 100_000;
+
+/** The UTC month of an instant, e.g. 2025-06. */
+function captureMonth(time: number): string {
+  const day = Math.floor(time / dayMs);
+  let month = monthOfDay.get(day);
+  if (month === undefined) {
+    month = new Date(time).toISOString().slice(0, 7);
+    if (monthOfDay.size < maxDaysKept) monthOfDay.set(day, month);
+  }
+  return month;
+}
+
 export function groupKey(deal: DealTimeline, groupBy: GroupBy): string {
   switch (groupBy) {
     case 'owner':
@@ -173,8 +189,7 @@ export function groupKey(deal: DealTimeline, groupBy: GroupBy): string {
     case 'source':
       return deal.source;
     case 'month':
-      // Capture month in UTC, e.g. 2025-06.
-      return new Date(deal.capturedAt).toISOString().slice(0, 7);
+      return captureMonth(deal.capturedAt);
     default:
       throw new Error(`Unknown grouping ${JSON.stringify(groupBy satisfies never)}`);
   }
