@@ -64,17 +64,24 @@ export function advanceClock(meta: AnalyticsMeta, occurredAt: number): Analytics
 export const totalsCounter = (scope: string): string => `analytics:t:${scope}`;
 export const durationIndex = (scope: string, stat: DurationStat): string => `analytics:d:${stat}:${scope}`;
 
-/** The scopes of frozen timelines, worked out once each (see frozenShares). */
-const frozenScopes = new WeakMap<DealTimeline, readonly string[]>();
-
-export function dealScopes(deal: DealTimeline): readonly string[] {
-  const known = frozenScopes.get(deal);
+/**
+ * What is derived from a timeline alone, worked out once per frozen timeline (read-model reads with
+ * `frozen`, shared until the deal changes): a frozen timeline cannot change, however many questions
+ * add it up. Other timelines derive it afresh.
+ */
+function derivedOnce<T>(remembered: WeakMap<DealTimeline, T>, deal: DealTimeline, derive: () => T): T {
+  const known = remembered.get(deal);
   if (known !== undefined) return known;
-  const scopes = [allScope, `owner:${deal.owner}`, `source:${deal.source}`, `month:${groupKey(deal, 'month')}`];
-  if (Object.isFrozen(deal)) frozenScopes.set(deal, scopes);
-  return scopes;
+  const derived = derive();
+  if (Object.isFrozen(deal)) remembered.set(deal, derived);
+  return derived;
 }
 
+const scopesOfFrozen = new WeakMap<DealTimeline, readonly string[]>();
+
+export function dealScopes(deal: DealTimeline): readonly string[] {
+  return derivedOnce(scopesOfFrozen, deal, () => [allScope, `owner:${deal.owner}`, `source:${deal.source}`, `month:${groupKey(deal, 'month')}`]);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Histogram bins: integer edges in ms, each about 5 % above the one before from one minute up, so
@@ -154,25 +161,19 @@ interface Share {
   readonly durations: ReadonlyMap<DurationStat, number>;
 }
 
-/**
- * Shares of frozen timelines (read-model reads with `frozen`, shared until the deal changes): a
- * frozen timeline cannot change, so its share is worked out once, however many questions add it up.
- */
-const frozenShares = new WeakMap<DealTimeline, Share>();
+const sharesOfFrozen = new WeakMap<DealTimeline, Share>();
 
 /** A deal's share of the cohort figures as it stands (no horizon: everything so far counts). */
 export function shareOf(deal: DealTimeline): Share {
-  const known = frozenShares.get(deal);
-  if (known !== undefined) return known;
-  const fields = new Map<string, number>();
-  const durations = new Map<DurationStat, number>();
-  contribute(deal, () => true, {
-    count: (field, by) => fields.set(field, (fields.get(field) ?? 0) + by),
-    duration: (stat, ms) => durations.set(stat, ms),
+  return derivedOnce(sharesOfFrozen, deal, () => {
+    const fields = new Map<string, number>();
+    const durations = new Map<DurationStat, number>();
+    contribute(deal, () => true, {
+      count: (field, by) => fields.set(field, (fields.get(field) ?? 0) + by),
+      duration: (stat, ms) => durations.set(stat, ms),
+    });
+    return { fields, durations };
   });
-  const share = { fields, durations };
-  if (Object.isFrozen(deal)) frozenShares.set(deal, share);
-  return share;
 }
 
 const noShare: Share = { fields: new Map(), durations: new Map() };

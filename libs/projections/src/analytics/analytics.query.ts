@@ -28,6 +28,7 @@ import {
   type CycleAnalytics,
   type CycleMetrics,
   createCycleAnalytics,
+  dayMs,
   type DurationStat,
   type DurationStats,
   durationStatNames,
@@ -36,6 +37,7 @@ import {
   metricsFrom,
   sortGroups,
   standingField,
+  utcMonth,
 } from './cycle-metrics';
 import { type DealTimeline, timelineAt } from './deal-timeline';
 
@@ -373,7 +375,7 @@ async function capturedBy(
 ): Promise<{ readonly window: MonthWindow; readonly changed: IndexEntry[] } | undefined> {
   if (options.groupBy === 'owner' || options.groupBy === 'source') return undefined;
   const asOf = new Date(options.asOf);
-  const end = new Date(Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth() + 1, 1)).toISOString().slice(0, 7);
+  const end = utcMonth(Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth() + 1, 1));
   const window = { from: asked === 'all' ? '' : asked.from, to: asked === 'all' || asked.to > end ? end : asked.to };
   const [groups, activity] = await Promise.all([store.counters(analyticsGroupsCounter), store.counters(analyticsActivityCounter)]);
   const months = monthsIn(groups, window);
@@ -396,7 +398,7 @@ function monthWindow({ from, to }: AnalyticsOptions): MonthWindow | undefined {
 
 function monthStart(time: number): string | undefined {
   const date = new Date(time);
-  return date.getUTCDate() === 1 && time % 86_400_000 === 0 ? date.toISOString().slice(0, 7) : undefined;
+  return date.getUTCDate() === 1 && time % dayMs === 0 ? utcMonth(time) : undefined;
 }
 
 /** The scopes a question reads: those its overall figures add up, and one per group. */

@@ -166,13 +166,13 @@ export function timeInStage(deal: DealTimeline, stage: OpenStage): { readonly cu
   return { cumulativeMs, latestStintMs: latest.leftAt - latest.enteredAt, leftAt: latest.leftAt };
 }
 
-// The deals captured on one day share its month: its text is made once per day seen (every event of
-// a rebuild and every deal a question adds up asks for it).
+// The instants of one day share its month: its text is made once per day seen (every event of a
+// rebuild and every deal a question adds up asks for its capture month).
 const monthOfDay = new Map<number, string>();
 const maxDaysKept = 100_000;
 
-/** The UTC month of an instant, e.g. 2025-06. */
-function captureMonth(time: number): string {
+/** The UTC month of an instant, e.g. 2025-06: how capture months are named. */
+export function utcMonth(time: number): string {
   const day = Math.floor(time / dayMs);
   let month = monthOfDay.get(day);
   if (month === undefined) {
@@ -189,7 +189,7 @@ export function groupKey(deal: DealTimeline, groupBy: GroupBy): string {
     case 'source':
       return deal.source;
     case 'month':
-      return captureMonth(deal.capturedAt);
+      return utcMonth(deal.capturedAt);
     default:
       throw new Error(`Unknown grouping ${JSON.stringify(groupBy satisfies never)}`);
   }

@@ -188,7 +188,8 @@ export class RedisReadModelStore implements ReadModelStore {
     const key = this.key(kinds.documents, collection);
     const pages = await Promise.all(chunks([...ids]).map((chunk) => this.redis.hmget(key, ...chunk)));
     // Every read comes over the network and is parsed anyway: frozen reads share nothing here.
-    return pages.flat().map((json) => (json === null ? undefined : options.frozen ? frozenDocument(parse(json)) : parse(json)));
+    const read = options.frozen ? (json: string) => frozenDocument(parse(json)) : parse;
+    return pages.flat().map((json) => (json === null ? undefined : read(json)));
   }
 
   async *scan(
