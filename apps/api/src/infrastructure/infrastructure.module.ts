@@ -36,7 +36,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
           useFactory: (): Promise<IdempotencyStore> | IdempotencyStore =>
             config.idempotencyStore === 'redis' && config.redisUrl
               ? RedisIdempotencyStore.connect(config.redisUrl, { now: () => clock.now().getTime() })
-              : EmbeddedIdempotencyStore.open(join(config.dataDir, 'idempotency.sqlite'), () => clock.now().getTime()),
+              : EmbeddedIdempotencyStore.open(join(config.dataDir, 'idempotency.sqlite'), { now: () => clock.now().getTime() }),
         },
         {
           provide: READ_MODEL_STORE,

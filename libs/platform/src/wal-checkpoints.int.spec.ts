@@ -1,0 +1,83 @@
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { startWalCheckpoints } from './wal-checkpoints';
+
+/** Rows of `t` in the database file alone, as a copy without its log reads it: what checkpoints copied. */
+function rowsInFile(path: string, scratch: string): number {
+  copyFileSync(path, scratch);
+  const copy = new Database(scratch, { readonly: true });
+  try {
+    const table = copy.prepare("SELECT 1 FROM sqlite_master WHERE name = 't'").get();
+    return table === undefined ? 0 : (copy.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
+  } finally {
+    copy.close();
+  }
+}
+
+async function eventually(check: () => boolean, timeoutMs = 5_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return true;
+    await sleep(10);
+  }
+  return check();
+}
+
+describe('startWalCheckpoints', () => {
+  let dir: string;
+  let path: string;
+  let writer: Database.Database;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wal-checkpoints-'));
+    path = join(dir, 'file.sqlite');
+    writer = new Database(path);
+    writer.pragma('journal_mode = WAL');
+    // Given a writer that never checkpoints on its own,
+    writer.pragma('wal_autocheckpoint = 0');
+    writer.exec('CREATE TABLE t (n INTEGER)');
+  });
+
+  afterEach(() => {
+    writer.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('copies what the writer commits into the database file, while it keeps committing', async () => {
+    const insert = writer.prepare('INSERT INTO t (n) VALUES (?)');
+    insert.run(0);
+    expect(rowsInFile(path, join(dir, 'copy-before.sqlite'))).toBe(0);
+
+    const checkpoints = startWalCheckpoints(path, 10);
+    try {
+      for (let n = 1; n < 200; n++) {
+        insert.run(n);
+        if (n % 20 === 0) await sleep(5);
+      }
+      expect(await eventually(() => rowsInFile(path, join(dir, 'copy.sqlite')) === 200)).toBe(true);
+      expect(checkpoints.stats.passes).toBeGreaterThan(0);
+      expect(checkpoints.stats.lastError).toBeUndefined();
+    } finally {
+      await checkpoints.close();
+    }
+  });
+
+  it('closes its connection when stopped, so the last connection to close removes the log', async () => {
+    const checkpoints = startWalCheckpoints(path, 10);
+    expect(await eventually(() => checkpoints.stats.passes > 0)).toBe(true);
+    await checkpoints.close();
+    writer.close();
+    expect(existsSync(`${path}-wal`)).toBe(false);
+  });
+
+  it('reports a file it cannot open, and still stops cleanly', async () => {
+    const checkpoints = startWalCheckpoints(join(dir, 'missing.sqlite'), 10);
+    expect(await eventually(() => checkpoints.stats.lastError !== undefined)).toBe(true);
+    expect(checkpoints.stats.lastError).toMatch(/directory does not exist|unable to open/);
+    await expect(checkpoints.close()).resolves.toBeUndefined();
+    expect(existsSync(join(dir, 'missing.sqlite'))).toBe(false);
+  });
+});
