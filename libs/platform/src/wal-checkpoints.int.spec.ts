@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,6 +72,16 @@ describe('startWalCheckpoints', () => {
     await checkpoints.close();
     writer.close();
     expect(existsSync(`${path}-wal`)).toBe(false);
+  });
+
+  it('keeps a process that has nothing else to do alive until close() has stopped the thread', () => {
+    const script = `
+      const { startWalCheckpoints } = require(${JSON.stringify(join(__dirname, 'wal-checkpoints.ts'))});
+      const checkpoints = startWalCheckpoints(${JSON.stringify(path)}, 10);
+      setTimeout(() => checkpoints.close().then(() => console.log('closed after', checkpoints.stats.passes > 0 ? 'passes' : 'none')), 100);
+    `;
+    const output = execFileSync(process.execPath, ['--require', join(__dirname, '../../../scripts/register-ts.js'), '-e', script], { encoding: 'utf8' });
+    expect(output.trim()).toBe('closed after passes');
   });
 
   it('reports a file it cannot open, and still stops cleanly', async () => {

@@ -91,7 +91,12 @@ export function startWalCheckpoints(path: string, intervalMs: number): WalCheckp
       return { passes, lastError };
     },
     close: async () => {
-      if (running) worker.postMessage('stop');
+      if (running) {
+        // Held open until the thread has ended: waiting on an unreferenced thread alone, a process
+        // whose other work is done would exit mid-shutdown.
+        worker.ref();
+        worker.postMessage('stop');
+      }
       await exited;
     },
   };
