@@ -20,7 +20,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         CqrsModule.forRoot(),
-        InfrastructureModule.forRoot(config, clock),
+        InfrastructureModule.forRoot(config, { idempotency: true }, clock),
         MetricsModule,
         // The API reports the projections' lag; with API_WORKERS=in-process it runs them on a worker
         // thread and the relay on its own. off: the projector and relay apps do that work.

@@ -13,7 +13,7 @@ export class CliModule {
   static forRoot(config: AppConfig, clock?: Clock): DynamicModule {
     return {
       module: CliModule,
-      imports: [CqrsModule.forRoot(), InfrastructureModule.forRoot(config, clock), DealsModule],
+      imports: [CqrsModule.forRoot(), InfrastructureModule.forRoot(config, { idempotency: true }, clock), DealsModule],
     };
   }
 }

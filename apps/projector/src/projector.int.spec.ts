@@ -174,6 +174,8 @@ describe('the projector with LOG_FORMAT=json', () => {
     expect(logged.length).toBeGreaterThan(3);
     expect(logged).toContainEqual(expect.objectContaining({ level: 'log', context: 'Projections', message: 'Running projections: pipeline, analytics, audit' }));
     expect(logged).toContainEqual(expect.objectContaining({ level: 'log', context: 'Projector', message: 'Stopped' }));
+    // It takes no commands, so it opens no store of Idempotency-Key claims.
+    expect(fs.existsSync(path.join(data.dir, 'idempotency.sqlite'))).toBe(false);
   });
 });
 

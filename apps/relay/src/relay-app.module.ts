@@ -36,7 +36,7 @@ export class RelayAppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: RelayAppModule,
-      imports: [InfrastructureModule.forRoot(config), MetricsModule, RelayModule.forRoot(true)],
+      imports: [InfrastructureModule.forRoot(config, { idempotency: false }), MetricsModule, RelayModule.forRoot(true)],
       controllers: [RelayHealthController],
     };
   }

@@ -4,8 +4,13 @@ import { EmbeddedIdempotencyStore, type IdempotencyStore, RedisIdempotencyStore 
 import { EmbeddedLeaseStore, type LeaseStore, RedisLeaseStore } from '@deals/leases';
 import { EmbeddedReadModelStore, type ReadModelStore, RedisReadModelStore } from '@deals/read-models';
 import { type AppConfig, Clock, SystemClock } from '@deals/platform';
-import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown, Optional, type Provider } from '@nestjs/common';
 import { APP_CONFIG, EVENT_STORE, IDEMPOTENCY_STORE, LEASE_STORE, READ_MODEL_STORE } from './tokens';
+
+export interface InfrastructureNeeds {
+  /** Only apps that take commands claim Idempotency-Keys; the projector and the relay open no claims store. */
+  readonly idempotency: boolean;
+}
 
 /** Picks an adapter for each port from the configuration; closes them on shutdown. */
 @Global()
@@ -13,12 +18,19 @@ import { APP_CONFIG, EVENT_STORE, IDEMPOTENCY_STORE, LEASE_STORE, READ_MODEL_STO
 export class InfrastructureModule implements OnApplicationShutdown {
   constructor(
     @Inject(EVENT_STORE) private readonly eventStore: EventStore,
-    @Inject(IDEMPOTENCY_STORE) private readonly idempotency: IdempotencyStore,
     @Inject(READ_MODEL_STORE) private readonly readModels: ReadModelStore,
     @Inject(LEASE_STORE) private readonly leases: LeaseStore,
+    @Optional() @Inject(IDEMPOTENCY_STORE) private readonly idempotency?: IdempotencyStore,
   ) {}
 
-  static forRoot(config: AppConfig, clock: Clock = new SystemClock()): DynamicModule {
+  static forRoot(config: AppConfig, needs: InfrastructureNeeds, clock: Clock = new SystemClock()): DynamicModule {
+    const idempotency: Provider = {
+      provide: IDEMPOTENCY_STORE,
+      useFactory: (): Promise<IdempotencyStore> | IdempotencyStore =>
+        config.idempotencyStore === 'redis' && config.redisUrl
+          ? RedisIdempotencyStore.connect(config.redisUrl, { now: () => clock.now().getTime() })
+          : EmbeddedIdempotencyStore.open(join(config.dataDir, 'idempotency.sqlite'), { now: () => clock.now().getTime() }),
+    };
     return {
       module: InfrastructureModule,
       providers: [
@@ -31,13 +43,7 @@ export class InfrastructureModule implements OnApplicationShutdown {
               ? EsdbEventStore.connect(config.esdbUrl)
               : EmbeddedEventStore.open({ path: join(config.dataDir, 'events.sqlite') }),
         },
-        {
-          provide: IDEMPOTENCY_STORE,
-          useFactory: (): Promise<IdempotencyStore> | IdempotencyStore =>
-            config.idempotencyStore === 'redis' && config.redisUrl
-              ? RedisIdempotencyStore.connect(config.redisUrl, { now: () => clock.now().getTime() })
-              : EmbeddedIdempotencyStore.open(join(config.dataDir, 'idempotency.sqlite'), { now: () => clock.now().getTime() }),
-        },
+        ...(needs.idempotency ? [idempotency] : []),
         {
           provide: READ_MODEL_STORE,
           useFactory: (): Promise<ReadModelStore> | ReadModelStore =>
@@ -54,13 +60,13 @@ export class InfrastructureModule implements OnApplicationShutdown {
               : EmbeddedLeaseStore.open(join(config.dataDir, 'leases.sqlite')),
         },
       ],
-      exports: [APP_CONFIG, Clock, EVENT_STORE, IDEMPOTENCY_STORE, READ_MODEL_STORE, LEASE_STORE],
+      exports: [APP_CONFIG, Clock, EVENT_STORE, READ_MODEL_STORE, LEASE_STORE, ...(needs.idempotency ? [IDEMPOTENCY_STORE] : [])],
     };
   }
 
   async onApplicationShutdown(): Promise<void> {
     await this.eventStore.close();
-    await this.idempotency.close();
+    await this.idempotency?.close();
     await this.readModels.close();
     await this.leases.close();
   }

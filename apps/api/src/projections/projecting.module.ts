@@ -11,6 +11,6 @@ import { ProjectionsModule } from './projections.module';
 @Module({})
 export class ProjectingModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: ProjectingModule, imports: [InfrastructureModule.forRoot(config), MetricsModule, ProjectionsModule.forRoot(true)] };
+    return { module: ProjectingModule, imports: [InfrastructureModule.forRoot(config, { idempotency: false }), MetricsModule, ProjectionsModule.forRoot(true)] };
   }
 }
