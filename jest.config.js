@@ -11,7 +11,7 @@ const shared = {
   // dependencies are compiled to CommonJS like our code.
   transformIgnorePatterns: ['/node_modules/(?!(content-disposition)/)'],
   moduleNameMapper: {
-    '^@deals/read-models/testing$': '<rootDir>/libs/read-models/src/testing',
+    '^@deals/(read-models|platform)/testing$': '<rootDir>/libs/$1/src/testing',
     '^@deals/(domain|event-store|platform|deal-streams|idempotency|read-models|projections|relay|leases)$': '<rootDir>/libs/$1/src',
   },
   setupFiles: ['reflect-metadata'],

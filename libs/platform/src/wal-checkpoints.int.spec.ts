@@ -1,31 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
+import { eventually, rowsCheckpointed } from './testing';
 import { startWalCheckpoints } from './wal-checkpoints';
-
-/** Rows of `t` in the database file alone, as a copy without its log reads it: what checkpoints copied. */
-function rowsInFile(path: string, scratch: string): number {
-  copyFileSync(path, scratch);
-  const copy = new Database(scratch, { readonly: true });
-  try {
-    const table = copy.prepare("SELECT 1 FROM sqlite_master WHERE name = 't'").get();
-    return table === undefined ? 0 : (copy.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n;
-  } finally {
-    copy.close();
-  }
-}
-
-async function eventually(check: () => boolean, timeoutMs = 5_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await sleep(10);
-  }
-  return check();
-}
 
 describe('startWalCheckpoints', () => {
   let dir: string;
@@ -50,7 +30,7 @@ describe('startWalCheckpoints', () => {
   it('copies what the writer commits into the database file, while it keeps committing', async () => {
     const insert = writer.prepare('INSERT INTO t (n) VALUES (?)');
     insert.run(0);
-    expect(rowsInFile(path, join(dir, 'copy-before.sqlite'))).toBe(0);
+    expect(rowsCheckpointed(path, 't')).toBe(0);
 
     const checkpoints = startWalCheckpoints(path, 10);
     try {
@@ -58,7 +38,7 @@ describe('startWalCheckpoints', () => {
         insert.run(n);
         if (n % 20 === 0) await sleep(5);
       }
-      expect(await eventually(() => rowsInFile(path, join(dir, 'copy.sqlite')) === 200)).toBe(true);
+      expect(await eventually(() => rowsCheckpointed(path, 't') === 200)).toBe(true);
       expect(checkpoints.stats.passes).toBeGreaterThan(0);
       expect(checkpoints.stats.lastError).toBeUndefined();
     } finally {

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
+import { eventually, rowsCheckpointed } from '@deals/platform/testing';
 import { describeIdempotencyStoreConformance } from '../testing/idempotency-store-conformance';
 import { EmbeddedIdempotencyStore } from './embedded-idempotency-store';
 
@@ -57,19 +56,6 @@ describe('EmbeddedIdempotencyStore group commit', () => {
 });
 
 describe('EmbeddedIdempotencyStore checkpoints', () => {
-  /** Claims in the file alone, as a copy without its log reads it: what checkpoints have copied. */
-  function claimsInFile(path: string): number {
-    const copy = `${path}.copy`;
-    copyFileSync(path, copy);
-    const db = new Database(copy, { readonly: true });
-    try {
-      const copied = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'idempotency_claims'").get() as { n: number };
-      return copied.n === 0 ? 0 : (db.prepare('SELECT count(*) AS n FROM idempotency_claims').get() as { n: number }).n;
-    } finally {
-      db.close();
-    }
-  }
-
   it('copies claims into its file on a thread of its own, long before its log reaches 10,000 pages', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'idempotency-'));
     const path = join(dir, 'idempotency.sqlite');
@@ -77,12 +63,7 @@ describe('EmbeddedIdempotencyStore checkpoints', () => {
     try {
       const claim = { requestHash: 'hash', dealId: randomUUID(), commandId: randomUUID() };
       await Promise.all(Array.from({ length: 64 }, () => store.claim('alice', randomUUID(), claim)));
-      let copied = claimsInFile(path);
-      for (let waited = 0; copied < 64 && waited < 5_000; waited += 10) {
-        await sleep(10);
-        copied = claimsInFile(path);
-      }
-      expect(copied).toBe(64);
+      expect(await eventually(() => rowsCheckpointed(path, 'idempotency_claims') === 64)).toBe(true);
       expect(store.checkpointStats.lastError).toBeUndefined();
       await store.close();
       // The thread's connection closed before the store's own, which removed the log.
