@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -64,11 +64,28 @@ describe('startWalCheckpoints', () => {
     expect(output.trim()).toBe('closed after passes');
   });
 
+  it('reports passes that keep failing once, not at every pass', async () => {
+    const notDatabase = join(dir, 'not-a-database.sqlite');
+    writeFileSync(notDatabase, 'x'.repeat(4096));
+    const reported: string[] = [];
+    const checkpoints = startWalCheckpoints(notDatabase, 5, (message) => reported.push(message));
+    try {
+      expect(await eventually(() => checkpoints.stats.lastError !== undefined)).toBe(true);
+      await sleep(100);
+      expect(reported).toEqual([expect.stringMatching(/not a database/)]);
+      expect(checkpoints.stats.passes).toBe(0);
+    } finally {
+      await checkpoints.close();
+    }
+  });
+
   it('reports a file it cannot open, and still stops cleanly', async () => {
-    const checkpoints = startWalCheckpoints(join(dir, 'missing.sqlite'), 10);
+    const reported: string[] = [];
+    const checkpoints = startWalCheckpoints(join(dir, 'missing', 'file.sqlite'), 10, (message) => reported.push(message));
     expect(await eventually(() => checkpoints.stats.lastError !== undefined)).toBe(true);
     expect(checkpoints.stats.lastError).toMatch(/directory does not exist|unable to open/);
+    expect(reported).toEqual([checkpoints.stats.lastError]);
     await expect(checkpoints.close()).resolves.toBeUndefined();
-    expect(existsSync(join(dir, 'missing.sqlite'))).toBe(false);
+    expect(existsSync(join(dir, 'missing'))).toBe(false);
   });
 });

@@ -65,7 +65,12 @@ function checkpointThread(): void {
  * while the writer keeps committing. The writer's autocheckpoint stays on: if the thread fails or
  * falls behind, checkpoints happen as before.
  */
-export function startWalCheckpoints(path: string, intervalMs: number): WalCheckpoints {
+export function startWalCheckpoints(
+  path: string,
+  intervalMs: number,
+  /** Told when passes start to fail (or fail otherwise), once, not at every pass; and when the thread fails. */
+  onError: (message: string) => void = () => {},
+): WalCheckpoints {
   const data: ThreadData = { driver: require.resolve('better-sqlite3'), path, intervalMs };
   const worker = new Worker(`(${checkpointThread.toString()})()`, { eval: true, workerData: data });
   // Never what keeps a process alive: at exit the connection is simply dropped, as a crash would.
@@ -79,13 +84,18 @@ export function startWalCheckpoints(path: string, intervalMs: number): WalCheckp
       done();
     }),
   );
+  // The failure being reported; a pass that succeeds ends it, so a later one is reported again.
+  let failing: string | undefined;
+  const failed = (message: string) => {
+    if (message !== failing) onError(message);
+    failing = lastError = message;
+  };
   worker.on('message', (message: ThreadMessage) => {
-    if (message.type === 'pass') passes += 1;
-    else lastError = message.message;
+    if (message.type === 'error') return failed(message.message);
+    passes += 1;
+    failing = undefined;
   });
-  worker.on('error', (error: unknown) => {
-    lastError = error instanceof Error ? error.message : String(error);
-  });
+  worker.on('error', (error: unknown) => failed(error instanceof Error ? error.message : String(error)));
   return {
     get stats() {
       return { passes, lastError };

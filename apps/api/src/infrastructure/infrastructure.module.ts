@@ -4,7 +4,7 @@ import { EmbeddedIdempotencyStore, type IdempotencyStore, RedisIdempotencyStore 
 import { EmbeddedLeaseStore, type LeaseStore, RedisLeaseStore } from '@deals/leases';
 import { EmbeddedReadModelStore, type ReadModelStore, RedisReadModelStore } from '@deals/read-models';
 import { type AppConfig, Clock, SystemClock } from '@deals/platform';
-import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown, Optional, type Provider } from '@nestjs/common';
+import { type DynamicModule, Global, Inject, Logger, Module, type OnApplicationShutdown, Optional, type Provider } from '@nestjs/common';
 import { APP_CONFIG, EVENT_STORE, IDEMPOTENCY_STORE, LEASE_STORE, READ_MODEL_STORE } from './tokens';
 
 export interface InfrastructureNeeds {
@@ -29,7 +29,11 @@ export class InfrastructureModule implements OnApplicationShutdown {
       useFactory: (): Promise<IdempotencyStore> | IdempotencyStore =>
         config.idempotencyStore === 'redis' && config.redisUrl
           ? RedisIdempotencyStore.connect(config.redisUrl, { now: () => clock.now().getTime() })
-          : EmbeddedIdempotencyStore.open(join(config.dataDir, 'idempotency.sqlite'), { now: () => clock.now().getTime() }),
+          : EmbeddedIdempotencyStore.open(join(config.dataDir, 'idempotency.sqlite'), {
+              now: () => clock.now().getTime(),
+              onCheckpointError: (message) =>
+                new Logger('Idempotency').warn(`The claims file's checkpoint thread failed (${message}); commits copy the log themselves meanwhile`),
+            }),
     };
     return {
       module: InfrastructureModule,

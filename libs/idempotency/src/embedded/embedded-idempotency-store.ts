@@ -25,6 +25,8 @@ export interface EmbeddedIdempotencyStoreOptions {
   readonly now?: () => number;
   /** How often a thread of its own copies the log into the file (startWalCheckpoints). */
   readonly checkpointIntervalMs?: number;
+  /** Told when that thread fails; the store's own checkpoints then carry on as before, with their stalls. */
+  readonly onCheckpointError?: (message: string) => void;
 }
 
 const defaultCheckpointIntervalMs = 250;
@@ -78,7 +80,7 @@ export class EmbeddedIdempotencyStore implements IdempotencyStore {
   }
 
   static open(path: string, options: EmbeddedIdempotencyStoreOptions = {}): EmbeddedIdempotencyStore {
-    const { now = Date.now, checkpointIntervalMs = defaultCheckpointIntervalMs } = options;
+    const { now = Date.now, checkpointIntervalMs = defaultCheckpointIntervalMs, onCheckpointError } = options;
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
@@ -96,7 +98,7 @@ export class EmbeddedIdempotencyStore implements IdempotencyStore {
       command_id TEXT NOT NULL,
       created INTEGER NOT NULL
     ) WITHOUT ROWID`);
-    const store = new EmbeddedIdempotencyStore(db, now, startWalCheckpoints(path, checkpointIntervalMs));
+    const store = new EmbeddedIdempotencyStore(db, now, startWalCheckpoints(path, checkpointIntervalMs, onCheckpointError));
     store.purge.run(now() - idempotencyKeyTtlMs);
     return store;
   }
