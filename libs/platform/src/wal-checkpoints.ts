@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 
 export interface WalCheckpointsStats {
-  /** Checkpoint passes the thread has run. */
+  /** Checkpoint passes that succeeded. */
   readonly passes: number;
   /** The last failure of a pass or of the thread, if any; the writer's own checkpoints go on regardless. */
   readonly lastError: string | undefined;
@@ -23,7 +23,8 @@ type ThreadMessage = { readonly type: 'pass' } | { readonly type: 'error'; reado
 
 /**
  * The thread's body. It runs from its source text (`eval`), so that the same code starts under the
- * TypeScript loader and from the compiled build alike: it may use nothing but what it requires itself.
+ * TypeScript loader and from the compiled build alike: it may use nothing but what it requires itself
+ * (nor be instrumented for coverage).
  */
 function checkpointThread(): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads');
