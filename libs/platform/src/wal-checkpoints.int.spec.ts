@@ -38,7 +38,7 @@ describe('startWalCheckpoints', () => {
         insert.run(n);
         if (n % 20 === 0) await sleep(5);
       }
-      expect(await eventually(() => rowsCheckpointed(path, 't') === 200)).toBe(true);
+      await eventually(() => rowsCheckpointed(path, 't') === 200, 'every row copied into the file');
       expect(checkpoints.stats.passes).toBeGreaterThan(0);
       expect(checkpoints.stats.lastError).toBeUndefined();
     } finally {
@@ -48,7 +48,7 @@ describe('startWalCheckpoints', () => {
 
   it('closes its connection when stopped, so the last connection to close removes the log', async () => {
     const checkpoints = startWalCheckpoints(path, 10);
-    expect(await eventually(() => checkpoints.stats.passes > 0)).toBe(true);
+    await eventually(() => checkpoints.stats.passes > 0, 'a pass');
     await checkpoints.close();
     writer.close();
     expect(existsSync(`${path}-wal`)).toBe(false);
@@ -70,7 +70,7 @@ describe('startWalCheckpoints', () => {
     const reported: string[] = [];
     const checkpoints = startWalCheckpoints(notDatabase, 5, (message) => reported.push(message));
     try {
-      expect(await eventually(() => checkpoints.stats.lastError !== undefined)).toBe(true);
+      await eventually(() => checkpoints.stats.lastError !== undefined, 'a failure');
       await sleep(100);
       expect(reported).toEqual([expect.stringMatching(/not a database/)]);
       expect(checkpoints.stats.passes).toBe(0);
@@ -82,7 +82,7 @@ describe('startWalCheckpoints', () => {
   it('reports a file it cannot open, and still stops cleanly', async () => {
     const reported: string[] = [];
     const checkpoints = startWalCheckpoints(join(dir, 'missing', 'file.sqlite'), 10, (message) => reported.push(message));
-    expect(await eventually(() => checkpoints.stats.lastError !== undefined)).toBe(true);
+    await eventually(() => checkpoints.stats.lastError !== undefined, 'a failure');
     expect(checkpoints.stats.lastError).toMatch(/directory does not exist|unable to open/);
     expect(reported).toEqual([checkpoints.stats.lastError]);
     await expect(checkpoints.close()).resolves.toBeUndefined();

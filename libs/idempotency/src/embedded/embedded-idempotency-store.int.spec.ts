@@ -63,7 +63,7 @@ describe('EmbeddedIdempotencyStore checkpoints', () => {
     try {
       const claim = { requestHash: 'hash', dealId: randomUUID(), commandId: randomUUID() };
       await Promise.all(Array.from({ length: 64 }, () => store.claim('alice', randomUUID(), claim)));
-      expect(await eventually(() => rowsCheckpointed(path, 'idempotency_claims') === 64)).toBe(true);
+      await eventually(() => rowsCheckpointed(path, 'idempotency_claims') === 64, 'every claim copied into the file');
       expect(store.checkpointStats.lastError).toBeUndefined();
       await store.close();
       // The thread's connection closed before the store's own, which removed the log.

@@ -1,5 +1,4 @@
 import { copyFileSync, rmSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 
 /**
@@ -17,14 +16,4 @@ export function rowsCheckpointed(path: string, table: string): number {
     db.close();
     rmSync(copy, { force: true });
   }
-}
-
-/** Polls `check` every 10 ms until it holds or `timeoutMs` has passed; whether it held. */
-export async function eventually(check: () => boolean, timeoutMs = 5_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (check()) return true;
-    await sleep(10);
-  }
-  return check();
 }

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DealEventReader, type StoredDealEvent } from '@deals/deal-streams';
 import { EmbeddedEventStore, type EventStore, formatPosition, type Position, type RecordedEvent } from '@deals/event-store';
+import { eventually } from '@deals/platform/testing';
 import { type Checkpoint, type CommitOptions, EmbeddedReadModelStore, type JsonObject, type ReadModelChange, type ReadModelStore, RedisReadModelStore } from '@deals/read-models';
 import {
   describeForStore,
@@ -111,14 +112,6 @@ async function oneByOne(events: EventStore, projection: Projection, filter: (eve
 async function firstRecorded(events: EventStore, after?: Position): Promise<RecordedEvent> {
   for await (const event of events.readAll(after ? { fromPosition: { commit: after.commit + 1n, prepare: after.prepare + 1n } } : {})) return event;
   throw new Error('No event');
-}
-
-async function eventually(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /** The event store as the runner sees it, counting the events the runner has pulled from its subscription. */
@@ -351,7 +344,7 @@ for (const kind of readModelStoreKinds) describeForStore(kind)(`ProjectionRunner
     const live = runner(observed.store, store, projection, { batchSize: 10_000, maxBatchDelayMs: 60_000 });
     live.start();
     const history = await writeHistory(events, 6);
-    await eventually(() => observed.pulled() === history.eventCount, 'the runner to pull every event');
+    await eventually(() => observed.pulled() === history.eventCount, 'the runner to pull every event', { everyMs: 5 });
     expect(await store.checkpoint(projection.name)).toBeUndefined();
 
     await live.stop();

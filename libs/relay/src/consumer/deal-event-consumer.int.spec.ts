@@ -4,6 +4,7 @@
  * Jest global setup found no broker on a developer's machine (CI fails instead).
  */
 import { randomUUID } from 'node:crypto';
+import { eventually } from '@deals/platform/testing';
 import type { Admin, KafkaMessage, Message } from 'kafkajs';
 import { brokerSkipped, connectTestAdmin, describeWithBroker, testKafka } from '../testing/test-broker';
 import { type DealEventEnvelope, kafkaHeaders } from '../kafka-envelope';
@@ -96,13 +97,8 @@ async function start(topic: string, handle: (envelope: DealEventEnvelope) => Pro
   return consumer;
 }
 
-async function until(check: () => boolean, what: () => string, timeoutMs = 12_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting: ${what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+/** Kafka's rebalances and retries take seconds. */
+const until = (check: () => boolean, what: () => string) => eventually(check, what, { timeoutMs: 12_000, everyMs: 25 });
 
 /** Every message of the dead-letter topic, read from its start by a fresh group. */
 async function readDeadLetters(topic: string, expected: number): Promise<KafkaMessage[]> {
