@@ -266,26 +266,38 @@ export class ScopeTotals {
     }
   }
 
-  /** Takes the deal's current share out. */
-  remove(dealId: string, share: Share): void {
-    for (const [field, value] of share.fields) this.fields.set(field, (this.fields.get(field) ?? 0) - value);
-    for (const [stat, ms] of share.durations) {
+  /**
+   * Moves a deal from its current share, which the totals hold, to its share at the horizon
+   * (undefined: not there yet). Only what differs moves: a duration the horizon leaves as it is keeps
+   * its index entry, so the percentile lookups have fewer entries to skip and merge.
+   */
+  correct(dealId: string, current: Share, then: Share | undefined): void {
+    const thenFields = then?.fields ?? noShare.fields;
+    const thenDurations = then?.durations ?? noShare.durations;
+    for (const [field, value] of current.fields) this.addField(field, (thenFields.get(field) ?? 0) - value);
+    for (const [field, value] of thenFields) if (!current.fields.has(field)) this.addField(field, value);
+    for (const [stat, ms] of current.durations) {
+      const thenMs = thenDurations.get(stat);
+      if (thenMs === ms) continue;
       this.move(stat, ms, -1);
       let removed = this.removed.get(stat);
       if (!removed) this.removed.set(stat, (removed = new Map()));
       removed.set(dealId, ms);
+      if (thenMs !== undefined) this.put(stat, thenMs);
     }
+    for (const [stat, ms] of thenDurations) if (!current.durations.has(stat)) this.put(stat, ms);
   }
 
-  /** Puts a share back that the index does not hold (the deal as it stood at the horizon). */
-  add(share: Share): void {
-    for (const [field, value] of share.fields) this.fields.set(field, (this.fields.get(field) ?? 0) + value);
-    for (const [stat, ms] of share.durations) {
-      this.move(stat, ms, 1);
-      const added = this.added.get(stat);
-      if (added) added.push(ms);
-      else this.added.set(stat, [ms]);
-    }
+  private addField(field: string, by: number): void {
+    if (by !== 0) this.fields.set(field, (this.fields.get(field) ?? 0) + by);
+  }
+
+  /** A value at the horizon that the index does not hold. */
+  private put(stat: DurationStat, ms: number): void {
+    this.move(stat, ms, 1);
+    const added = this.added.get(stat);
+    if (added) added.push(ms);
+    else this.added.set(stat, [ms]);
   }
 
   histogram(stat: DurationStat): ReadonlyMap<number, number> {
