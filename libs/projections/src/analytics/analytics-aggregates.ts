@@ -236,14 +236,49 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
 // Read side: one scope's totals, corrected by the deals whose share differs at the horizon.
 
 /**
+ * A scope's counter hash split into its additive fields, its histograms and its sums. Read-only, so
+ * that the figures of several questions can start from one read (AnalyticsMemo remembers them per
+ * scope revision).
+ */
+export interface ScopeCounters {
+  readonly fields: ReadonlyMap<string, number>;
+  readonly bins: ReadonlyMap<DurationStat, ReadonlyMap<number, number>>;
+  readonly sums: ReadonlyMap<DurationStat, number>;
+}
+
+export function scopeCounters(counters: Readonly<Record<string, number>>): ScopeCounters {
+  const fields = new Map<string, number>();
+  const bins = new Map<DurationStat, Map<number, number>>();
+  const sums = new Map<DurationStat, number>();
+  for (const [name, value] of Object.entries(counters)) {
+    const hash = name.indexOf('#');
+    if (hash < 0) {
+      fields.set(name, value);
+      continue;
+    }
+    const stat = name.slice(0, hash) as DurationStat;
+    const what = name.slice(hash + 1);
+    if (what === 's') sums.set(stat, value);
+    else {
+      let histogram = bins.get(stat);
+      if (!histogram) bins.set(stat, (histogram = new Map()));
+      histogram.set(Number(what), value);
+    }
+  }
+  return { fields, bins, sums };
+}
+
+/**
  * A scope's totals as read, plus corrections: the shares of some deals taken out (their current
  * share) and put back (their share at the horizon). Only the deals changed after the horizon need
  * correcting, so a question about now reads the totals as they are.
  */
 export class ScopeTotals {
-  readonly fields = new Map<string, number>();
+  readonly fields: Map<string, number>;
+  /** The histograms as read, shared with other readers of the same counters; `bins` holds those moved since. */
+  private readonly read: ReadonlyMap<DurationStat, ReadonlyMap<number, number>>;
   private readonly bins = new Map<DurationStat, Map<number, number>>();
-  private readonly sums = new Map<DurationStat, number>();
+  private readonly sums: Map<DurationStat, number>;
   /** Deal id → its current value, per statistic: entries of the index to skip. */
   private readonly removed = new Map<DurationStat, Map<string, number>>();
   /** Values at the horizon, per statistic: entries the index does not hold. */
@@ -251,19 +286,11 @@ export class ScopeTotals {
 
   constructor(
     readonly scope: string,
-    counters: Readonly<Record<string, number>>,
+    counters: ScopeCounters,
   ) {
-    for (const [name, value] of Object.entries(counters)) {
-      const hash = name.indexOf('#');
-      if (hash < 0) {
-        this.fields.set(name, value);
-        continue;
-      }
-      const stat = name.slice(0, hash) as DurationStat;
-      const what = name.slice(hash + 1);
-      if (what === 's') this.sums.set(stat, value);
-      else this.binsOf(stat).set(Number(what), value);
-    }
+    this.fields = new Map(counters.fields);
+    this.read = counters.bins;
+    this.sums = new Map(counters.sums);
   }
 
   /**
@@ -301,7 +328,7 @@ export class ScopeTotals {
   }
 
   histogram(stat: DurationStat): ReadonlyMap<number, number> {
-    return this.bins.get(stat) ?? new Map();
+    return this.bins.get(stat) ?? this.read.get(stat) ?? new Map();
   }
 
   sum(stat: DurationStat): number {
@@ -331,7 +358,7 @@ export class ScopeTotals {
 
   private binsOf(stat: DurationStat): Map<number, number> {
     let bins = this.bins.get(stat);
-    if (!bins) this.bins.set(stat, (bins = new Map()));
+    if (!bins) this.bins.set(stat, (bins = new Map(this.read.get(stat))));
     return bins;
   }
 }

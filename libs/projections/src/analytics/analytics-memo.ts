@@ -1,5 +1,6 @@
 import { RecentMap } from '@deals/platform';
 import { type Remembered, sharedAnswer } from '../shared-answer';
+import type { ScopeCounters } from './analytics-aggregates';
 import type { CycleAnalytics, CycleMetrics } from './cycle-metrics';
 
 /**
@@ -16,19 +17,24 @@ import type { CycleAnalytics, CycleMetrics } from './cycle-metrics';
  * revision), the least recently asked dropped beyond `capacity`. Askers of the same scopes at the
  * same revision share one computation. `null` stands for a group with no deals.
  *
- * Beside them, whole answers: about an instant the projection's clock has left behind (settledAnswer),
+ * Beside them, the counters of each scope as read at a revision, for the questions that correct
+ * them (asOf in the past): those start from the same totals until a commit changes the scope, and a
+ * capture month a year back hardly changes. And whole answers: about an instant the projection's clock has left behind (settledAnswer),
  * and about one at or after its latest event (currentAnswer).
  */
 export class AnalyticsMemo {
   private readonly figuresOf: RecentMap<string, Remembered<CycleMetrics | null>>;
   private readonly settled: RecentMap<string, Remembered<CycleAnalytics>>;
   private readonly current: RecentMap<string, Remembered<CycleAnalytics>>;
+  private readonly counters: RecentMap<string, Remembered<ScopeCounters>>;
 
   /** A whole answer holds a group per owner or month: fewer of them than of per-scope figures. */
   constructor(capacity = 4_096, answerCapacity = 256) {
     this.figuresOf = new RecentMap(capacity);
     this.settled = new RecentMap(answerCapacity);
     this.current = new RecentMap(answerCapacity);
+    // A scope's counters hold a few hundred fields (histograms): as many scopes as answers.
+    this.counters = new RecentMap(answerCapacity);
   }
 
   figures(
@@ -38,6 +44,11 @@ export class AnalyticsMemo {
     revisionNow: () => Promise<string | undefined>,
   ): Promise<CycleMetrics | null> {
     return sharedAnswer(this.figuresOf, key, revision, compute, async () => (await revisionNow()) === revision);
+  }
+
+  /** A scope's counters at a revision, read once; kept only if `keep` says the revision did not move meanwhile. */
+  scopeCounters(key: string, revision: string, read: () => Promise<ScopeCounters>, keep: () => Promise<boolean>): Promise<ScopeCounters> {
+    return sharedAnswer(this.counters, key, revision, read, keep);
   }
 
   /**

@@ -153,6 +153,50 @@ describe('analytics memo', () => {
     expect(strip(answer)).toEqual(expect.objectContaining(computeCycleAnalytics(store.timelines(), options)));
   });
 
+  describe('the totals a correction starts from', () => {
+    const latestOf = (store: CountingStore) => Math.max(...store.timelines().map((timeline) => timeline.closedAt ?? timeline.stints.at(-1)!.enteredAt));
+    const asked = (asOf: number): AnalyticsOptions => ({ basis: 'cohort', groupBy: 'owner', asOf });
+    const ask = (store: CountingStore, memo: AnalyticsMemo, options: AnalyticsOptions) =>
+      queryCycleLength(store, { basis: options.basis, groupBy: options.groupBy, asOf: new Date(options.asOf) }, now, memo);
+
+    it('given deals changed after asOf, when another instant is asked, then no scope’s totals are read again and the answer is exact', async () => {
+      const store = await given(events);
+      const memo = new AnalyticsMemo();
+      const latest = latestOf(store);
+      await ask(store, memo, asked(latest - 3 * dayMs));
+      store.totalsRead.length = 0;
+      const answer = await ask(store, memo, asked(latest - 4 * dayMs));
+      expect(store.totalsRead).toEqual([]);
+      expect(strip(answer)).toEqual(expect.objectContaining(computeCycleAnalytics(store.timelines(), asked(latest - 4 * dayMs))));
+    });
+
+    it('given remembered totals, when a commit changes some scopes, then those are read again and the answer is exact', async () => {
+      const store = await given(early);
+      const memo = new AnalyticsMemo();
+      const asOf = latestOf(store) - 3 * dayMs;
+      await ask(store, memo, asked(asOf));
+      const moved = late.filter((event) => event.dealId === late[0]!.dealId);
+      await store.commitEvents(moved);
+      store.totalsRead.length = 0;
+      const answer = await ask(store, memo, asked(asOf - dayMs));
+      const owner = store.timelines().find((timeline) => timeline.dealId === moved[0]!.dealId)!.owner;
+      expect(store.totalsRead.sort()).toEqual(['all', `owner:${owner}`]);
+      expect(strip(answer)).toEqual(expect.objectContaining(computeCycleAnalytics(store.timelines(), asked(asOf - dayMs))));
+    });
+
+    it('given a commit that lands while the totals are read, then the next question reads the scopes again and is exact', async () => {
+      const store = await given(early);
+      const memo = new AnalyticsMemo();
+      const asOf = latestOf(store) - 3 * dayMs;
+      store.duringNextRead = () => store.commitEvents(late);
+      await ask(store, memo, asked(asOf));
+      store.totalsRead.length = 0;
+      const answer = await ask(store, memo, asked(asOf - dayMs));
+      expect(store.totalsRead).toContain('all');
+      expect(strip(answer)).toEqual(expect.objectContaining(computeCycleAnalytics(store.timelines(), asked(asOf - dayMs))));
+    });
+  });
+
   it('given several askers of one question at once, then they share one computation', async () => {
     const store = await given(events);
     const memo = new AnalyticsMemo();

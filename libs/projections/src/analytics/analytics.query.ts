@@ -13,6 +13,8 @@ import {
   lateAfterMs,
   monthActivityIndex,
   revisionsMetaId,
+  type ScopeCounters,
+  scopeCounters,
   ScopeTotals,
   shareOf,
   storedStat,
@@ -307,11 +309,12 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
     ({ window, changed } = past);
   }
   const remembered = memo && revisions && changed.length === 0 ? rememberedFigures(store, memo, revisions) : undefined;
+  const countersOf = memo && revisions ? rememberedCounters(store, memo, revisions) : (scope: string) => countersIn(store, scope);
   // A torn read (a commit between two reads) is retried once, then answered by a scan.
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const scopes = await questionScopes(store, window, options.groupBy);
-      const figures = remembered ?? (await correctedFigures(store, options, scopes, changed.map((entry) => entry.member)));
+      const figures = remembered ?? (await correctedFigures(store, options, scopes, changed.map((entry) => entry.member), countersOf));
       return await answer(scopes, figures);
     } catch (error) {
       if (!(error instanceof TornAggregates)) throw error;
@@ -425,16 +428,41 @@ async function answer({ overall, groups }: QuestionScopes, figuresOf: FiguresOf)
   return { ...overallFigures, groups: sortGroups(groupFigures) };
 }
 
+/**
+ * A scope's counters as read at the revision the question started from, remembered until the scope
+ * changes. The question reads them no earlier than it read that revision, whether from memory or not.
+ */
+function rememberedCounters(store: ReadModelStore, memo: AnalyticsMemo, revisions: Revisions): CountersOf {
+  return (scope) => {
+    const revision = revisions.of([scope]);
+    return memo.scopeCounters(
+      JSON.stringify([revisions.generation, scope]),
+      revision,
+      () => countersIn(store, scope),
+      async () => {
+        const now = await revisionsOf(store);
+        return now?.generation === revisions.generation && now.of([scope]) === revision;
+      },
+    );
+  };
+}
+
+type CountersOf = (scope: string) => Promise<ScopeCounters>;
+
 /** Every scope the question reads, with the deals changed after asOf taken back to their state then. */
-async function correctedFigures(store: ReadModelStore, options: AnalyticsOptions, scopes: QuestionScopes, changedIds: readonly string[]): Promise<FiguresOf> {
+async function correctedFigures(store: ReadModelStore, options: AnalyticsOptions, scopes: QuestionScopes, changedIds: readonly string[], countersOf: CountersOf): Promise<FiguresOf> {
   const totals = new Map<string, ScopeTotals>();
-  await Promise.all([...new Set([...scopes.overall, ...scopes.groups])].map(async (scope) => totals.set(scope, await totalsOf(store, scope))));
+  await Promise.all([...new Set([...scopes.overall, ...scopes.groups])].map(async (scope) => totals.set(scope, new ScopeTotals(scope, await countersOf(scope)))));
   await correct(store, options, totals, changedIds);
-  return (names, group) => figuresOfTotals(store, names.map((scope) => totals.get(scope) ?? new ScopeTotals(scope, {})), group);
+  return (names, group) => figuresOfTotals(store, names.map((scope) => totals.get(scope) ?? new ScopeTotals(scope, scopeCounters({}))), group);
 }
 
 async function totalsOf(store: ReadModelStore, scope: string): Promise<ScopeTotals> {
-  return new ScopeTotals(scope, await store.counters(totalsCounter(scope)));
+  return new ScopeTotals(scope, await countersIn(store, scope));
+}
+
+async function countersIn(store: ReadModelStore, scope: string): Promise<ScopeCounters> {
+  return scopeCounters(await store.counters(totalsCounter(scope)));
 }
 
 /** The figures of some scopes' totals together; null for a group with no deals. */
