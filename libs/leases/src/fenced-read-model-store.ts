@@ -1,4 +1,4 @@
-import type { Checkpoint, CommitOptions, GetOptions, IndexEntry, JsonObject, RangeOptions, ReadModelChange, ReadModelStore } from '@deals/read-models';
+import type { Checkpoint, CommitOptions, GetOptions, IndexEntry, JsonObject, RangeOptions, ReadModelChange, ReadModelStore, ScoreRangeOptions } from '@deals/read-models';
 
 /** Whatever says whether this process may write now; LeaderElection is one. */
 export interface Fence {
@@ -59,6 +59,10 @@ export class FencedReadModelStore implements ReadModelStore {
 
   range(index: string, options: RangeOptions): Promise<IndexEntry[]> {
     return this.inner.range(index, options);
+  }
+
+  scores(index: string, options: ScoreRangeOptions): Promise<number[]> {
+    return this.inner.scores(index, options);
   }
 
   count(index: string, min?: number, max?: number, limit?: number): Promise<number> {

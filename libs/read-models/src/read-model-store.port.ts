@@ -51,6 +51,8 @@ export interface RangeOptions {
   readonly offset?: number;
 }
 
+export type ScoreRangeOptions = Omit<RangeOptions, 'after'>;
+
 export interface CommitOptions {
   /**
    * The commit is one of a catch-up's (a rebuild's): more follow, and no reader needs its indexes soon.
@@ -109,6 +111,13 @@ export interface ReadModelStore {
   counters(counter: string, fields?: readonly string[]): Promise<Record<string, number>>;
 
   range(index: string, options: RangeOptions): Promise<IndexEntry[]>;
+
+  /**
+   * The scores `range` would answer, without their members, in the same order: for a caller that
+   * needs the values and not who holds them (a percentile), which costs a fraction of reading the
+   * members. No `after` cursor: a cursor needs the member.
+   */
+  scores(index: string, options: ScoreRangeOptions): Promise<number[]>;
 
   /**
    * Members with min <= score <= max; with a limit, counts no further than it (answers at most limit),

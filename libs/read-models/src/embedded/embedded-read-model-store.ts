@@ -24,6 +24,7 @@ import type {
   RangeOptions,
   ReadModelChange,
   ReadModelStore,
+  ScoreRangeOptions,
 } from '../read-model-store.port';
 
 const schemaVersion = 5;
@@ -75,6 +76,14 @@ function prepareStatements(db: Database.Database) {
        WHERE name_id = @name ${where} AND score >= @min AND score <= @max
        ORDER BY score ${order}, member ${order} LIMIT @limit OFFSET @offset`,
     );
+  const scores = (order: 'ASC' | 'DESC') =>
+    db
+      .prepare<RangeParams, number>(
+        `SELECT score FROM index_entries
+         WHERE name_id = @name AND score >= @min AND score <= @max
+         ORDER BY score ${order}, member ${order} LIMIT @limit OFFSET @offset`,
+      )
+      .pluck();
   return {
     // Deferred: the snapshot is taken by the first read inside it.
     beginRead: db.prepare('BEGIN'),
@@ -126,6 +135,8 @@ function prepareStatements(db: Database.Database) {
     rangeForwardsAfter: range('AND (score, member) > (@score, @member)', 'ASC'),
     rangeBackwards: range('', 'DESC'),
     rangeBackwardsAfter: range('AND (score, member) < (@score, @member)', 'DESC'),
+    scoresForwards: scores('ASC'),
+    scoresBackwards: scores('DESC'),
     count: db.prepare<[number, number, number], { n: number }>(
       'SELECT count(*) AS n FROM index_entries WHERE name_id = ? AND score >= ? AND score <= ?',
     ),
@@ -510,15 +521,9 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   }
 
   async range(index: string, options: RangeOptions): Promise<IndexEntry[]> {
-    const limit = nonNegativeInteger(options.limit, 'limit');
-    const offset = rangeOffset(options);
-    if (limit === 0) return [];
-    this.snapshot();
-    this.settleIndexesOf(owner(index));
-    const nameId = this.nameId(index);
-    if (nameId === undefined) return [];
+    const params = this.rangeParams(index, options);
+    if (params === undefined) return [];
     const { after, reverse = false } = options;
-    const params = { name: nameId, min: options.min ?? -Infinity, max: options.max ?? Infinity, limit, offset };
     const statements = this.statements;
     const rows =
       after === undefined
@@ -529,6 +534,24 @@ export class EmbeddedReadModelStore implements ReadModelStore {
             member: after.member,
           });
     return rows.map((row) => ({ member: row.member, score: row.score }));
+  }
+
+  async scores(index: string, options: ScoreRangeOptions): Promise<number[]> {
+    const params = this.rangeParams(index, options);
+    if (params === undefined) return [];
+    return (options.reverse ? this.statements.scoresBackwards : this.statements.scoresForwards).all(params);
+  }
+
+  /** The bound parameters of a range read, in the read's snapshot; undefined when it can hold nothing. */
+  private rangeParams(index: string, options: RangeOptions): RangeParams | undefined {
+    const limit = nonNegativeInteger(options.limit, 'limit');
+    const offset = rangeOffset(options);
+    if (limit === 0) return undefined;
+    this.snapshot();
+    this.settleIndexesOf(owner(index));
+    const nameId = this.nameId(index);
+    if (nameId === undefined) return undefined;
+    return { name: nameId, min: options.min ?? -Infinity, max: options.max ?? Infinity, limit, offset };
   }
 
   async count(index: string, min = -Infinity, max = Infinity, limit?: number): Promise<number> {

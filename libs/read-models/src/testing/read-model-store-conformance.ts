@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Checkpoint, IndexEntry, JsonObject, ReadModelChange, ReadModelStore } from '../read-model-store.port';
+import type { Checkpoint, IndexEntry, JsonObject, ReadModelChange, ReadModelStore, ScoreRangeOptions } from '../read-model-store.port';
 
 export interface ReadModelStoreFixture {
   readonly store: ReadModelStore;
@@ -197,6 +197,15 @@ export function describeReadModelStoreConformance(
         await store.commit(p, history[2]!(p), checkpointAt(3n), catchingUp);
         await store.commit(p, [index(`${p}:activity`, 'e', 1)], checkpointAt(4n));
         expect(await everything(store, `${p}:activity`)).toEqual([entry('e', 1), entry('c', 5), entry('d', 5), entry('b', 25), entry('a', 30)]);
+      });
+
+      it('scores see every catch-up commit, read between commits or not', async () => {
+        const p = projectionName();
+        await store.commit(p, history[0]!(p), checkpointAt(1n), catchingUp);
+        expect(await store.scores(`${p}:activity`, { limit: 10 })).toEqual([10, 20]);
+        await store.commit(p, history[1]!(p), checkpointAt(2n), catchingUp);
+        await store.commit(p, history[2]!(p), checkpointAt(3n), catchingUp);
+        expect(await store.scores(`${p}:activity`, { limit: 10 })).toEqual([5, 5, 25, 30]);
       });
 
       it('settle changes nothing a reader sees, and may be called at any time', async () => {
@@ -416,6 +425,29 @@ export function describeReadModelStoreConformance(
         expect(await store.range(name, { offset: 0, limit: 2 })).toEqual(entries.slice(0, 2));
         expect(await store.range(name, { offset: 10, limit: 5 })).toEqual([]);
         expect(await store.range(name, { min: 4, offset: 1, limit: 5 })).toEqual([]);
+      });
+
+      it('scores answers the scores of range, in its order, with bounds, an offset, reverse and a limit', async () => {
+        const { name, entries } = await tiedIndex();
+        expect(await store.scores(name, { limit: 100 })).toEqual(entries.map((each) => each.score));
+        const asked: ScoreRangeOptions[] = [
+          { limit: 4 },
+          { min: 2, max: 3, limit: 100 },
+          { min: 2.5, limit: 2 },
+          { max: 1, limit: 100 },
+          { reverse: true, limit: 100 },
+          { reverse: true, min: 2, max: 3, limit: 3 },
+          { offset: 4, limit: 1 },
+          { min: 2, max: 3, offset: 3, limit: 100 },
+          { reverse: true, min: 1, max: 3, offset: 5, limit: 1 },
+          { offset: 10, limit: 5 },
+          { min: 5, limit: 100 },
+          { limit: 0 },
+        ];
+        for (const options of asked) expect(await store.scores(name, options)).toEqual((await store.range(name, options)).map((each) => each.score));
+        expect(await store.scores(`${name}-missing`, { limit: 10 })).toEqual([]);
+        await expect(store.scores(name, { offset: -1, limit: 1 })).rejects.toThrow(RangeError);
+        await expect(store.scores(name, { limit: 1.5 })).rejects.toThrow(RangeError);
       });
 
       it('range refuses an offset beside an `after` cursor, and one that is not a whole number', async () => {

@@ -13,6 +13,7 @@ import {
   projectionNamespace,
   rangeOffset,
   type RangeOptions,
+  type ScoreRangeOptions,
   type ReadModelChange,
   type ReadModelStore,
   roundCounter,
@@ -121,6 +122,10 @@ export class InMemoryReadModelStore implements ReadModelStore {
       .sort(compare)
       .filter((entry) => after === undefined || compare(entry, after) > 0)
       .slice(offset, offset + limit);
+  }
+
+  async scores(index: string, options: ScoreRangeOptions): Promise<number[]> {
+    return (await this.range(index, options)).map((entry) => entry.score);
   }
 
   async count(index: string, min = -Infinity, max = Infinity, limit?: number): Promise<number> {
