@@ -1,4 +1,4 @@
-import type { IndexEntry, JsonObject, ReadModelChange, ReadModelStore } from '@deals/read-models';
+import type { JsonObject, ReadModelChange, ReadModelStore } from '@deals/read-models';
 import { contribute, type DurationStat, durationStatNames, type DurationStats, durationStatsOf, groupKey, percentileRanks } from './cycle-metrics';
 import { type DealTimeline, latestTime } from './deal-timeline';
 
@@ -279,8 +279,8 @@ export class ScopeTotals {
   private readonly read: ReadonlyMap<DurationStat, ReadonlyMap<number, number>>;
   private readonly bins = new Map<DurationStat, Map<number, number>>();
   private readonly sums: Map<DurationStat, number>;
-  /** Deal id → its current value, per statistic: entries of the index to skip. */
-  private readonly removed = new Map<DurationStat, Map<string, number>>();
+  /** The current values of the deals moved, per statistic: entries of the index to skip. */
+  private readonly removed = new Map<DurationStat, number[]>();
   /** Values at the horizon, per statistic: entries the index does not hold. */
   private readonly added = new Map<DurationStat, number[]>();
 
@@ -298,7 +298,7 @@ export class ScopeTotals {
    * (undefined: not there yet). Only what differs moves: a duration the horizon leaves as it is keeps
    * its index entry, so the percentile lookups have fewer entries to skip and merge.
    */
-  correct(dealId: string, current: Share, then: Share | undefined): void {
+  correct(current: Share, then: Share | undefined): void {
     const thenFields = then?.fields ?? noShare.fields;
     const thenDurations = then?.durations ?? noShare.durations;
     for (const [field, value] of current.fields) this.addField(field, (thenFields.get(field) ?? 0) - value);
@@ -307,9 +307,9 @@ export class ScopeTotals {
       const thenMs = thenDurations.get(stat);
       if (thenMs === ms) continue;
       this.move(stat, ms, -1);
-      let removed = this.removed.get(stat);
-      if (!removed) this.removed.set(stat, (removed = new Map()));
-      removed.set(dealId, ms);
+      const removed = this.removed.get(stat);
+      if (removed) removed.push(ms);
+      else this.removed.set(stat, [ms]);
       if (thenMs !== undefined) this.put(stat, thenMs);
     }
     for (const [stat, ms] of thenDurations) if (!current.durations.has(stat)) this.put(stat, ms);
@@ -337,11 +337,7 @@ export class ScopeTotals {
 
   /** The removed values within some bounds. */
   removedIn(stat: DurationStat, { min, max }: Bounds): number[] {
-    return [...(this.removed.get(stat)?.values() ?? [])].filter((ms) => ms >= min && ms <= max);
-  }
-
-  isRemoved(stat: DurationStat, entry: IndexEntry): boolean {
-    return this.removed.get(stat)?.get(entry.member) === entry.score;
+    return (this.removed.get(stat) ?? []).filter((ms) => ms >= min && ms <= max);
   }
 
   /** The put-back values within some bounds. */
@@ -474,12 +470,32 @@ async function valuesAt(
   await Promise.all(
     positions.map(async (position) => {
       const reverse = count - 1 - position < position;
-      const [entry] = await store.range(index, { min, max, reverse, offset: reverse ? count - 1 - position : position, limit: 1 });
-      if (entry === undefined) throw new TornAggregates(`${stat} holds fewer values in [${min}, ${max}] than its histogram counts`);
-      values.set(position, entry.score);
+      const [score] = await store.scores(index, { min, max, reverse, offset: reverse ? count - 1 - position : position, limit: 1 });
+      if (score === undefined) throw new TornAggregates(`${stat} holds fewer values in [${min}, ${max}] than its histogram counts`);
+      values.set(position, score);
     }),
   );
   return (position) => values.get(position)!;
+}
+
+/**
+ * The scores read from one end of a range, less one score equal to each removed value. Values are
+ * what a percentile needs, so equal scores are interchangeable: below the last score read every
+ * entry of a score was read, so exactly the removed ones go; at the last score an entry beyond the
+ * read may be the removed one, and one read goes in its place, which leaves one fewer of that score
+ * at the far end. The result is then still the nearest survivors, and no fewer than were read less
+ * the removed values.
+ */
+function withoutRemoved(scores: readonly number[], removed: readonly number[]): number[] {
+  if (removed.length === 0) return [...scores];
+  const toSkip = new Map<number, number>();
+  for (const ms of removed) toSkip.set(ms, (toSkip.get(ms) ?? 0) + 1);
+  return scores.filter((score) => {
+    const left = toSkip.get(score);
+    if (left === undefined || left === 0) return true;
+    toSkip.set(score, left - 1);
+    return false;
+  });
 }
 
 /** The values at some positions (0-based, ascending) among the `count` values within some bounds. */
@@ -504,9 +520,9 @@ async function valuesIn(
   const values: number[] = [];
   await Promise.all(
     scopes.map(async (scope) => {
-      const entries = await store.range(durationIndex(scope.scope, stat), { min, max, reverse, limit: needed + scope.removedIn(stat, bounds).length });
-      for (const entry of entries) if (!scope.isRemoved(stat, entry)) values.push(entry.score);
-      values.push(...scope.addedIn(stat, bounds));
+      const removed = scope.removedIn(stat, bounds);
+      const scores = await store.scores(durationIndex(scope.scope, stat), { min, max, reverse, limit: needed + removed.length });
+      values.push(...withoutRemoved(scores, removed), ...scope.addedIn(stat, bounds));
     }),
   );
   values.sort((a, b) => a - b);

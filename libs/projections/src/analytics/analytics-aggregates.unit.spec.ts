@@ -61,6 +61,24 @@ describe('analytics pre-aggregates', () => {
     },
   );
 
+  describe('given durations that tie (every event at midnight)', () => {
+    const tied = projected(randomDeals(400, 11, dayMs));
+    const tiedDeals = timelines(tied);
+    const last = lastEventOf(tiedDeals);
+
+    it.each([
+      ['a day before the last event', last - dayMs],
+      ['a month before it', last - 30 * dayMs],
+      ['midway', start + 100 * dayMs],
+    ])('when asked as of %s, then the corrected percentiles skip one tied entry per deal moved, as a scan counts them', async (_, asOf) => {
+      for (const groupBy of [undefined, 'month'] as const) {
+        const options: AnalyticsOptions = { basis: 'cohort', asOf, groupBy };
+        expect(await fromAggregates(tied, options)).toEqual(computeCycleAnalytics(tiedDeals, options));
+        expect(await fromAggregates(tied, options, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(tiedDeals, options));
+      }
+    });
+  });
+
   it('correct, for an instant long past, only the deals captured by then and changed after it', async () => {
     const asOf = asOfs.midway;
     const expected = all.filter((timeline) => timeline.capturedAt <= endOfMonth(asOf) && latestTime(timeline) > asOf).map((timeline) => timeline.dealId);

@@ -481,7 +481,7 @@ async function correct(store: ReadModelStore, options: AnalyticsOptions, totals:
     if (scopes.length === 0) continue;
     const then = timelineAt(current, options.asOf);
     const shares = { current: shareOf(current), then: then === undefined ? undefined : shareOf(then) };
-    for (const scope of scopes) scope.correct(current.dealId, shares.current, shares.then);
+    for (const scope of scopes) scope.correct(shares.current, shares.then);
   }
 }
 

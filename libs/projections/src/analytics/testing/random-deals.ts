@@ -9,15 +9,17 @@ export const randomDealsStart = Date.UTC(2025, 0, 1);
 
 /**
  * Deals at millisecond times over half a year: every path a deal can take (lost early, won from
- * proposal, proposal ⇄ negotiation, still open), values changing, two currencies.
+ * proposal, proposal ⇄ negotiation, still open), values changing, two currencies. With a coarser
+ * `grainMs` (a day) every time is a multiple of it, so that many durations tie.
  */
-export function randomDeals(count: number, seed: number): StoredDealEvent[] {
+export function randomDeals(count: number, seed: number, grainMs = 1): StoredDealEvent[] {
   const next = seededRandom(seed);
+  const grains = (ms: number) => Math.floor(ms / grainMs) * grainMs;
   const streams: StoredDealEvent[][] = [];
   for (let index = 0; index < count; index++) {
     const dealId = `deal-${index}`;
-    let time = randomDealsStart + Math.floor(next() * 180 * dayMs);
-    const later = () => new Date((time += Math.floor(next() * 20 * dayMs) + 1)).toISOString();
+    let time = randomDealsStart + grains(next() * 180 * dayMs);
+    const later = () => new Date((time += grains(next() * 20 * dayMs) + grainMs)).toISOString();
     const money = (amount: number): Money => (index % 3 === 0 ? usd(amount) : eur(amount));
     const events: DealEvent[] = [
       leadCaptured(new Date(time).toISOString(), {
