@@ -256,16 +256,9 @@ export class RedisReadModelStore implements ReadModelStore {
     return this.rangeAfterMoved(key, { min, max, reverse, limit, after });
   }
 
+  /** ZRANGE answers members with their scores whatever is asked, so this is `range` less the members. */
   async scores(index: string, options: ScoreRangeOptions): Promise<number[]> {
-    const limit = nonNegativeInteger(options.limit, 'limit');
-    const offset = rangeOffset(options);
-    if (limit === 0) return [];
-    const key = this.key(kinds.index, index);
-    const { min = -Infinity, max = Infinity, reverse = false } = options;
-    const reply = reverse
-      ? await this.redis.zrange(key, bound(max), bound(min), 'BYSCORE', 'REV', 'LIMIT', offset, limit, 'WITHSCORES')
-      : await this.redis.zrange(key, bound(min), bound(max), 'BYSCORE', 'LIMIT', offset, limit, 'WITHSCORES');
-    return entries(reply).map((entry) => entry.score);
+    return (await this.range(index, options)).map((entry) => entry.score);
   }
 
   async count(index: string, min?: number, max?: number, limit?: number): Promise<number> {
