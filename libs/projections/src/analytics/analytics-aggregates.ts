@@ -269,9 +269,9 @@ export function scopeCounters(counters: Readonly<Record<string, number>>): Scope
 }
 
 /**
- * A scope's totals as read, plus corrections: the shares of some deals taken out (their current
- * share) and put back (their share at the horizon). Only the deals changed after the horizon need
- * correcting, so a question about now reads the totals as they are.
+ * A scope's totals as read, plus corrections: some deals moved from their current share to their
+ * share at the horizon. Only the deals changed after the horizon need correcting, so a question
+ * about now reads the totals as they are.
  */
 export class ScopeTotals {
   readonly fields: Map<string, number>;
