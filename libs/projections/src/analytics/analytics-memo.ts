@@ -19,8 +19,8 @@ import type { CycleAnalytics, CycleMetrics } from './cycle-metrics';
  *
  * Beside them, the counters of each scope as read at a revision, for the questions that correct
  * them (asOf in the past): those start from the same totals until a commit changes the scope, and a
- * capture month a year back hardly changes. And whole answers: about an instant the projection's clock has left behind (settledAnswer),
- * and about one at or after its latest event (currentAnswer).
+ * capture month a year back hardly changes. And whole answers: about an instant the projection's
+ * clock has left behind (settledAnswer), and about one at or after its latest event (currentAnswer).
  */
 export class AnalyticsMemo {
   private readonly figuresOf: RecentMap<string, Remembered<CycleMetrics | null>>;

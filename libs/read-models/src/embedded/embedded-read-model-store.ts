@@ -70,20 +70,12 @@ interface RangeParams {
 function prepareStatements(db: Database.Database) {
   // The keyset term comes first in each range query: written so, SQLite seeks the (name_id, score, member)
   // index to the cursor instead of walking every tie before it.
-  const range = (where: string, order: 'ASC' | 'DESC') =>
-    db.prepare<RangeParams, EntryRow>(
-      `SELECT member, score FROM index_entries
-       WHERE name_id = @name ${where} AND score >= @min AND score <= @max
-       ORDER BY score ${order}, member ${order} LIMIT @limit OFFSET @offset`,
-    );
-  const scores = (order: 'ASC' | 'DESC') =>
-    db
-      .prepare<RangeParams, number>(
-        `SELECT score FROM index_entries
-         WHERE name_id = @name AND score >= @min AND score <= @max
-         ORDER BY score ${order}, member ${order} LIMIT @limit OFFSET @offset`,
-      )
-      .pluck();
+  const rangeSql = (columns: string, where: string, order: 'ASC' | 'DESC') =>
+    `SELECT ${columns} FROM index_entries
+     WHERE name_id = @name ${where} AND score >= @min AND score <= @max
+     ORDER BY score ${order}, member ${order} LIMIT @limit OFFSET @offset`;
+  const range = (where: string, order: 'ASC' | 'DESC') => db.prepare<RangeParams, EntryRow>(rangeSql('member, score', where, order));
+  const scores = (order: 'ASC' | 'DESC') => db.prepare<RangeParams, number>(rangeSql('score', '', order)).pluck();
   return {
     // Deferred: the snapshot is taken by the first read inside it.
     beginRead: db.prepare('BEGIN'),
