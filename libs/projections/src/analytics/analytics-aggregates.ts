@@ -1,5 +1,5 @@
 import type { JsonObject, ReadModelChange, ReadModelStore } from '@deals/read-models';
-import { contribute, type DurationStat, durationStatNames, type DurationStats, durationStatsOf, groupKey, percentileRanks } from './cycle-metrics';
+import { contribute, type DurationStat, durationStatNames, type DurationStats, durationStatsOf, groupKey, percentileRanks, standingField, utcMonth } from './cycle-metrics';
 import { type DealTimeline, latestTime } from './deal-timeline';
 
 /**
@@ -8,7 +8,8 @@ import { type DealTimeline, latestTime } from './deal-timeline';
  * few short index ranges instead of every timeline. docs/analytics.md, "How queries stay fast".
  *
  * A scope is `all`, `owner:<owner>`, `source:<source>` or `month:<YYYY-MM>` (capture month); each
- * deal belongs to one scope of each kind. Per scope:
+ * deal belongs to one scope of each kind. A scope `event:<YYYY-MM>` holds instead what a period
+ * counts that happened in that month, of every deal (`periodShares`). Per scope:
  * - `analytics:t:<scope>`, a counter hash: the additive fields of `contribute` and, per duration
  *   statistic, its exact sum in ms (`<stat>#s`) and a histogram of its values over fixed bins
  *   (`<stat>#<bin>`), whose counts add up to its count;
@@ -20,7 +21,8 @@ import { type DealTimeline, latestTime } from './deal-timeline';
  * past corrects only the deals captured by then; `analytics:groups`, scope → deals, to list the
  * groups of a grouping, and
  * `analytics:revisions`, scope → the changes made to it, with the generation they count in
- * (`analytics:meta/revisions`), under which a scope's figures can be remembered (AnalyticsMemo).
+ * (`analytics:meta/revisions`), under which a scope's figures can be remembered (AnalyticsMemo);
+ * `analytics:event-months`, the deals the event months have held since their capture.
  */
 export const analyticsActiveIndex = 'analytics:active';
 export const monthActivityIndex = (month: string): string => `${analyticsActiveIndex}:${month}`;
@@ -30,6 +32,10 @@ export const analyticsRevisionsCounter = 'analytics:revisions';
 export const analyticsMetaCollection = 'analytics:meta';
 export const revisionsMetaId = 'revisions';
 export const allScope = 'all';
+/** The scope of what a period counts that happened in one UTC month (periodShares). */
+export const eventScope = (month: string): string => `event:${month}`;
+/** `deals`: the deals whose period shares have been kept since their capture. */
+export const analyticsEventMonthsCounter = 'analytics:event-months';
 
 /**
  * `analytics:meta/revisions`: the generation the revisions count in, and the projection's clock in
@@ -156,7 +162,7 @@ export function storedStat(stat: DurationStat): DurationStat {
 // ---------------------------------------------------------------------------------------------
 // Write side: the change one event makes to a deal's share, in every scope of the deal.
 
-interface Share {
+export interface Share {
   readonly fields: ReadonlyMap<string, number>;
   readonly durations: ReadonlyMap<DurationStat, number>;
 }
@@ -165,28 +171,62 @@ const sharesOfFrozen = new WeakMap<DealTimeline, Share>();
 
 /** A deal's share of the cohort figures as it stands (no horizon: everything so far counts). */
 export function shareOf(deal: DealTimeline): Share {
-  return derivedOnce(sharesOfFrozen, deal, () => {
-    const fields = new Map<string, number>();
-    const durations = new Map<DurationStat, number>();
-    contribute(deal, () => true, {
-      count: (field, by) => fields.set(field, (fields.get(field) ?? 0) + by),
-      duration: (stat, ms) => durations.set(stat, ms),
-    });
-    return { fields, durations };
+  return derivedOnce(sharesOfFrozen, deal, () => shareWhere(deal, () => true));
+}
+
+/** What `contribute` adds for the deal when `counts` says what counts; with `onlyCounted`, without the standing fields. */
+function shareWhere(deal: DealTimeline, counts: (time: number) => boolean, onlyCounted = false): Share {
+  const fields = new Map<string, number>();
+  const durations = new Map<DurationStat, number>();
+  contribute(deal, counts, {
+    count: (field, by) => {
+      if (!onlyCounted || !standingField(field)) fields.set(field, (fields.get(field) ?? 0) + by);
+    },
+    duration: (stat, ms) => durations.set(stat, ms),
+  });
+  return { fields, durations };
+}
+
+const periodSharesOfFrozen = new WeakMap<DealTimeline, ReadonlyMap<string, Share>>();
+
+/**
+ * A deal's share of the period figures as it stands, per UTC month of what a period counts: a close,
+ * a stage reached, a stint left (the scopes `event:<YYYY-MM>`). The standing fields (open, still in a
+ * stage) are not in it: a period counts them as the deal stood at its end, which the cohort scopes
+ * hold. Months with nothing counted are left out.
+ */
+export function periodShares(deal: DealTimeline): ReadonlyMap<string, Share> {
+  return derivedOnce(periodSharesOfFrozen, deal, () => {
+    const months = new Set<string>();
+    for (const stint of deal.stints) {
+      months.add(utcMonth(stint.enteredAt));
+      if (stint.leftAt !== null) months.add(utcMonth(stint.leftAt));
+    }
+    if (deal.closedAt !== null) months.add(utcMonth(deal.closedAt));
+    const shares = new Map<string, Share>();
+    for (const month of months) {
+      const share = shareWhere(deal, (time) => utcMonth(time) === month, true);
+      if (share.fields.size > 0 || share.durations.size > 0) shares.set(month, share);
+    }
+    return shares;
   });
 }
 
-const noShare: Share = { fields: new Map(), durations: new Map() };
+export const noShare: Share = { fields: new Map(), durations: new Map() };
+const noShares: ReadonlyMap<string, Share> = new Map();
 
-/** The counter and index changes that move a deal's share from `before` to `after`. */
-export function aggregateChanges(before: DealTimeline | undefined, after: DealTimeline): ReadModelChange[] {
-  const old = before === undefined ? noShare : shareOf(before);
-  const now = shareOf(after);
+/** How a deal's share moves: the additive fields (histograms and sums included) and the durations whose value changed. */
+interface ShareDelta {
+  readonly deltas: ReadonlyMap<string, number>;
+  readonly moved: ReadonlyArray<{ readonly stat: DurationStat; readonly was: number | undefined; readonly is: number | undefined }>;
+}
+
+function shareDelta(old: Share, now: Share): ShareDelta {
   const deltas = new Map<string, number>();
   const add = (field: string, by: number) => deltas.set(field, (deltas.get(field) ?? 0) + by);
   for (const [field, value] of old.fields) add(field, -value);
   for (const [field, value] of now.fields) add(field, value);
-  const moved: Array<{ readonly stat: DurationStat; readonly was: number | undefined; readonly is: number | undefined }> = [];
+  const moved: Array<ShareDelta['moved'][number]> = [];
   for (const stat of storedStats) {
     const was = old.durations.get(stat);
     const is = now.durations.get(stat);
@@ -201,8 +241,25 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
     }
     moved.push({ stat, was, is });
   }
+  return { deltas, moved };
+}
+
+/** The changes that move one scope's totals and indexes by a deal's share delta, and its revision. */
+function scopeChanges(changes: ReadModelChange[], scope: string, dealId: string, { deltas, moved }: ShareDelta): void {
+  const counter = totalsCounter(scope);
+  for (const [field, by] of deltas) if (by !== 0) changes.push({ kind: 'increment', counter, field, by });
+  for (const { stat, is } of moved) {
+    const index = durationIndex(scope, stat);
+    changes.push(is === undefined ? { kind: 'unindex', index, member: dealId } : { kind: 'index', index, member: dealId, score: is });
+  }
+  changes.push({ kind: 'increment', counter: analyticsRevisionsCounter, field: scope, by: 1 });
+}
+
+/** The counter and index changes that move a deal's share from `before` to `after`. */
+export function aggregateChanges(before: DealTimeline | undefined, after: DealTimeline): ReadModelChange[] {
+  const cohort = shareDelta(before === undefined ? noShare : shareOf(before), shareOf(after));
   const changes: ReadModelChange[] = [];
-  for (const { stat, was, is } of moved) {
+  for (const { stat, was, is } of cohort.moved) {
     if (was !== undefined) {
       const bin = durationBin(was);
       changes.push({ kind: 'increment', counter: fineCounter(stat, bin), field: String(durationSubBin(was, bin)), by: -1 });
@@ -213,22 +270,25 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
     }
   }
   for (const scope of dealScopes(after)) {
-    const counter = totalsCounter(scope);
-    for (const [field, by] of deltas) if (by !== 0) changes.push({ kind: 'increment', counter, field, by });
-    for (const { stat, is } of moved) {
-      const index = durationIndex(scope, stat);
-      changes.push(is === undefined ? { kind: 'unindex', index, member: after.dealId } : { kind: 'index', index, member: after.dealId, score: is });
-    }
+    scopeChanges(changes, scope, after.dealId, cohort);
     if (before === undefined && scope !== allScope) changes.push({ kind: 'increment', counter: analyticsGroupsCounter, field: scope, by: 1 });
-    changes.push({ kind: 'increment', counter: analyticsRevisionsCounter, field: scope, by: 1 });
+  }
+  const periodsBefore = before === undefined ? noShares : periodShares(before);
+  const periodsAfter = periodShares(after);
+  for (const month of new Set([...periodsBefore.keys(), ...periodsAfter.keys()])) {
+    const delta = shareDelta(periodsBefore.get(month) ?? noShare, periodsAfter.get(month) ?? noShare);
+    if (delta.moved.length > 0 || [...delta.deltas.values()].some((by) => by !== 0)) scopeChanges(changes, eventScope(month), after.dealId, delta);
   }
   const latest = latestTime(after);
   const month = groupKey(after, 'month');
   changes.push({ kind: 'index', index: analyticsActiveIndex, member: after.dealId, score: latest });
   changes.push({ kind: 'index', index: monthActivityIndex(month), member: after.dealId, score: latest });
-  // Counted at capture only: a read model projected before these indexes existed counts fewer here
-  // than its month's deals (analytics:groups), and the query then does not trust the month's index.
-  if (before === undefined) changes.push({ kind: 'increment', counter: analyticsActivityCounter, field: month, by: 1 });
+  // Counted at capture only: a read model projected before these indexes (or the event months'
+  // scopes) existed counts fewer here than its deals, and the query then does not trust them.
+  if (before === undefined) {
+    changes.push({ kind: 'increment', counter: analyticsActivityCounter, field: month, by: 1 });
+    changes.push({ kind: 'increment', counter: analyticsEventMonthsCounter, field: 'deals', by: 1 });
+  }
   return changes;
 }
 

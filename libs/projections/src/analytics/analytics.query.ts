@@ -3,6 +3,7 @@ import {
   allScope,
   analyticsActiveIndex,
   analyticsActivityCounter,
+  analyticsEventMonthsCounter,
   analyticsGroupsCounter,
   type AnalyticsMeta,
   analyticsMeta,
@@ -10,7 +11,10 @@ import {
   analyticsRevisionsCounter,
   dealScopes,
   durationStatsIn,
+  eventScope,
   lateAfterMs,
+  noShare,
+  periodShares,
   monthActivityIndex,
   revisionsMetaId,
   type ScopeCounters,
@@ -291,36 +295,79 @@ export interface AggregateOptions {
   readonly maxPast?: number;
 }
 
+/**
+ * What the pre-aggregates read for a question, if they answer it: the deals it counts (`asked`,
+ * before narrowing to those captured by the horizon) and the instant they stand at. A period from a
+ * UTC month start, ungrouped, adds up what happened in the months from its start to its horizon
+ * (`events`) and what stood at the horizon (the cohort of every deal then): the deals changed after
+ * the horizon are corrected in both, and those are all that a month's events after it hold.
+ */
+interface AggregateQuestion {
+  readonly asked: MonthWindow;
+  readonly horizon: number;
+  /** Period basis: the event months' scopes; undefined in cohort basis. */
+  readonly events?: readonly string[];
+}
+
+function aggregateQuestion(options: AnalyticsOptions): AggregateQuestion | undefined {
+  if (options.basis === 'period') {
+    if (options.groupBy !== undefined || options.from === undefined || monthStart(options.from) === undefined) return undefined;
+    const { horizon } = analyticsWindow(options);
+    return { asked: 'all', horizon, events: monthsBetween(options.from, horizon).map(eventScope) };
+  }
+  const asked = monthWindow(options);
+  if (asked === undefined || (asked !== 'all' && options.groupBy !== undefined && options.groupBy !== 'month')) return undefined;
+  return { asked, horizon: options.asOf };
+}
+
+/** The UTC months from the one of `from` to the one of `until`, both included; none when `until` is earlier. */
+function monthsBetween(from: number, until: number): string[] {
+  const months: string[] = [];
+  const date = new Date(from);
+  for (let month = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1); month <= until; month = Date.UTC(new Date(month).getUTCFullYear(), new Date(month).getUTCMonth() + 1, 1)) {
+    months.push(utcMonth(month));
+  }
+  return months;
+}
+
 /** The figures from the pre-aggregates, or undefined when the question is not one they answer. */
 export async function fromAggregates(store: ReadModelStore, options: AnalyticsOptions, { memo, maxCorrected = maxCorrectedDeals, maxPast = maxPastDeals }: AggregateOptions = {}): Promise<CycleAnalytics | undefined> {
-  if (options.basis !== 'cohort') return undefined;
-  const asked = monthWindow(options);
-  if (asked === undefined) return undefined;
-  if (asked !== 'all' && options.groupBy !== undefined && options.groupBy !== 'month') return undefined;
+  const question = aggregateQuestion(options);
+  if (question === undefined) return undefined;
+  const { asked, horizon, events } = question;
   // Read first: the reads below see this state or a later one, and a later one has no fewer deals
-  // changed after asOf, so figures with nothing to correct hold at these revisions too.
+  // changed after the horizon, so figures with nothing to correct hold at these revisions too.
   const revisions = memo && (await revisionsOf(store));
-  if (!(await hasActivityIndex(store))) return undefined;
+  if (!(await hasActivityIndex(store)) || (events !== undefined && !(await eventMonthsHoldEveryDeal(store)))) return undefined;
   let window: MonthWindow = asked;
-  let changed = await store.range(analyticsActiveIndex, { min: options.asOf + 1, limit: maxCorrected + 1 });
+  let changed = await store.range(analyticsActiveIndex, { min: horizon + 1, limit: maxCorrected + 1 });
   if (changed.length > maxCorrected) {
-    const past = await capturedBy(store, options, asked, maxPast);
+    const past = await capturedBy(store, horizon, options.groupBy, asked, maxPast);
     if (past === undefined) return undefined;
     ({ window, changed } = past);
   }
-  const remembered = memo && revisions && changed.length === 0 ? rememberedFigures(store, memo, revisions) : undefined;
+  const remembered = memo && revisions && changed.length === 0 ? rememberedFigures(store, memo, revisions, events) : undefined;
   const countersOf = memo && revisions ? rememberedCounters(store, memo, revisions) : (scope: string) => countersIn(store, scope);
   // A torn read (a commit between two reads) is retried once, then answered by a scan.
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const scopes = await questionScopes(store, window, options.groupBy);
-      const figures = remembered ?? (await correctedFigures(store, options, scopes, changed.map((entry) => entry.member), countersOf));
+      const figures = remembered ?? (await correctedFigures(store, horizon, scopes, events, changed.map((entry) => entry.member), countersOf));
       return await answer(scopes, figures);
     } catch (error) {
       if (!(error instanceof TornAggregates)) throw error;
     }
   }
   return undefined;
+}
+
+/**
+ * Whether every deal's period shares are in the event months: not so in a read model projected before
+ * they existed (the deals captured before count only among the deals), until a rebuild.
+ */
+async function eventMonthsHoldEveryDeal(store: ReadModelStore): Promise<boolean> {
+  const [kept, totals] = await Promise.all([store.counters(analyticsEventMonthsCounter, ['deals']), store.counters(totalsCounter(allScope), ['deals'])]);
+  return kept['deals'] !== undefined && kept['deals'] === totals['deals'];
 }
 
 /** No deal in the index: an empty read model, or one built before the aggregates. A scan answers either. */
@@ -345,17 +392,22 @@ async function revisionsOf(store: ReadModelStore): Promise<Revisions | undefined
   return { generation, of: (scopes) => JSON.stringify(scopes.map((scope) => counts[scope] ?? 0)) };
 }
 
-function rememberedFigures(store: ReadModelStore, memo: AnalyticsMemo, revisions: Revisions): FiguresOf {
-  return (scopes, group) =>
-    memo.figures(
-      JSON.stringify([revisions.generation, scopes]),
-      revisions.of(scopes),
-      async () => figuresOfTotals(store, await Promise.all(scopes.map((scope) => totalsOf(store, scope))), group),
+function rememberedFigures(store: ReadModelStore, memo: AnalyticsMemo, revisions: Revisions, events: readonly string[] | undefined): FiguresOf {
+  return (scopes, group) => {
+    const read = [...scopes, ...(events ?? [])];
+    return memo.figures(
+      JSON.stringify([revisions.generation, scopes, events ?? null]),
+      revisions.of(read),
+      async () => {
+        const totals = await Promise.all(read.map((scope) => totalsOf(store, scope)));
+        return figuresOfTotals(store, totals.slice(0, scopes.length), events && totals.slice(scopes.length), group);
+      },
       async () => {
         const now = await revisionsOf(store);
-        return now?.generation === revisions.generation ? now.of(scopes) : undefined;
+        return now?.generation === revisions.generation ? now.of(read) : undefined;
       },
     );
+  };
 }
 
 /** Every deal; or the capture months from `from` (inclusive) to `to` (exclusive), `YYYY-MM`. */
@@ -372,12 +424,13 @@ type MonthWindow = 'all' | { readonly from: string; readonly to: string };
  */
 async function capturedBy(
   store: ReadModelStore,
-  options: AnalyticsOptions,
+  horizon: number,
+  groupBy: GroupBy | undefined,
   asked: MonthWindow,
   maxDeals: number,
 ): Promise<{ readonly window: MonthWindow; readonly changed: IndexEntry[] } | undefined> {
-  if (options.groupBy === 'owner' || options.groupBy === 'source') return undefined;
-  const asOf = new Date(options.asOf);
+  if (groupBy === 'owner' || groupBy === 'source') return undefined;
+  const asOf = new Date(horizon);
   const end = utcMonth(Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth() + 1, 1));
   const window = { from: asked === 'all' ? '' : asked.from, to: asked === 'all' || asked.to > end ? end : asked.to };
   const [groups, activity] = await Promise.all([store.counters(analyticsGroupsCounter), store.counters(analyticsActivityCounter)]);
@@ -385,7 +438,7 @@ async function capturedBy(
   if (months.some((month) => groups[`month:${month}`] !== activity[month])) return undefined;
   const changed: IndexEntry[] = [];
   for (const month of months) {
-    changed.push(...(await store.range(monthActivityIndex(month), { min: options.asOf + 1, limit: maxDeals + 1 - changed.length })));
+    changed.push(...(await store.range(monthActivityIndex(month), { min: horizon + 1, limit: maxDeals + 1 - changed.length })));
     if (changed.length > maxDeals) return undefined;
   }
   return { window, changed };
@@ -449,12 +502,20 @@ function rememberedCounters(store: ReadModelStore, memo: AnalyticsMemo, revision
 
 type CountersOf = (scope: string) => Promise<ScopeCounters>;
 
-/** Every scope the question reads, with the deals changed after asOf taken back to their state then. */
-async function correctedFigures(store: ReadModelStore, options: AnalyticsOptions, scopes: QuestionScopes, changedIds: readonly string[], countersOf: CountersOf): Promise<FiguresOf> {
+/** Every scope the question reads, with the deals changed after the horizon taken back to their state then. */
+async function correctedFigures(
+  store: ReadModelStore,
+  horizon: number,
+  scopes: QuestionScopes,
+  events: readonly string[] | undefined,
+  changedIds: readonly string[],
+  countersOf: CountersOf,
+): Promise<FiguresOf> {
   const totals = new Map<string, ScopeTotals>();
-  await Promise.all([...new Set([...scopes.overall, ...scopes.groups])].map(async (scope) => totals.set(scope, new ScopeTotals(scope, await countersOf(scope)))));
-  await correct(store, options, totals, changedIds);
-  return (names, group) => figuresOfTotals(store, names.map((scope) => totals.get(scope) ?? new ScopeTotals(scope, scopeCounters({}))), group);
+  await Promise.all([...new Set([...scopes.overall, ...scopes.groups, ...(events ?? [])])].map(async (scope) => totals.set(scope, new ScopeTotals(scope, await countersOf(scope)))));
+  await correct(store, horizon, totals, events !== undefined, changedIds);
+  const totalsOf = (names: readonly string[]) => names.map((scope) => totals.get(scope) ?? new ScopeTotals(scope, scopeCounters({})));
+  return (names, group) => figuresOfTotals(store, totalsOf(names), events && totalsOf(events), group);
 }
 
 async function totalsOf(store: ReadModelStore, scope: string): Promise<ScopeTotals> {
@@ -465,13 +526,16 @@ async function countersIn(store: ReadModelStore, scope: string): Promise<ScopeCo
   return scopeCounters(await store.counters(totalsCounter(scope)));
 }
 
-/** The figures of some scopes' totals together; null for a group with no deals. */
-async function figuresOfTotals(store: ReadModelStore, totals: readonly ScopeTotals[], group: boolean): Promise<CycleMetrics | null> {
-  return group && (totals[0]!.fields.get('deals') ?? 0) <= 0 ? null : metricsOf(store, totals);
+/** The figures of some scopes' totals together (in a period, with its event months'); null for a group with no deals. */
+async function figuresOfTotals(store: ReadModelStore, totals: readonly ScopeTotals[], events: readonly ScopeTotals[] | undefined, group: boolean): Promise<CycleMetrics | null> {
+  return group && (totals[0]!.fields.get('deals') ?? 0) <= 0 ? null : metricsOf(store, totals, events);
 }
 
-/** Takes out the current share of each deal changed after asOf and puts back its share at asOf. */
-async function correct(store: ReadModelStore, options: AnalyticsOptions, totals: ReadonlyMap<string, ScopeTotals>, changedIds: readonly string[]): Promise<void> {
+/**
+ * Takes out the current share of each deal changed after the horizon and puts back its share then;
+ * with `periods`, in the event months' scopes too.
+ */
+async function correct(store: ReadModelStore, horizon: number, totals: ReadonlyMap<string, ScopeTotals>, periods: boolean, changedIds: readonly string[]): Promise<void> {
   if (changedIds.length === 0) return;
   const timelines = await store.getMany(analyticsDealCollection, changedIds, { frozen: true });
   for (const document of timelines) {
@@ -479,18 +543,29 @@ async function correct(store: ReadModelStore, options: AnalyticsOptions, totals:
     const current = document as unknown as DealTimeline;
     const scopes = dealScopes(current).flatMap((scope) => totals.get(scope) ?? []);
     if (scopes.length === 0) continue;
-    const then = timelineAt(current, options.asOf);
+    const then = timelineAt(current, horizon);
     const shares = { current: shareOf(current), then: then === undefined ? undefined : shareOf(then) };
     for (const scope of scopes) scope.correct(shares.current, shares.then);
+    if (!periods) continue;
+    const months = { current: periodShares(current), then: then === undefined ? undefined : periodShares(then) };
+    for (const month of new Set([...months.current.keys(), ...(months.then?.keys() ?? [])])) {
+      totals.get(eventScope(month))?.correct(months.current.get(month) ?? noShare, months.then?.get(month));
+    }
   }
 }
 
-async function metricsOf(store: ReadModelStore, scopes: readonly ScopeTotals[]): Promise<CycleMetrics> {
+/**
+ * The figures of some scopes' totals added up. In a period, `events` holds what happened in it,
+ * durations included; the scopes give only what stood at its end (standingField).
+ */
+async function metricsOf(store: ReadModelStore, scopes: readonly ScopeTotals[], events?: readonly ScopeTotals[]): Promise<CycleMetrics> {
   const fields = new Map<string, number>();
-  for (const scope of scopes) for (const [field, value] of scope.fields) fields.set(field, (fields.get(field) ?? 0) + value);
+  const add = (field: string, value: number) => fields.set(field, (fields.get(field) ?? 0) + value);
+  for (const scope of scopes) for (const [field, value] of scope.fields) if (events === undefined || standingField(field)) add(field, value);
+  for (const scope of events ?? []) for (const [field, value] of scope.fields) add(field, value);
   const durations = new Map<DurationStat, DurationStats>();
   const stored = [...new Set(durationStatNames.map(storedStat))];
-  await Promise.all(stored.map(async (stat) => durations.set(stat, await durationStatsIn(store, scopes, stat))));
+  await Promise.all(stored.map(async (stat) => durations.set(stat, await durationStatsIn(store, events ?? scopes, stat))));
   return metricsFrom(fields, (stat) => durations.get(storedStat(stat))!);
 }
 
