@@ -1,5 +1,5 @@
 import type { JsonObject, ReadModelChange, ReadModelStore } from '@deals/read-models';
-import { contribute, type DurationStat, durationStatNames, type DurationStats, durationStatsOf, groupKey, percentileRanks, standingField, utcMonth } from './cycle-metrics';
+import { contribute, type DurationStat, durationStatNames, type DurationStats, durationStatsOf, groupKey, percentileRanks, utcMonth } from './cycle-metrics';
 import { type DealTimeline, latestTime } from './deal-timeline';
 
 /**
@@ -171,20 +171,15 @@ const sharesOfFrozen = new WeakMap<DealTimeline, Share>();
 
 /** A deal's share of the cohort figures as it stands (no horizon: everything so far counts). */
 export function shareOf(deal: DealTimeline): Share {
-  return derivedOnce(sharesOfFrozen, deal, () => shareWhere(deal, () => true));
-}
-
-/** What `contribute` adds for the deal when `counts` says what counts; with `onlyCounted`, without the standing fields. */
-function shareWhere(deal: DealTimeline, counts: (time: number) => boolean, onlyCounted = false): Share {
-  const fields = new Map<string, number>();
-  const durations = new Map<DurationStat, number>();
-  contribute(deal, counts, {
-    count: (field, by) => {
-      if (!onlyCounted || !standingField(field)) fields.set(field, (fields.get(field) ?? 0) + by);
-    },
-    duration: (stat, ms) => durations.set(stat, ms),
+  return derivedOnce(sharesOfFrozen, deal, () => {
+    const fields = new Map<string, number>();
+    const durations = new Map<DurationStat, number>();
+    contribute(deal, () => true, {
+      count: (field, by) => fields.set(field, (fields.get(field) ?? 0) + by),
+      duration: (stat, ms) => durations.set(stat, ms),
+    });
+    return { fields, durations };
   });
-  return { fields, durations };
 }
 
 const periodSharesOfFrozen = new WeakMap<DealTimeline, ReadonlyMap<string, Share>>();
@@ -197,17 +192,21 @@ const periodSharesOfFrozen = new WeakMap<DealTimeline, ReadonlyMap<string, Share
  */
 export function periodShares(deal: DealTimeline): ReadonlyMap<string, Share> {
   return derivedOnce(periodSharesOfFrozen, deal, () => {
-    const months = new Set<string>();
-    for (const stint of deal.stints) {
-      months.add(utcMonth(stint.enteredAt));
-      if (stint.leftAt !== null) months.add(utcMonth(stint.leftAt));
-    }
-    if (deal.closedAt !== null) months.add(utcMonth(deal.closedAt));
-    const shares = new Map<string, Share>();
-    for (const month of months) {
-      const share = shareWhere(deal, (time) => utcMonth(time) === month, true);
-      if (share.fields.size > 0 || share.durations.size > 0) shares.set(month, share);
-    }
+    const shares = new Map<string, { readonly fields: Map<string, number>; readonly durations: Map<DurationStat, number> }>();
+    const shareAt = (at: number) => {
+      const month = utcMonth(at);
+      let share = shares.get(month);
+      if (share === undefined) shares.set(month, (share = { fields: new Map(), durations: new Map() }));
+      return share;
+    };
+    contribute(deal, () => true, {
+      count: (field, by, at) => {
+        if (at === undefined) return;
+        const { fields } = shareAt(at);
+        fields.set(field, (fields.get(field) ?? 0) + by);
+      },
+      duration: (stat, ms, at) => shareAt(at).durations.set(stat, ms),
+    });
     return shares;
   });
 }

@@ -205,10 +205,13 @@ export const durationStatNames = ['cycle', ...openStages.flatMap((stage) => [`${
 export type DurationStat = (typeof durationStatNames)[number];
 
 export interface ContributionSink {
-  /** Adds `by` to an additive field: `deals`, `won`, `lost`, `open`, `c:<currency>:<what>`, `reached:<stage>`, `next:<stage>`, `still:<stage>`. */
-  count(field: string, by: number): void;
-  /** The deal's one value (ms) of a duration statistic. */
-  duration(stat: DurationStat, ms: number): void;
+  /**
+   * Adds `by` to an additive field: `deals`, `won`, `lost`, `open`, `c:<currency>:<what>`, `reached:<stage>`, `next:<stage>`, `still:<stage>`.
+   * `at` is when what it counts happened (the time `counts` was asked about); undefined for the standing fields.
+   */
+  count(field: string, by: number, at?: number): void;
+  /** The deal's one value (ms) of a duration statistic, counted at `at` (when the stint was left, or the deal won). */
+  duration(stat: DurationStat, ms: number, at: number): void;
 }
 
 /**
@@ -262,29 +265,30 @@ export function contribute(deal: DealTimeline, counts: (time: number) => boolean
     sink.count('open', 1);
     if (currency) sink.count(currency.open, 1);
   } else if (deal.closedAt !== null && counts(deal.closedAt)) {
+    const at = deal.closedAt;
     if (deal.outcome === 'won') {
-      const cycle = deal.closedAt - deal.capturedAt;
-      sink.count('won', 1);
-      sink.duration('cycle', cycle);
+      const cycle = at - deal.capturedAt;
+      sink.count('won', 1, at);
+      sink.duration('cycle', cycle, at);
       if (value && currency) {
-        sink.count(currency.won, 1);
-        sink.count(currency.wonValue, value.amount);
-        sink.count(currency.wonCycleMs, cycle);
+        sink.count(currency.won, 1, at);
+        sink.count(currency.wonValue, value.amount, at);
+        sink.count(currency.wonCycleMs, cycle, at);
       }
     } else {
-      sink.count('lost', 1);
+      sink.count('lost', 1, at);
       if (value && currency) {
-        sink.count(currency.lost, 1);
-        sink.count(currency.lostValue, value.amount);
+        sink.count(currency.lost, 1, at);
+        sink.count(currency.lostValue, value.amount, at);
       }
     }
   }
   for (let index = 0; index < funnelStages.length; index++) {
     const reached = reachedAt(deal, funnelStages[index]!);
     if (reached === undefined || !counts(reached)) continue;
-    sink.count(reachedFields[index]!, 1);
+    sink.count(reachedFields[index]!, 1, reached);
     const next = funnelStages[index + 1];
-    if (next !== undefined && reachedAt(deal, next) !== undefined) sink.count(nextFields[index]!, 1);
+    if (next !== undefined && reachedAt(deal, next) !== undefined) sink.count(nextFields[index]!, 1, reached);
   }
   for (const { stage, still, cumulative, latest } of stageNames) {
     const time = timeInStage(deal, stage);
@@ -292,8 +296,8 @@ export function contribute(deal: DealTimeline, counts: (time: number) => boolean
     if (time === 'in stage') {
       sink.count(still, 1);
     } else if (counts(time.leftAt)) {
-      sink.duration(cumulative, time.cumulativeMs);
-      sink.duration(latest, time.latestStintMs);
+      sink.duration(cumulative, time.cumulativeMs, time.leftAt);
+      sink.duration(latest, time.latestStintMs, time.leftAt);
     }
   }
 }
