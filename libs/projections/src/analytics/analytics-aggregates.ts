@@ -182,32 +182,37 @@ export function shareOf(deal: DealTimeline): Share {
   });
 }
 
-const periodSharesOfFrozen = new WeakMap<DealTimeline, ReadonlyMap<string, Share>>();
-
 /**
- * A deal's share of the period figures as it stands, per UTC month of what a period counts: a close,
- * a stage reached, a stint left (the scopes `event:<YYYY-MM>`). The standing fields (open, still in a
- * stage) are not in it: a period counts them as the deal stood at its end, which the cohort scopes
- * hold. Months with nothing counted are left out.
+ * A deal's share of the period figures as it stands: per UTC month, what a period counts that
+ * happened then (a close, a stage reached, a stint left: the scopes `event:<YYYY-MM>`), months with
+ * nothing counted left out; and apart, the standing fields (the deal, open, still in a stage), which
+ * a period counts as the deal stood at its end, as the cohort scopes hold them.
  */
-export function periodShares(deal: DealTimeline): ReadonlyMap<string, Share> {
+export interface PeriodShares {
+  readonly months: ReadonlyMap<string, Share>;
+  readonly standing: Share;
+}
+
+const periodSharesOfFrozen = new WeakMap<DealTimeline, PeriodShares>();
+
+export function periodShares(deal: DealTimeline): PeriodShares {
   return derivedOnce(periodSharesOfFrozen, deal, () => {
-    const shares = new Map<string, { readonly fields: Map<string, number>; readonly durations: Map<DurationStat, number> }>();
+    const months = new Map<string, { readonly fields: Map<string, number>; readonly durations: Map<DurationStat, number> }>();
+    const standing = new Map<string, number>();
     const shareAt = (at: number) => {
       const month = utcMonth(at);
-      let share = shares.get(month);
-      if (share === undefined) shares.set(month, (share = { fields: new Map(), durations: new Map() }));
+      let share = months.get(month);
+      if (share === undefined) months.set(month, (share = { fields: new Map(), durations: new Map() }));
       return share;
     };
     contribute(deal, () => true, {
       count: (field, by, at) => {
-        if (at === undefined) return;
-        const { fields } = shareAt(at);
+        const fields = at === undefined ? standing : shareAt(at).fields;
         fields.set(field, (fields.get(field) ?? 0) + by);
       },
       duration: (stat, ms, at) => shareAt(at).durations.set(stat, ms),
     });
-    return shares;
+    return { months, standing: { fields: standing, durations: noShare.durations } };
   });
 }
 
@@ -272,8 +277,8 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
     scopeChanges(changes, scope, after.dealId, cohort);
     if (before === undefined && scope !== allScope) changes.push({ kind: 'increment', counter: analyticsGroupsCounter, field: scope, by: 1 });
   }
-  const periodsBefore = before === undefined ? noShares : periodShares(before);
-  const periodsAfter = periodShares(after);
+  const periodsBefore = before === undefined ? noShares : periodShares(before).months;
+  const periodsAfter = periodShares(after).months;
   for (const month of new Set([...periodsBefore.keys(), ...periodsAfter.keys()])) {
     const delta = shareDelta(periodsBefore.get(month) ?? noShare, periodsAfter.get(month) ?? noShare);
     if (delta.moved.length > 0 || [...delta.deltas.values()].some((by) => by !== 0)) scopeChanges(changes, eventScope(month), after.dealId, delta);

@@ -340,8 +340,10 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
   const revisions = memo && (await revisionsOf(store));
   if (!(await hasActivityIndex(store)) || (events !== undefined && !(await eventMonthsHoldEveryDeal(store)))) return undefined;
   let window: MonthWindow = asked;
-  let changed = await store.range(analyticsActiveIndex, { min: horizon + 1, limit: maxCorrected + 1 });
-  if (changed.length > maxCorrected) {
+  // Counted first: beyond the limit, the deals changed since are not the ones to correct, and need not be read.
+  const many = (await store.count(analyticsActiveIndex, horizon + 1, undefined, maxCorrected + 1)) > maxCorrected;
+  let changed = many ? [] : await store.range(analyticsActiveIndex, { min: horizon + 1, limit: maxCorrected + 1 });
+  if (many || changed.length > maxCorrected) {
     const past = await capturedBy(store, horizon, options.groupBy, asked, maxPast);
     if (past === undefined) return undefined;
     ({ window, changed } = past);
@@ -544,12 +546,16 @@ async function correct(store: ReadModelStore, horizon: number, totals: ReadonlyM
     const scopes = dealScopes(current).flatMap((scope) => totals.get(scope) ?? []);
     if (scopes.length === 0) continue;
     const then = timelineAt(current, horizon);
-    const shares = { current: shareOf(current), then: then === undefined ? undefined : shareOf(then) };
-    for (const scope of scopes) scope.correct(shares.current, shares.then);
-    if (!periods) continue;
-    const months = { current: periodShares(current), then: then === undefined ? undefined : periodShares(then) };
-    for (const month of new Set([...months.current.keys(), ...(months.then?.keys() ?? [])])) {
-      totals.get(eventScope(month))?.correct(months.current.get(month) ?? noShare, months.then?.get(month));
+    if (!periods) {
+      const shares = { current: shareOf(current), then: then === undefined ? undefined : shareOf(then) };
+      for (const scope of scopes) scope.correct(shares.current, shares.then);
+      continue;
+    }
+    // A period takes only what stood at its horizon from the deals' scopes (metricsOf).
+    const shares = { current: periodShares(current), then: then === undefined ? undefined : periodShares(then) };
+    for (const scope of scopes) scope.correct(shares.current.standing, shares.then?.standing);
+    for (const month of new Set([...shares.current.months.keys(), ...(shares.then?.months.keys() ?? [])])) {
+      totals.get(eventScope(month))?.correct(shares.current.months.get(month) ?? noShare, shares.then?.months.get(month));
     }
   }
 }
