@@ -1,7 +1,7 @@
 import { seededRandom } from '@deals/platform';
 import type { StoredDealEvent } from '@deals/deal-streams';
 import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
-import { analyticsActiveIndex, analyticsActivityCounter, analyticsEventMonthsCounter, durationBin, durationIndex, durationSubBin, totalsCounter } from './analytics-aggregates';
+import { analyticsActiveIndex, analyticsActivityCounter, analyticsEventMonthsCounter, durationBin, eventScope, durationIndex, durationSubBin, totalsCounter } from './analytics-aggregates';
 import { analyticsDealCollection, analyticsProjection } from './analytics.projection';
 import { fromAggregates, fromRecentDeals, queryCycleLength } from './analytics.query';
 import { type AnalyticsOptions, computeCycleAnalytics, dayMs, type GroupBy, groupKey } from './cycle-metrics';
@@ -290,10 +290,28 @@ describe('what the projection adds up, on the hand-computed fixture', () => {
     expect(store.indexEntries(analyticsActiveIndex)).toEqual({ A: day(20), B: day(14), C: day(7), D: day(40), E: day(45), F: day(40), G: day(20) });
   });
 
+  it('keeps what a period counts under the month it happened in, and nothing that stands', () => {
+    const january = store.settledCounters(totalsCounter(eventScope('2025-01')))[totalsCounter(eventScope('2025-01'))]!;
+    // Closed in January: A and B won, C and G lost; captured then: A, B, C, G. Open and the deals stand.
+    expect({ won: january['won'], lost: january['lost'], reached: january['reached:lead'], open: january['open'], deals: january['deals'] }).toEqual({
+      won: 2,
+      lost: 2,
+      reached: 4,
+      open: undefined,
+      deals: undefined,
+    });
+    expect(store.indexEntries(durationIndex(eventScope('2025-01'), 'cycle'))).toEqual({ A: 20 * dayMs, B: 11 * dayMs });
+    expect(store.indexEntries(durationIndex(eventScope('2025-02'), 'cycle'))).toEqual({ E: 13 * dayMs });
+    // Under the month each deal left proposal for the last time: A on day 15 (5 + 3 days), B on 14, G on 20, E on 39.
+    expect(store.indexEntries(durationIndex(eventScope('2025-01'), 'proposal:cumulative'))).toEqual({ A: 8 * dayMs, B: 6 * dayMs, G: 7 * dayMs });
+    expect(store.indexEntries(durationIndex(eventScope('2025-02'), 'proposal:cumulative'))).toEqual({ E: 3 * dayMs });
+  });
+
   it('a deal that re-enters a stage leaves that stage’s durations until it leaves again', () => {
     const upToDay12 = projected(cycleFixtureEvents().filter((event) => Date.parse(event.event.occurredAt) <= day(12)));
     // A left proposal on day 10 (5 days) and re-entered it on day 12: in stage again.
     expect(upToDay12.indexEntries(durationIndex('all', 'proposal:cumulative'))).toEqual({});
+    expect(upToDay12.indexEntries(durationIndex(eventScope('2025-01'), 'proposal:cumulative'))).toEqual({});
     expect(upToDay12.settledCounters(totalsCounter('all'))[totalsCounter('all')]).toEqual(expect.objectContaining({ 'still:proposal': 2 }));
   });
 
