@@ -93,10 +93,11 @@ export const maxPastDeals = 5_000;
  * The read side of GET /analytics/cycle-length. Cohort questions about all deals, or about whole
  * capture months, read the pre-aggregates (analytics-aggregates.ts), corrected for the deals that
  * changed after asOf (asOf far back: the capture months up to it, and their deals changed since); a
- * period with no start is such a cohort question; other windows that start recently, in either
- * basis, add up the timelines of the deals changed since; everything else (a window that starts long
- * ago, asOf far back by owner or source) scans every timeline, page by page, keeping only a few
- * numbers per deal. All give the same figures, and
+ * period with no start is such a cohort question, and an ungrouped period from a month start adds
+ * up the event months to its end; other windows that start recently, in either basis, add up the
+ * timelines of the deals changed since; everything else (a window that starts long ago otherwise,
+ * asOf far back by owner or source) scans every timeline, page by page, keeping only a few numbers
+ * per deal. All give the same figures, and
  * answers about a settled past are remembered: docs/analytics.md, "How queries stay fast".
  */
 export async function queryCycleLength(store: ReadModelStore, request: CycleLengthRequest, now: Date, memo?: AnalyticsMemo): Promise<CycleLengthView> {
@@ -323,9 +324,9 @@ function aggregateQuestion(options: AnalyticsOptions): AggregateQuestion | undef
 /** The UTC months from the one of `from` to the one of `until`, both included; none when `until` is earlier. */
 function monthsBetween(from: number, until: number): string[] {
   const months: string[] = [];
-  const date = new Date(from);
-  for (let month = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1); month <= until; month = Date.UTC(new Date(month).getUTCFullYear(), new Date(month).getUTCMonth() + 1, 1)) {
-    months.push(utcMonth(month));
+  const start = new Date(from);
+  for (const month = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), 1)); month.getTime() <= until; month.setUTCMonth(month.getUTCMonth() + 1)) {
+    months.push(utcMonth(month.getTime()));
   }
   return months;
 }
