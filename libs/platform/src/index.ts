@@ -6,3 +6,4 @@ export * from './sqlite-schema';
 export * from './wal-checkpoints';
 export * from './redis-connection';
 export * from './seeded-random';
+export * from './sqlite-wal';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { BroadcastChannel } from 'node:worker_threads';
-import { ensureSqliteSchema, RecentMap } from '@deals/platform';
+import { ensureSqliteSchema, RecentMap, useWal } from '@deals/platform';
 import Database from 'better-sqlite3';
 import {
   AppendResult,
@@ -202,11 +202,9 @@ export class EmbeddedEventStore implements EventStore {
     const db = new Database(options.path);
     try {
       // Set first: switching to WAL and creating the schema may wait for another process.
-      db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 5_000)}`);
-      const journalMode = db.pragma('journal_mode = WAL', { simple: true });
-      if (journalMode !== 'wal') {
-        throw new Error(`${options.path} cannot use WAL (journal mode ${String(journalMode)})`);
-      }
+      const busyTimeoutMs = Math.trunc(options.busyTimeoutMs ?? 5_000);
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      useWal(db, options.path, busyTimeoutMs);
       db.pragma('synchronous = FULL');
       migrateFromVersion1(db);
       ensureSqliteSchema(db, options.path, schemaVersion, schema);

@@ -1,4 +1,4 @@
-import { startWalCheckpoints, type WalCheckpoints, type WalCheckpointsStats } from '@deals/platform';
+import { startWalCheckpoints, useWal, type WalCheckpoints, type WalCheckpointsStats } from '@deals/platform';
 import Database from 'better-sqlite3';
 import { type ClaimResult, type IdempotencyClaim, type IdempotencyStore, idempotencyKeyTtlMs } from '../idempotency-store.port';
 
@@ -82,7 +82,9 @@ export class EmbeddedIdempotencyStore implements IdempotencyStore {
   static open(path: string, options: EmbeddedIdempotencyStoreOptions = {}): EmbeddedIdempotencyStore {
     const { now = Date.now, checkpointIntervalMs = defaultCheckpointIntervalMs, onCheckpointError } = options;
     const db = new Database(path);
-    db.pragma('journal_mode = WAL');
+    // Set first: switching to WAL and creating the table may wait for another process.
+    db.pragma('busy_timeout = 5000');
+    useWal(db, path, 5_000);
     db.pragma('synchronous = NORMAL');
     // Under NORMAL only checkpoints fsync. Every claim dirties a page of its own (keys are random), so
     // the default of 1,000 pages checkpointed every few hundred claims; 10,000 (a WAL of up to 40 MB)
@@ -90,7 +92,6 @@ export class EmbeddedIdempotencyStore implements IdempotencyStore {
     // instead of ten times: 68 → 42 µs of event-loop time per claim. The copying itself is done by
     // the checkpoint thread below, so the commit that reaches 10,000 pages finds little left to copy.
     db.pragma('wal_autocheckpoint = 10000');
-    db.pragma('busy_timeout = 5000');
     db.exec(`CREATE TABLE IF NOT EXISTS idempotency_claims (
       scoped_key TEXT PRIMARY KEY,
       request_hash TEXT NOT NULL,

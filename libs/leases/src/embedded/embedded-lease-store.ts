@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { ensureSqliteSchema } from '@deals/platform';
+import { ensureSqliteSchema, useWal } from '@deals/platform';
 import { checkLeaseArguments, type LeaseStore } from '../lease-store.port';
 
 const schemaVersion = 1;
@@ -50,7 +50,7 @@ export class EmbeddedLeaseStore implements LeaseStore {
     const db = new Database(path);
     try {
       db.pragma('busy_timeout = 5000');
-      db.pragma('journal_mode = WAL');
+      useWal(db, path, 5_000);
       // A lease lost in a power cut is only a lease to take again; the fence is the holder's clock.
       db.pragma('synchronous = NORMAL');
       ensureSqliteSchema(db, path, schemaVersion, schema);

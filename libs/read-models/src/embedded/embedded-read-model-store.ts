@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers';
 import { setImmediate } from 'node:timers/promises';
-import { ensureSqliteSchema, RecentMap } from '@deals/platform';
+import { ensureSqliteSchema, RecentMap, useWal } from '@deals/platform';
 import Database from 'better-sqlite3';
 import {
   counterFields,
@@ -327,8 +327,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     try {
       // Set first: switching to WAL and creating the schema may wait for another process.
       db.pragma('busy_timeout = 5000');
-      const journalMode = db.pragma('journal_mode = WAL', { simple: true });
-      if (journalMode !== 'wal') throw new Error(`${path} cannot use WAL (journal mode ${String(journalMode)})`);
+      useWal(db, path, 5_000);
       db.pragma('synchronous = NORMAL');
       // Checkpoints every 40 MB of WAL rather than 4 MB: a rebuild rewrites the same pages (index tails,
       // chain heads) commit after commit, and each checkpoint copies them and fsyncs the file once more.
