@@ -22,7 +22,8 @@ import { type DealTimeline, latestTime } from './deal-timeline';
  * groups of a grouping, and
  * `analytics:revisions`, scope → the changes made to it, with the generation they count in
  * (`analytics:meta/revisions`), under which a scope's figures can be remembered (AnalyticsMemo);
- * `analytics:event-months`, the deals the event months have held since their capture.
+ * `analytics:captures`, deal id → capture time; `analytics:kept`, per kind (`event-months`,
+ * `captures`) the deals it has held since their capture.
  */
 export const analyticsActiveIndex = 'analytics:active';
 export const monthActivityIndex = (month: string): string => `${analyticsActiveIndex}:${month}`;
@@ -34,8 +35,15 @@ export const revisionsMetaId = 'revisions';
 export const allScope = 'all';
 /** The scope of what a period counts that happened in one UTC month (periodShares). */
 export const eventScope = (month: string): string => `event:${month}`;
-/** `deals`: the deals whose period shares have been kept since their capture. */
-export const analyticsEventMonthsCounter = 'analytics:event-months';
+/** Deal id → capture time: which deals of a month had been captured by an instant. */
+export const analyticsCapturesIndex = 'analytics:captures';
+/**
+ * Per kind of what is kept of every deal from its capture on (`keptEventMonths`, `keptCaptures`), the
+ * deals it holds: fewer than the deals in a read model projected before that kind existed.
+ */
+export const analyticsKeptCounter = 'analytics:kept';
+export const keptEventMonths = 'event-months';
+export const keptCaptures = 'captures';
 
 /**
  * `analytics:meta/revisions`: the generation the revisions count in, and the projection's clock in
@@ -291,7 +299,9 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
   // scopes) existed counts fewer here than its deals, and the query then does not trust them.
   if (before === undefined) {
     changes.push({ kind: 'increment', counter: analyticsActivityCounter, field: month, by: 1 });
-    changes.push({ kind: 'increment', counter: analyticsEventMonthsCounter, field: 'deals', by: 1 });
+    changes.push({ kind: 'index', index: analyticsCapturesIndex, member: after.dealId, score: after.capturedAt });
+    changes.push({ kind: 'increment', counter: analyticsKeptCounter, field: keptEventMonths, by: 1 });
+    changes.push({ kind: 'increment', counter: analyticsKeptCounter, field: keptCaptures, by: 1 });
   }
   return changes;
 }
@@ -348,9 +358,14 @@ export class ScopeTotals {
   /** Values at the horizon, per statistic: entries the index does not hold. */
   private readonly added = new Map<DurationStat, number[]>();
 
+  /**
+   * `indexed: false` for totals that start empty whatever the store holds for the scope (deals are
+   * then only added): its indexes are not read either.
+   */
   constructor(
     readonly scope: string,
     counters: ScopeCounters,
+    readonly indexed = true,
   ) {
     this.fields = new Map(counters.fields);
     this.read = counters.bins;
@@ -572,7 +587,7 @@ async function valuesIn(
   positions: readonly number[],
 ): Promise<(position: number) => number> {
   const scope = scopes[0];
-  if (scopes.length === 1 && scope !== undefined && scope.removedIn(stat, bounds).length === 0 && scope.addedIn(stat, bounds).length === 0) {
+  if (scopes.length === 1 && scope !== undefined && scope.indexed && scope.removedIn(stat, bounds).length === 0 && scope.addedIn(stat, bounds).length === 0) {
     return valuesAt(store, durationIndex(scope.scope, stat), stat, bounds, count, positions);
   }
   const lowest = Math.min(...positions);
@@ -585,7 +600,7 @@ async function valuesIn(
   await Promise.all(
     scopes.map(async (scope) => {
       const removed = scope.removedIn(stat, bounds);
-      const scores = await store.scores(durationIndex(scope.scope, stat), { min, max, reverse, limit: needed + removed.length });
+      const scores = scope.indexed ? await store.scores(durationIndex(scope.scope, stat), { min, max, reverse, limit: needed + removed.length }) : [];
       values.push(...withoutRemoved(scores, removed), ...scope.addedIn(stat, bounds));
     }),
   );

@@ -1,7 +1,7 @@
 import { seededRandom } from '@deals/platform';
 import type { StoredDealEvent } from '@deals/deal-streams';
 import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
-import { analyticsActiveIndex, analyticsActivityCounter, analyticsEventMonthsCounter, durationBin, eventScope, durationIndex, durationSubBin, totalsCounter } from './analytics-aggregates';
+import { analyticsActiveIndex, analyticsActivityCounter, analyticsKeptCounter, durationBin, eventScope, durationIndex, durationSubBin, keptCaptures, keptEventMonths, totalsCounter } from './analytics-aggregates';
 import { analyticsDealCollection, analyticsProjection } from './analytics.projection';
 import { fromAggregates, fromRecentDeals, queryCycleLength } from './analytics.query';
 import { type AnalyticsOptions, computeCycleAnalytics, dayMs, type GroupBy, groupKey } from './cycle-metrics';
@@ -35,7 +35,7 @@ describe('analytics pre-aggregates', () => {
   const all = timelines(store);
   const end = lastEventOf(all);
   const month = (m: number) => Date.UTC(2025, m - 1, 1);
-  const asOfs = { after: end + dayMs, atTheEnd: end, dayBefore: end - dayMs, monthBefore: end - 30 * dayMs, midway: start + 100 * dayMs, early: start + 5 * dayMs, beforeAny: start - dayMs };
+  const asOfs = { after: end + dayMs, atTheEnd: end, dayBefore: end - dayMs, monthBefore: end - 30 * dayMs, midway: start + 100 * dayMs, aMonthStart: month(4), early: start + 5 * dayMs, beforeAny: start - dayMs };
   const windows = { none: {}, quarter: { from: month(2), to: month(5) }, fromApril: { from: month(4) }, untilMarch: { to: month(3) } };
   const cases = Object.entries(asOfs).flatMap(([asOfName, asOf]) =>
     Object.entries(windows).flatMap(([windowName, window]) =>
@@ -99,7 +99,8 @@ describe('analytics pre-aggregates', () => {
   });
 
   it('correct, for an instant long past, only the deals captured by then and changed after it', async () => {
-    const asOf = asOfs.midway;
+    // Late in its month: the month's totals, less its deals not captured yet.
+    const asOf = endOfMonth(asOfs.midway) - 2 * dayMs;
     const expected = all.filter((timeline) => timeline.capturedAt <= endOfMonth(asOf) && latestTime(timeline) > asOf).map((timeline) => timeline.dealId);
     const changedAfter = all.filter((timeline) => latestTime(timeline) > asOf).length;
     expect(expected.length).toBeLessThan(changedAfter);
@@ -109,6 +110,27 @@ describe('analytics pre-aggregates', () => {
     reads.mockRestore();
     expect(await fromAggregates(store, { basis: 'cohort', asOf }, { maxCorrected: 0, maxPast: expected.length })).toBeDefined();
     expect(await fromAggregates(store, { basis: 'cohort', asOf }, { maxCorrected: 0, maxPast: expected.length - 1 })).toBeUndefined();
+  });
+
+  it('early in its month, add whole the deals of that month captured by then, rather than correct the month for the rest', async () => {
+    const asOf = endOfMonth(asOfs.midway - 31 * dayMs) + 2 * dayMs;
+    const month = new Date(asOf).toISOString().slice(0, 7);
+    const ofTheMonth = all.filter((timeline) => groupKey(timeline, 'month') === month);
+    const capturedByThen = ofTheMonth.filter((timeline) => timeline.capturedAt <= asOf).map((timeline) => timeline.dealId);
+    expect(capturedByThen.length).toBeLessThan(ofTheMonth.length - capturedByThen.length);
+    const earlierChanged = all.filter((timeline) => groupKey(timeline, 'month') < month && latestTime(timeline) > asOf).map((timeline) => timeline.dealId);
+    for (const groupBy of [undefined, 'month'] as const) {
+      const reads = jest.spyOn(store, 'getMany');
+      expect(await fromAggregates(store, { basis: 'cohort', asOf, groupBy }, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf, groupBy }));
+      expect(reads.mock.calls.flatMap(([, ids]) => ids).sort()).toEqual([...earlierChanged, ...capturedByThen].sort());
+      reads.mockRestore();
+    }
+    // A read model projected before the capture index existed corrects the month as before.
+    const older = projected(randomDeals(400, 7));
+    older.apply([{ kind: 'increment', counter: analyticsKeptCounter, field: keptCaptures, by: -1 }]);
+    const reads = jest.spyOn(older, 'getMany');
+    expect(await fromAggregates(older, { basis: 'cohort', asOf }, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf }));
+    expect(reads.mock.calls.flatMap(([, ids]) => ids).length).toBe(all.filter((timeline) => groupKey(timeline, 'month') <= month && latestTime(timeline) > asOf).length);
   });
 
   it('do not answer by the capture months from a read model whose month indexes miss deals captured before they existed', async () => {
@@ -137,7 +159,7 @@ describe('analytics pre-aggregates', () => {
   it('do not answer a period from the event months of a read model projected before they existed', async () => {
     const older = projected(randomDeals(60, 9));
     // As a read model upgraded in place counts: deals captured before the upgrade are not in the event months.
-    older.apply([{ kind: 'increment', counter: analyticsEventMonthsCounter, field: 'deals', by: -1 }]);
+    older.apply([{ kind: 'increment', counter: analyticsKeptCounter, field: keptEventMonths, by: -1 }]);
     const options: AnalyticsOptions = { basis: 'period', asOf: asOfs.after, from: month(2) };
     expect(await fromAggregates(older, options)).toBeUndefined();
     expect(await fromAggregates(older, { basis: 'cohort', asOf: asOfs.after })).toEqual(computeCycleAnalytics(timelines(older), { basis: 'cohort', asOf: asOfs.after }));

@@ -3,7 +3,8 @@ import {
   allScope,
   analyticsActiveIndex,
   analyticsActivityCounter,
-  analyticsEventMonthsCounter,
+  analyticsCapturesIndex,
+  analyticsKeptCounter,
   analyticsGroupsCounter,
   type AnalyticsMeta,
   analyticsMeta,
@@ -12,6 +13,8 @@ import {
   dealScopes,
   durationStatsIn,
   eventScope,
+  keptCaptures,
+  keptEventMonths,
   lateAfterMs,
   noShare,
   periodShares,
@@ -339,23 +342,26 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
   // Read first: the reads below see this state or a later one, and a later one has no fewer deals
   // changed after the horizon, so figures with nothing to correct hold at these revisions too.
   const revisions = memo && (await revisionsOf(store));
-  if (!(await hasActivityIndex(store)) || (events !== undefined && !(await eventMonthsHoldEveryDeal(store)))) return undefined;
+  if (!(await hasActivityIndex(store)) || (events !== undefined && !(await keptForEveryDeal(store, keptEventMonths)))) return undefined;
   let window: MonthWindow = asked;
+  let past: PastDeals = { changed: [], captured: [], fresh: undefined };
   // Counted first: beyond the limit, the deals changed since are not the ones to correct, and need not be read.
   const many = (await store.count(analyticsActiveIndex, horizon + 1, undefined, maxCorrected + 1)) > maxCorrected;
-  let changed = many ? [] : await store.range(analyticsActiveIndex, { min: horizon + 1, limit: maxCorrected + 1 });
-  if (many || changed.length > maxCorrected) {
-    const past = await capturedBy(store, horizon, options.groupBy, asked, maxPast);
-    if (past === undefined) return undefined;
-    ({ window, changed } = past);
+  past.changed.push(...(many ? [] : await store.range(analyticsActiveIndex, { min: horizon + 1, limit: maxCorrected + 1 })));
+  if (many || past.changed.length > maxCorrected) {
+    const captured = await capturedBy(store, horizon, options.groupBy, asked, maxPast, events === undefined);
+    if (captured === undefined) return undefined;
+    ({ window, ...past } = captured);
   }
-  const remembered = memo && revisions && changed.length === 0 ? rememberedFigures(store, memo, revisions, events) : undefined;
+  const { changed, captured, fresh } = past;
+  const nothingToCorrect = changed.length === 0 && captured.length === 0 && fresh === undefined;
+  const remembered = memo && revisions && nothingToCorrect ? rememberedFigures(store, memo, revisions, events) : undefined;
   const countersOf = memo && revisions ? rememberedCounters(store, memo, revisions) : (scope: string) => countersIn(store, scope);
   // A torn read (a commit between two reads) is retried once, then answered by a scan.
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const scopes = await questionScopes(store, window, options.groupBy);
-      const figures = remembered ?? (await correctedFigures(store, horizon, scopes, events, changed.map((entry) => entry.member), countersOf));
+      const figures = remembered ?? (await correctedFigures(store, horizon, scopes, events, past, countersOf));
       return await answer(scopes, figures);
     } catch (error) {
       if (!(error instanceof TornAggregates)) throw error;
@@ -365,12 +371,12 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
 }
 
 /**
- * Whether every deal's period shares are in the event months: not so in a read model projected before
- * they existed (the deals captured before count only among the deals), until a rebuild.
+ * Whether a kind of what is kept from each deal's capture on (analyticsKeptCounter) holds every deal:
+ * not so in a read model projected before it existed, until a rebuild.
  */
-async function eventMonthsHoldEveryDeal(store: ReadModelStore): Promise<boolean> {
-  const [kept, totals] = await Promise.all([store.counters(analyticsEventMonthsCounter, ['deals']), store.counters(totalsCounter(allScope), ['deals'])]);
-  return kept['deals'] !== undefined && kept['deals'] === totals['deals'];
+async function keptForEveryDeal(store: ReadModelStore, kind: string): Promise<boolean> {
+  const [kept, totals] = await Promise.all([store.counters(analyticsKeptCounter, [kind]), store.counters(totalsCounter(allScope), ['deals'])]);
+  return kept[kind] !== undefined && kept[kind] === totals['deals'];
 }
 
 /** No deal in the index: an empty read model, or one built before the aggregates. A scan answers either. */
@@ -431,20 +437,54 @@ async function capturedBy(
   groupBy: GroupBy | undefined,
   asked: MonthWindow,
   maxDeals: number,
-): Promise<{ readonly window: MonthWindow; readonly changed: IndexEntry[] } | undefined> {
+  byCaptures: boolean,
+): Promise<({ readonly window: MonthWindow } & PastDeals) | undefined> {
   if (groupBy === 'owner' || groupBy === 'source') return undefined;
   const asOf = new Date(horizon);
-  const end = utcMonth(Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth() + 1, 1));
+  const monthStarts = { first: Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth(), 1), next: Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth() + 1, 1) };
+  const end = utcMonth(monthStarts.next);
   const window = { from: asked === 'all' ? '' : asked.from, to: asked === 'all' || asked.to > end ? end : asked.to };
   const [groups, activity] = await Promise.all([store.counters(analyticsGroupsCounter), store.counters(analyticsActivityCounter)]);
   const months = monthsIn(groups, window);
   if (months.some((month) => groups[`month:${month}`] !== activity[month])) return undefined;
+  const own = await ownMonthByCaptures(store, horizon, monthStarts, months.includes(utcMonth(horizon)) && byCaptures, maxDeals);
   const changed: IndexEntry[] = [];
   for (const month of months) {
-    changed.push(...(await store.range(monthActivityIndex(month), { min: horizon + 1, limit: maxDeals + 1 - changed.length })));
-    if (changed.length > maxDeals) return undefined;
+    if (own !== undefined && month === utcMonth(horizon)) continue;
+    changed.push(...(await store.range(monthActivityIndex(month), { min: horizon + 1, limit: maxDeals + 1 - changed.length - (own?.length ?? 0) })));
+    if (changed.length + (own?.length ?? 0) > maxDeals) return undefined;
   }
-  return { window, changed };
+  return { window, changed, captured: own ?? [], fresh: own && `month:${utcMonth(horizon)}` };
+}
+
+/**
+ * The deals of the horizon's own month captured by then, when they are fewer than those captured
+ * after it (the horizon early in its month): added one by one to an empty month, rather than the
+ * month's totals corrected for every deal not there yet. Undefined when they are not fewer, when the
+ * capture index does not hold every deal (a read model projected before it), or beyond `maxDeals`.
+ */
+async function ownMonthByCaptures(
+  store: ReadModelStore,
+  horizon: number,
+  { first, next }: { readonly first: number; readonly next: number },
+  wanted: boolean,
+  maxDeals: number,
+): Promise<IndexEntry[] | undefined> {
+  if (!wanted || !(await keptForEveryDeal(store, keptCaptures))) return undefined;
+  const [before, after] = await Promise.all([store.count(analyticsCapturesIndex, first, horizon), store.count(analyticsCapturesIndex, horizon + 1, next - 1)]);
+  if (before >= after || before > maxDeals) return undefined;
+  return store.range(analyticsCapturesIndex, { min: first, max: horizon, limit: maxDeals + 1 });
+}
+
+/**
+ * The deals a question corrects: those changed after its horizon (current share out, share then in),
+ * and those added whole (`captured`: their share then in) to a scope whose totals are not read
+ * (`fresh`).
+ */
+interface PastDeals {
+  readonly changed: IndexEntry[];
+  readonly captured: readonly IndexEntry[];
+  readonly fresh: string | undefined;
 }
 
 /** 'all' without a window; the capture months it covers when both ends are UTC month starts; else undefined. */
@@ -511,12 +551,15 @@ async function correctedFigures(
   horizon: number,
   scopes: QuestionScopes,
   events: readonly string[] | undefined,
-  changedIds: readonly string[],
+  { changed, captured, fresh }: PastDeals,
   countersOf: CountersOf,
 ): Promise<FiguresOf> {
   const totals = new Map<string, ScopeTotals>();
-  await Promise.all([...new Set([...scopes.overall, ...scopes.groups, ...(events ?? [])])].map(async (scope) => totals.set(scope, new ScopeTotals(scope, await countersOf(scope)))));
-  await correct(store, horizon, totals, events !== undefined, changedIds);
+  await Promise.all(
+    [...new Set([...scopes.overall, ...scopes.groups, ...(events ?? [])])].map(async (scope) => totals.set(scope, scope === fresh ? new ScopeTotals(scope, scopeCounters({}), false) : new ScopeTotals(scope, await countersOf(scope)))),
+  );
+  await correct(store, horizon, totals, events !== undefined, changed.map((entry) => entry.member));
+  await addWhole(store, horizon, totals, captured.map((entry) => entry.member));
   const totalsOf = (names: readonly string[]) => names.map((scope) => totals.get(scope) ?? new ScopeTotals(scope, scopeCounters({})));
   return (names, group) => figuresOfTotals(store, totalsOf(names), events && totalsOf(events), group);
 }
@@ -558,6 +601,16 @@ async function correct(store: ReadModelStore, horizon: number, totals: ReadonlyM
     for (const month of new Set([...shares.current.months.keys(), ...(shares.then?.months.keys() ?? [])])) {
       totals.get(eventScope(month))?.correct(shares.current.months.get(month) ?? noShare, shares.then?.months.get(month));
     }
+  }
+}
+
+/** Adds the shares at the horizon of deals that no totals read hold (cohort questions only). */
+async function addWhole(store: ReadModelStore, horizon: number, totals: ReadonlyMap<string, ScopeTotals>, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  for (const document of await store.getMany(analyticsDealCollection, ids, { frozen: true })) {
+    const then = document && timelineAt(document as unknown as DealTimeline, horizon);
+    if (then === undefined) continue;
+    for (const scope of dealScopes(then)) totals.get(scope)?.correct(noShare, shareOf(then));
   }
 }
 
