@@ -104,6 +104,13 @@ const alone: readonly Kind[] = [
     note: `${ownQuestion}, corrects the deals in flight then (docs/analytics.md)`,
   },
   {
+    // A quarter's first instant: its month's deals captured by then are added whole (none at 00:00).
+    name: 'cycle-length ?asOf=a quarter start',
+    path: (request) => `/analytics/cycle-length?asOf=${distinctInstant('2025-04-01', request)}`,
+    weight: 1,
+    note: `${ownQuestion}, early in its month (docs/analytics.md)`,
+  },
+  {
     // A period that starts long ago, from a month start: the event months' totals, corrected for the
     // deals in flight at its end. Its end moves a millisecond earlier each time, so that the horizon
     // stays in March, as the quarter's own (to=2025-04-01) is.
