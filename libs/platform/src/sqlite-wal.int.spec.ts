@@ -13,7 +13,6 @@ function opener(path: string, start: number): Promise<string> {
     const { useWal } = require(${JSON.stringify(join(__dirname, 'sqlite-wal.ts'))});
     while (Date.now() < ${start}) {} // both processes go at the same instant
     const db = new Database(${JSON.stringify(path)});
-    db.pragma('busy_timeout = 5000');
     useWal(db, ${JSON.stringify(path)}, 5000);
     console.log(db.pragma('journal_mode', { simple: true }));
   `;

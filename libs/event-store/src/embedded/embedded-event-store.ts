@@ -201,10 +201,7 @@ export class EmbeddedEventStore implements EventStore {
     if (!(pollIntervalMs > 0)) throw new RangeError(`pollIntervalMs must be positive, got ${pollIntervalMs}`);
     const db = new Database(options.path);
     try {
-      // Set first: switching to WAL and creating the schema may wait for another process.
-      const busyTimeoutMs = Math.trunc(options.busyTimeoutMs ?? 5_000);
-      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-      useWal(db, options.path, busyTimeoutMs);
+      useWal(db, options.path, options.busyTimeoutMs ?? 5_000);
       db.pragma('synchronous = FULL');
       migrateFromVersion1(db);
       ensureSqliteSchema(db, options.path, schemaVersion, schema);

@@ -82,8 +82,6 @@ export class EmbeddedIdempotencyStore implements IdempotencyStore {
   static open(path: string, options: EmbeddedIdempotencyStoreOptions = {}): EmbeddedIdempotencyStore {
     const { now = Date.now, checkpointIntervalMs = defaultCheckpointIntervalMs, onCheckpointError } = options;
     const db = new Database(path);
-    // Set first: switching to WAL and creating the table may wait for another process.
-    db.pragma('busy_timeout = 5000');
     useWal(db, path, 5_000);
     db.pragma('synchronous = NORMAL');
     // Under NORMAL only checkpoints fsync. Every claim dirties a page of its own (keys are random), so

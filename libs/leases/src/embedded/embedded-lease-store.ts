@@ -49,7 +49,6 @@ export class EmbeddedLeaseStore implements LeaseStore {
   static open(path: string, now: () => number = Date.now): EmbeddedLeaseStore {
     const db = new Database(path);
     try {
-      db.pragma('busy_timeout = 5000');
       useWal(db, path, 5_000);
       // A lease lost in a power cut is only a lease to take again; the fence is the holder's clock.
       db.pragma('synchronous = NORMAL');

@@ -344,10 +344,9 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
   const revisions = memo && (await revisionsOf(store));
   if (!(await hasActivityIndex(store)) || (events !== undefined && !(await keptForEveryDeal(store, keptEventMonths)))) return undefined;
   let window: MonthWindow = asked;
-  let past: PastDeals = { changed: [], captured: [], fresh: undefined };
   // Counted first: beyond the limit, the deals changed since are not the ones to correct, and need not be read.
   const many = (await store.count(analyticsActiveIndex, horizon + 1, undefined, maxCorrected + 1)) > maxCorrected;
-  past.changed.push(...(many ? [] : await store.range(analyticsActiveIndex, { min: horizon + 1, limit: maxCorrected + 1 })));
+  let past: PastDeals = { changed: many ? [] : await store.range(analyticsActiveIndex, { min: horizon + 1, limit: maxCorrected + 1 }), captured: [], fresh: undefined };
   if (many || past.changed.length > maxCorrected) {
     const captured = await capturedBy(store, horizon, options.groupBy, asked, maxPast, events === undefined);
     if (captured === undefined) return undefined;
@@ -442,19 +441,20 @@ async function capturedBy(
   if (groupBy === 'owner' || groupBy === 'source') return undefined;
   const asOf = new Date(horizon);
   const monthStarts = { first: Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth(), 1), next: Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth() + 1, 1) };
+  const own = utcMonth(horizon);
   const end = utcMonth(monthStarts.next);
   const window = { from: asked === 'all' ? '' : asked.from, to: asked === 'all' || asked.to > end ? end : asked.to };
   const [groups, activity] = await Promise.all([store.counters(analyticsGroupsCounter), store.counters(analyticsActivityCounter)]);
   const months = monthsIn(groups, window);
   if (months.some((month) => groups[`month:${month}`] !== activity[month])) return undefined;
-  const own = await ownMonthByCaptures(store, horizon, monthStarts, months.includes(utcMonth(horizon)) && byCaptures, maxDeals);
+  const captured = byCaptures && months.includes(own) ? await capturedEarly(store, horizon, monthStarts, maxDeals) : undefined;
   const changed: IndexEntry[] = [];
   for (const month of months) {
-    if (own !== undefined && month === utcMonth(horizon)) continue;
-    changed.push(...(await store.range(monthActivityIndex(month), { min: horizon + 1, limit: maxDeals + 1 - changed.length - (own?.length ?? 0) })));
-    if (changed.length + (own?.length ?? 0) > maxDeals) return undefined;
+    if (captured !== undefined && month === own) continue;
+    changed.push(...(await store.range(monthActivityIndex(month), { min: horizon + 1, limit: maxDeals + 1 - changed.length - (captured?.length ?? 0) })));
+    if (changed.length + (captured?.length ?? 0) > maxDeals) return undefined;
   }
-  return { window, changed, captured: own ?? [], fresh: own && `month:${utcMonth(horizon)}` };
+  return { window, changed, captured: captured ?? [], fresh: captured && `month:${own}` };
 }
 
 /**
@@ -463,16 +463,17 @@ async function capturedBy(
  * month's totals corrected for every deal not there yet. Undefined when they are not fewer, when the
  * capture index does not hold every deal (a read model projected before it), or beyond `maxDeals`.
  */
-async function ownMonthByCaptures(
+async function capturedEarly(
   store: ReadModelStore,
   horizon: number,
   { first, next }: { readonly first: number; readonly next: number },
-  wanted: boolean,
   maxDeals: number,
 ): Promise<IndexEntry[] | undefined> {
-  if (!wanted || !(await keptForEveryDeal(store, keptCaptures))) return undefined;
-  const [before, after] = await Promise.all([store.count(analyticsCapturesIndex, first, horizon), store.count(analyticsCapturesIndex, horizon + 1, next - 1)]);
-  if (before >= after || before > maxDeals) return undefined;
+  if (!(await keptForEveryDeal(store, keptCaptures))) return undefined;
+  // Each count stops where its answer is known: past `maxDeals`, or past the other's.
+  const before = await store.count(analyticsCapturesIndex, first, horizon, maxDeals + 1);
+  if (before > maxDeals || (await store.count(analyticsCapturesIndex, horizon + 1, next - 1, before + 1)) <= before) return undefined;
+  // One more than the limit: a capture landing after the count shows, and capturedBy gives up.
   return store.range(analyticsCapturesIndex, { min: first, max: horizon, limit: maxDeals + 1 });
 }
 
@@ -558,10 +559,10 @@ async function correctedFigures(
   await Promise.all(
     [...new Set([...scopes.overall, ...scopes.groups, ...(events ?? [])])].map(async (scope) => totals.set(scope, scope === fresh ? new ScopeTotals(scope, scopeCounters({}), false) : new ScopeTotals(scope, await countersOf(scope)))),
   );
-  await correct(store, horizon, totals, events !== undefined, changed.map((entry) => entry.member));
-  await addWhole(store, horizon, totals, captured.map((entry) => entry.member));
-  const totalsOf = (names: readonly string[]) => names.map((scope) => totals.get(scope) ?? new ScopeTotals(scope, scopeCounters({})));
-  return (names, group) => figuresOfTotals(store, totalsOf(names), events && totalsOf(events), group);
+  const member = (entry: IndexEntry) => entry.member;
+  await correct(store, horizon, totals, events !== undefined, changed.map(member), captured.map(member));
+  const named = (names: readonly string[]) => names.map((scope) => totals.get(scope) ?? new ScopeTotals(scope, scopeCounters({})));
+  return (names, group) => figuresOfTotals(store, named(names), events && named(events), group);
 }
 
 async function totalsOf(store: ReadModelStore, scope: string): Promise<ScopeTotals> {
@@ -579,19 +580,29 @@ async function figuresOfTotals(store: ReadModelStore, totals: readonly ScopeTota
 
 /**
  * Takes out the current share of each deal changed after the horizon and puts back its share then;
- * with `periods`, in the event months' scopes too.
+ * with `periods`, in the event months' scopes too. The `added` deals are in no totals read (a month
+ * whose totals start empty, cohort questions only): only their share then goes in.
  */
-async function correct(store: ReadModelStore, horizon: number, totals: ReadonlyMap<string, ScopeTotals>, periods: boolean, changedIds: readonly string[]): Promise<void> {
-  if (changedIds.length === 0) return;
-  const timelines = await store.getMany(analyticsDealCollection, changedIds, { frozen: true });
-  for (const document of timelines) {
+async function correct(
+  store: ReadModelStore,
+  horizon: number,
+  totals: ReadonlyMap<string, ScopeTotals>,
+  periods: boolean,
+  changedIds: readonly string[],
+  addedIds: readonly string[],
+): Promise<void> {
+  const ids = [...changedIds, ...addedIds];
+  if (ids.length === 0) return;
+  const timelines = await store.getMany(analyticsDealCollection, ids, { frozen: true });
+  for (const [index, document] of timelines.entries()) {
     if (document === undefined) continue;
     const current = document as unknown as DealTimeline;
     const scopes = dealScopes(current).flatMap((scope) => totals.get(scope) ?? []);
     if (scopes.length === 0) continue;
     const then = timelineAt(current, horizon);
     if (!periods) {
-      const shares = { current: shareOf(current), then: then === undefined ? undefined : shareOf(then) };
+      // An added deal's current share is in no totals read: only its share then goes in.
+      const shares = { current: index < changedIds.length ? shareOf(current) : noShare, then: then === undefined ? undefined : shareOf(then) };
       for (const scope of scopes) scope.correct(shares.current, shares.then);
       continue;
     }
@@ -601,16 +612,6 @@ async function correct(store: ReadModelStore, horizon: number, totals: ReadonlyM
     for (const month of new Set([...shares.current.months.keys(), ...(shares.then?.months.keys() ?? [])])) {
       totals.get(eventScope(month))?.correct(shares.current.months.get(month) ?? noShare, shares.then?.months.get(month));
     }
-  }
-}
-
-/** Adds the shares at the horizon of deals that no totals read hold (cohort questions only). */
-async function addWhole(store: ReadModelStore, horizon: number, totals: ReadonlyMap<string, ScopeTotals>, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) return;
-  for (const document of await store.getMany(analyticsDealCollection, ids, { frozen: true })) {
-    const then = document && timelineAt(document as unknown as DealTimeline, horizon);
-    if (then === undefined) continue;
-    for (const scope of dealScopes(then)) totals.get(scope)?.correct(noShare, shareOf(then));
   }
 }
 

@@ -325,8 +325,6 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   static open(path: string): EmbeddedReadModelStore {
     const db = new Database(path);
     try {
-      // Set first: switching to WAL and creating the schema may wait for another process.
-      db.pragma('busy_timeout = 5000');
       useWal(db, path, 5_000);
       db.pragma('synchronous = NORMAL');
       // Checkpoints every 40 MB of WAL rather than 4 MB: a rebuild rewrites the same pages (index tails,
