@@ -1,6 +1,6 @@
 import type { JsonObject, ReadModelChange, ReadModelStore } from '@deals/read-models';
 import { contribute, type DurationStat, durationStatNames, type DurationStats, durationStatsOf, groupKey, percentileRanks, utcMonth } from './cycle-metrics';
-import { type DealTimeline, latestTime } from './deal-timeline';
+import { type DealTimeline, latestTime, timelineAt } from './deal-timeline';
 
 /**
  * The analytics pre-aggregates: every deal's share of the cohort figures as it stands now (see
@@ -9,7 +9,9 @@ import { type DealTimeline, latestTime } from './deal-timeline';
  *
  * A scope is `all`, `owner:<owner>`, `source:<source>` or `month:<YYYY-MM>` (capture month); each
  * deal belongs to one scope of each kind. A scope `event:<YYYY-MM>` holds instead what a period
- * counts that happened in that month, of every deal (`periodShares`). Per scope:
+ * counts that happened in that month, of every deal (`periodShares`), and a scope `change:<YYYY-MM>`
+ * how every deal's cohort share moved over that month: its share at the month's end less its share
+ * at its start, so that the months up to an instant's add up to the cohort then. Per scope:
  * - `analytics:t:<scope>`, a counter hash: the additive fields of `contribute` and, per duration
  *   statistic, its exact sum in ms (`<stat>#s`) and a histogram of its values over fixed bins
  *   (`<stat>#<bin>`), whose counts add up to its count;
@@ -23,7 +25,11 @@ import { type DealTimeline, latestTime } from './deal-timeline';
  * `analytics:revisions`, scope → the changes made to it, with the generation they count in
  * (`analytics:meta/revisions`), under which a scope's figures can be remembered (AnalyticsMemo);
  * `analytics:captures`, deal id → capture time; `analytics:kept`, per kind (`event-months`,
- * `captures`) the deals it has held since their capture.
+ * `captures`, `change-months`) the deals it has held since their capture. A change month also keeps
+ * the values its duration indexes replace (`analytics:w:<stat>:change:<YYYY-MM>`: each deal's value
+ * at the month's start, where it differs from the one at its end) and, per deal changed in it, the
+ * business time of its first and its last change then (`analytics:cf:<YYYY-MM>`,
+ * `analytics:cl:<YYYY-MM>`); `analytics:groups` counts its deals.
  */
 export const analyticsActiveIndex = 'analytics:active';
 export const monthActivityIndex = (month: string): string => `${analyticsActiveIndex}:${month}`;
@@ -35,6 +41,15 @@ export const revisionsMetaId = 'revisions';
 export const allScope = 'all';
 /** The scope of what a period counts that happened in one UTC month (periodShares). */
 export const eventScope = (month: string): string => `event:${month}`;
+/** The scope of how every deal's cohort share moved over one UTC month (changeMonthChanges). */
+export const changeScope = (month: string): string => `change:${month}`;
+export const isChangeScope = (scope: string): boolean => scope.startsWith('change:');
+/** A change month's values at its start that its duration index replaces with those at its end. */
+export const startValuesIndex = (scope: string, stat: DurationStat): string => `analytics:w:${stat}:${scope}`;
+/** Deal id → business time of its first change in a UTC month. */
+export const changeFirstIndex = (month: string): string => `analytics:cf:${month}`;
+/** Deal id → business time of its last change in a UTC month. */
+export const changeLastIndex = (month: string): string => `analytics:cl:${month}`;
 /** Deal id → capture time: which deals of a month had been captured by an instant. */
 export const analyticsCapturesIndex = 'analytics:captures';
 /**
@@ -44,6 +59,7 @@ export const analyticsCapturesIndex = 'analytics:captures';
 export const analyticsKeptCounter = 'analytics:kept';
 export const keptEventMonths = 'event-months';
 export const keptCaptures = 'captures';
+export const keptChangeMonths = 'change-months';
 
 /**
  * `analytics:meta/revisions`: the generation the revisions count in, and the projection's clock in
@@ -258,13 +274,53 @@ function shareDelta(old: Share, now: Share): ShareDelta {
 
 /** The changes that move one scope's totals and indexes by a deal's share delta, and its revision. */
 function scopeChanges(changes: ReadModelChange[], scope: string, dealId: string, { deltas, moved }: ShareDelta): void {
+  totalsChanges(changes, scope, deltas);
+  for (const { stat, is } of moved) changes.push(indexChange(durationIndex(scope, stat), dealId, is));
+}
+
+/** The changes that move one scope's counter hash, and its revision. */
+function totalsChanges(changes: ReadModelChange[], scope: string, deltas: ShareDelta['deltas']): void {
   const counter = totalsCounter(scope);
   for (const [field, by] of deltas) if (by !== 0) changes.push({ kind: 'increment', counter, field, by });
-  for (const { stat, is } of moved) {
-    const index = durationIndex(scope, stat);
-    changes.push(is === undefined ? { kind: 'unindex', index, member: dealId } : { kind: 'index', index, member: dealId, score: is });
-  }
   changes.push({ kind: 'increment', counter: analyticsRevisionsCounter, field: scope, by: 1 });
+}
+
+function indexChange(index: string, member: string, score: number | undefined): ReadModelChange {
+  return score === undefined ? { kind: 'unindex', index, member } : { kind: 'index', index, member, score };
+}
+
+/**
+ * How the event that made `after` moves the deal's net change over its month. A deal's events never
+ * go back in time, so the event is the deal's latest and its month's end share is now `after`'s: the
+ * counters move by the cohort delta, and each duration moved is indexed at its value now, with its
+ * value at the month's start beside it, unless the two are equal (the month then changed nothing).
+ */
+function changeMonthChanges(changes: ReadModelChange[], before: DealTimeline | undefined, after: DealTimeline, cohort: ShareDelta): void {
+  const at = latestTime(after);
+  const month = utcMonth(at);
+  const scope = changeScope(month);
+  const date = new Date(at);
+  const monthStart = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+  const firstInMonth = before === undefined || latestTime(before) < monthStart;
+  if (firstInMonth) {
+    changes.push({ kind: 'index', index: changeFirstIndex(month), member: after.dealId, score: at });
+    changes.push({ kind: 'increment', counter: analyticsGroupsCounter, field: scope, by: 1 });
+  }
+  changes.push({ kind: 'index', index: changeLastIndex(month), member: after.dealId, score: at });
+  totalsChanges(changes, scope, cohort.deltas);
+  if (cohort.moved.length === 0) return;
+  const atStart = firstInMonth ? (before === undefined ? noShare : shareOf(before)) : shareAt(after, monthStart - 1);
+  for (const { stat, is } of cohort.moved) {
+    const was = atStart.durations.get(stat);
+    changes.push(indexChange(durationIndex(scope, stat), after.dealId, was === is ? undefined : is));
+    changes.push(indexChange(startValuesIndex(scope, stat), after.dealId, was === is ? undefined : was));
+  }
+}
+
+/** A deal's cohort share as it stood at an instant (none before its capture). */
+export function shareAt(deal: DealTimeline, horizon: number): Share {
+  const then = timelineAt(deal, horizon);
+  return then === undefined ? noShare : shareOf(then);
 }
 
 /** The counter and index changes that move a deal's share from `before` to `after`. */
@@ -285,6 +341,7 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
     scopeChanges(changes, scope, after.dealId, cohort);
     if (before === undefined && scope !== allScope) changes.push({ kind: 'increment', counter: analyticsGroupsCounter, field: scope, by: 1 });
   }
+  changeMonthChanges(changes, before, after, cohort);
   const periodsBefore = before === undefined ? noShares : periodShares(before).months;
   const periodsAfter = periodShares(after).months;
   for (const month of new Set([...periodsBefore.keys(), ...periodsAfter.keys()])) {
@@ -302,6 +359,7 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
     changes.push({ kind: 'index', index: analyticsCapturesIndex, member: after.dealId, score: after.capturedAt });
     changes.push({ kind: 'increment', counter: analyticsKeptCounter, field: keptEventMonths, by: 1 });
     changes.push({ kind: 'increment', counter: analyticsKeptCounter, field: keptCaptures, by: 1 });
+    changes.push({ kind: 'increment', counter: analyticsKeptCounter, field: keptChangeMonths, by: 1 });
   }
   return changes;
 }
@@ -587,7 +645,7 @@ async function valuesIn(
   positions: readonly number[],
 ): Promise<(position: number) => number> {
   const scope = scopes[0];
-  if (scopes.length === 1 && scope !== undefined && scope.indexed && scope.removedIn(stat, bounds).length === 0 && scope.addedIn(stat, bounds).length === 0) {
+  if (scopes.length === 1 && scope !== undefined && scope.indexed && !isChangeScope(scope.scope) && scope.removedIn(stat, bounds).length === 0 && scope.addedIn(stat, bounds).length === 0) {
     return valuesAt(store, durationIndex(scope.scope, stat), stat, bounds, count, positions);
   }
   const lowest = Math.min(...positions);
@@ -596,17 +654,28 @@ async function valuesIn(
   const reverse = count - lowest < highest + 1;
   const needed = reverse ? count - lowest : highest + 1;
   const { min, max } = bounds;
+  // Values that leave the union rather than one scope's index: a change month's values at its start
+  // (in some earlier month's index), and those removed from totals whose indexes are not read.
+  const leaving: number[] = [];
+  await Promise.all(
+    scopes.map(async (scope) => {
+      if (!scope.indexed) leaving.push(...scope.removedIn(stat, bounds));
+      else if (isChangeScope(scope.scope)) leaving.push(...(await store.scores(startValuesIndex(scope.scope, stat), { min, max, limit: Number.MAX_SAFE_INTEGER })));
+    }),
+  );
   const values: number[] = [];
   await Promise.all(
     scopes.map(async (scope) => {
-      const removed = scope.removedIn(stat, bounds);
-      const scores = scope.indexed ? await store.scores(durationIndex(scope.scope, stat), { min, max, reverse, limit: needed + removed.length }) : [];
+      const removed = scope.indexed ? scope.removedIn(stat, bounds) : [];
+      const scores = scope.indexed ? await store.scores(durationIndex(scope.scope, stat), { min, max, reverse, limit: needed + removed.length + leaving.length }) : [];
       values.push(...withoutRemoved(scores, removed), ...scope.addedIn(stat, bounds));
     }),
   );
   values.sort((a, b) => a - b);
-  // Every scope gave its `needed` nearest survivors, so the union's nearest `needed` are all here.
-  const kept = reverse ? values.slice(Math.max(0, values.length - needed)) : values.slice(0, needed);
+  // Every scope gave its `needed` + `leaving` nearest survivors, so once those leaving go (each, if
+  // read, as withoutRemoved argues), the union's nearest `needed` are all here.
+  const survivors = withoutRemoved(values, leaving);
+  const kept = reverse ? survivors.slice(Math.max(0, survivors.length - needed)) : survivors.slice(0, needed);
   if (kept.length < needed) throw new TornAggregates(`${stat} holds fewer values in [${min}, ${max}] than its histogram counts`);
   return (position) => (reverse ? kept[position - (count - needed)]! : kept[position]!);
 }

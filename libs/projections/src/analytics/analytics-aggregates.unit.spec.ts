@@ -1,11 +1,28 @@
 import { seededRandom } from '@deals/platform';
 import type { StoredDealEvent } from '@deals/deal-streams';
 import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
-import { analyticsActiveIndex, analyticsActivityCounter, analyticsKeptCounter, durationBin, eventScope, durationIndex, durationSubBin, keptCaptures, keptEventMonths, totalsCounter } from './analytics-aggregates';
+import {
+  analyticsActiveIndex,
+  analyticsActivityCounter,
+  analyticsKeptCounter,
+  changeScope,
+  durationBin,
+  eventScope,
+  durationIndex,
+  durationSubBin,
+  keptCaptures,
+  keptChangeMonths,
+  keptEventMonths,
+  shareAt,
+  startValuesIndex,
+  totalsCounter,
+} from './analytics-aggregates';
 import { analyticsDealCollection, analyticsProjection } from './analytics.projection';
 import { fromAggregates, fromRecentDeals, queryCycleLength } from './analytics.query';
 import { type AnalyticsOptions, computeCycleAnalytics, dayMs, type GroupBy, groupKey } from './cycle-metrics';
 import { type DealTimeline, latestTime } from './deal-timeline';
+import { at, eur, leadCaptured, lost, negotiated, proposalSent, qualified } from '../pipeline/testing/deal-events';
+import { dealStream } from '../pipeline/testing/in-memory-read-model';
 import { cycleFixtureEvents, day } from './testing/cycle-fixture';
 import { randomDeals, randomDealsStart as start } from './testing/random-deals';
 
@@ -13,6 +30,18 @@ function projected(events: readonly StoredDealEvent[]): InMemoryReadModelStore {
   const store = new InMemoryReadModelStore();
   store.project(analyticsProjection, events);
   return store;
+}
+
+/** As a read model projected before the change months existed counts them: one deal short. */
+function withoutChangeMonths(store: InMemoryReadModelStore): InMemoryReadModelStore {
+  store.apply([{ kind: 'increment', counter: analyticsKeptCounter, field: keptChangeMonths, by: -1 }]);
+  return store;
+}
+
+/** Whether anything happened to a deal in (after, until]. */
+function changedIn(timeline: DealTimeline, after: number, until: number): boolean {
+  const times = [timeline.capturedAt, timeline.closedAt, ...timeline.stints.flatMap((stint) => [stint.enteredAt, stint.leftAt]), ...timeline.values.map((change) => change.at)];
+  return times.some((time) => time !== null && time > after && time <= until);
 }
 
 function timelines(store: InMemoryReadModelStore): DealTimeline[] {
@@ -99,17 +128,97 @@ describe('analytics pre-aggregates', () => {
   });
 
   it('correct, for an instant long past, only the deals captured by then and changed after it', async () => {
-    // Late in its month: the month's totals, less its deals not captured yet.
+    // Late in its month: the month's totals, less its deals not captured yet. Every deal, asked of a
+    // read model without the change months, and by capture month, take this way.
+    const older = withoutChangeMonths(projected(randomDeals(400, 7)));
     const asOf = endOfMonth(asOfs.midway) - 2 * dayMs;
     const expected = all.filter((timeline) => timeline.capturedAt <= endOfMonth(asOf) && latestTime(timeline) > asOf).map((timeline) => timeline.dealId);
     const changedAfter = all.filter((timeline) => latestTime(timeline) > asOf).length;
     expect(expected.length).toBeLessThan(changedAfter);
-    const reads = jest.spyOn(store, 'getMany');
-    expect(await fromAggregates(store, { basis: 'cohort', asOf }, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf }));
-    expect(reads.mock.calls.flatMap(([, ids]) => ids).sort()).toEqual(expected.sort());
-    reads.mockRestore();
-    expect(await fromAggregates(store, { basis: 'cohort', asOf }, { maxCorrected: 0, maxPast: expected.length })).toBeDefined();
-    expect(await fromAggregates(store, { basis: 'cohort', asOf }, { maxCorrected: 0, maxPast: expected.length - 1 })).toBeUndefined();
+    for (const [model, groupBy] of [[older, undefined], [store, 'month']] as const) {
+      const reads = jest.spyOn(model, 'getMany');
+      expect(await fromAggregates(model, { basis: 'cohort', asOf, groupBy }, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf, groupBy }));
+      expect(reads.mock.calls.flatMap(([, ids]) => ids).sort()).toEqual(expected.sort());
+      reads.mockRestore();
+    }
+    expect(await fromAggregates(older, { basis: 'cohort', asOf }, { maxCorrected: 0, maxPast: expected.length })).toBeDefined();
+    expect(await fromAggregates(older, { basis: 'cohort', asOf }, { maxCorrected: 0, maxPast: expected.length - 1 })).toBeUndefined();
+  });
+
+  describe('every deal as of an instant long past, from the change months', () => {
+    it.each([
+      ['late in its month, from its end', endOfMonth(asOfs.midway) - 2 * dayMs + 4_321, (asOf: number) => [asOf, endOfMonth(asOf)] as const],
+      ['early in its month, from its start', endOfMonth(asOfs.midway - 31 * dayMs) + 2 * dayMs + 4_321, (asOf: number) => [endOfMonth(asOf - 31 * dayMs), asOf] as const],
+    ])('when asked %s, then only the deals changed between that end and the instant are read, and the answer is the scan’s', async (_, asOf, window) => {
+      const [after, until] = window(asOf);
+      const expected = all.filter((timeline) => changedIn(timeline, after, until)).map((timeline) => timeline.dealId);
+      const inFlight = all.filter((timeline) => timeline.capturedAt <= asOf && latestTime(timeline) > asOf).length;
+      expect(expected.length).toBeGreaterThan(0);
+      expect(expected.length).toBeLessThan(inFlight);
+      const reads = jest.spyOn(store, 'getMany');
+      expect(await fromAggregates(store, { basis: 'cohort', asOf }, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf }));
+      expect(reads.mock.calls.flatMap(([, ids]) => ids).sort()).toEqual(expected.sort());
+      reads.mockRestore();
+      // Beyond the limit they leave it to the capture months, which correct more, and so to the scan.
+      expect(await fromAggregates(store, { basis: 'cohort', asOf }, { maxCorrected: 0, maxPast: expected.length })).toBeDefined();
+      expect(await fromAggregates(store, { basis: 'cohort', asOf }, { maxCorrected: 0, maxPast: expected.length - 1 })).toBeUndefined();
+    });
+
+    it('when tied values a later month replaced are among the nearest read, then one more is read for each, and the answer is still the change months’', async () => {
+      // Twenty deals spend 3 days in proposal in January; five go back to it in February, to 13 days in all.
+      const deals = Array.from({ length: 20 }, (_, index) => {
+        const id = `tie-${index}`;
+        const back = index < 5 ? [proposalSent(at(2, 10), eur(900), { revision: 2 }), negotiated(at(2, 20), { round: 2 })] : [];
+        return dealStream(id, [
+          leadCaptured(at(1, 2), { dealId: id, owner: 'ann', source: 'web', estimatedValue: eur(1_000) }),
+          qualified(at(1, 3)),
+          proposalSent(at(1, 4), eur(900)),
+          negotiated(at(1, 7), { round: 1 }),
+          ...back,
+          lost(at(4, 1)),
+        ]);
+      });
+      const events = deals.flat().sort((a, b) => Date.parse(a.event.occurredAt) - Date.parse(b.event.occurredAt));
+      const tied = projected(events);
+      const options: AnalyticsOptions = { basis: 'cohort', asOf: Date.parse(at(2, 25)) };
+      const reads = jest.spyOn(tied, 'getMany');
+      expect(await fromAggregates(tied, options, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(timelines(tied), options));
+      // Nothing changed between the instant and its month's end: the capture months would have read all twenty.
+      expect(reads.mock.calls.flatMap(([, ids]) => ids)).toEqual([]);
+    });
+
+    it('add up, over every month, to the totals of every deal as it stands', () => {
+      const totals = store.settledCounters('analytics:t:');
+      const summed: Record<string, number> = {};
+      for (const [counter, fields] of Object.entries(totals)) {
+        if (!counter.startsWith(totalsCounter(changeScope('')))) continue;
+        for (const [field, value] of Object.entries(fields)) summed[field] = (summed[field] ?? 0) + value;
+      }
+      const nonZero = (fields: Record<string, number>) => Object.fromEntries(Object.entries(fields).filter(([, value]) => Math.abs(value) > 1e-6));
+      expect(nonZero(summed)).toEqual(nonZero(totals[totalsCounter('all')]!));
+    });
+
+    it('keep, where a deal’s duration moved again in a later month, its value at that month’s start beside its value at the end', () => {
+      const replaced = Object.keys(store.settledCounters(totalsCounter(changeScope('')))).flatMap((counter) => {
+        const scope = counter.slice(totalsCounter('').length);
+        return Object.entries(store.indexEntries(startValuesIndex(scope, 'proposal:cumulative'))).map(([deal, was]) => ({ scope, deal, was }));
+      });
+      expect(replaced.length).toBeGreaterThan(0);
+      for (const { scope, deal, was } of replaced) {
+        const timeline = all.find((candidate) => candidate.dealId === deal)!;
+        const monthStart = Date.parse(`${scope.slice('change:'.length)}-01T00:00:00Z`);
+        expect(shareAt(timeline, monthStart - 1).durations.get('proposal:cumulative')).toBe(was);
+        expect(store.indexEntries(durationIndex(scope, 'proposal:cumulative'))[deal]).toBe(shareAt(timeline, endOfMonth(monthStart)).durations.get('proposal:cumulative'));
+      }
+    });
+
+    it('are not trusted in a read model projected before they existed: the capture months answer', async () => {
+      const older = withoutChangeMonths(projected(randomDeals(400, 7)));
+      const asOf = endOfMonth(asOfs.midway) - 2 * dayMs;
+      const reads = jest.spyOn(older, 'getMany');
+      expect(await fromAggregates(older, { basis: 'cohort', asOf }, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf }));
+      expect(reads.mock.calls.flatMap(([, ids]) => ids).length).toBe(all.filter((timeline) => timeline.capturedAt <= endOfMonth(asOf) && latestTime(timeline) > asOf).length);
+    });
   });
 
   it('early in its month, add whole the deals of that month captured by then, rather than correct the month for the rest', async () => {
@@ -119,14 +228,15 @@ describe('analytics pre-aggregates', () => {
     const capturedByThen = ofTheMonth.filter((timeline) => timeline.capturedAt <= asOf).map((timeline) => timeline.dealId);
     expect(capturedByThen.length).toBeLessThan(ofTheMonth.length - capturedByThen.length);
     const earlierChanged = all.filter((timeline) => groupKey(timeline, 'month') < month && latestTime(timeline) > asOf).map((timeline) => timeline.dealId);
-    for (const groupBy of [undefined, 'month'] as const) {
-      const reads = jest.spyOn(store, 'getMany');
-      expect(await fromAggregates(store, { basis: 'cohort', asOf, groupBy }, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf, groupBy }));
+    // Every deal goes by the change months where they are kept.
+    for (const [model, groupBy] of [[withoutChangeMonths(projected(randomDeals(400, 7))), undefined], [store, 'month']] as const) {
+      const reads = jest.spyOn(model, 'getMany');
+      expect(await fromAggregates(model, { basis: 'cohort', asOf, groupBy }, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf, groupBy }));
       expect(reads.mock.calls.flatMap(([, ids]) => ids).sort()).toEqual([...earlierChanged, ...capturedByThen].sort());
       reads.mockRestore();
     }
     // A read model projected before the capture index existed corrects the month as before.
-    const older = projected(randomDeals(400, 7));
+    const older = withoutChangeMonths(projected(randomDeals(400, 7)));
     older.apply([{ kind: 'increment', counter: analyticsKeptCounter, field: keptCaptures, by: -1 }]);
     const reads = jest.spyOn(older, 'getMany');
     expect(await fromAggregates(older, { basis: 'cohort', asOf }, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf }));
@@ -138,9 +248,11 @@ describe('analytics pre-aggregates', () => {
     const firstMonth = new Date(start).toISOString().slice(0, 7);
     // As a read model upgraded in place counts: deals captured before the upgrade are in its groups only.
     older.apply([{ kind: 'increment', counter: analyticsActivityCounter, field: firstMonth, by: -1 }]);
-    const options: AnalyticsOptions = { basis: 'cohort', asOf: asOfs.midway };
+    const options: AnalyticsOptions = { basis: 'cohort', asOf: asOfs.midway, groupBy: 'month' };
     expect(await fromAggregates(older, options, { maxCorrected: 0 })).toBeUndefined();
     expect(await fromAggregates(older, { ...options, from: month(3) }, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(timelines(older), { ...options, from: month(3) }));
+    // Every deal, ungrouped, goes by the change months, which do not depend on the capture months' indexes.
+    expect(await fromAggregates(older, { ...options, groupBy: undefined }, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(timelines(older), { ...options, groupBy: undefined }));
   });
 
   it.each([

@@ -10,10 +10,15 @@ import {
   analyticsMeta,
   analyticsMetaCollection,
   analyticsRevisionsCounter,
+  changeFirstIndex,
+  changeLastIndex,
+  changeScope,
   dealScopes,
   durationStatsIn,
   eventScope,
+  isChangeScope,
   keptCaptures,
+  keptChangeMonths,
   keptEventMonths,
   lateAfterMs,
   noShare,
@@ -23,6 +28,7 @@ import {
   type ScopeCounters,
   scopeCounters,
   ScopeTotals,
+  shareAt,
   shareOf,
   storedStat,
   TornAggregates,
@@ -347,7 +353,12 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
   // Counted first: beyond the limit, the deals changed since are not the ones to correct, and need not be read.
   const many = (await store.count(analyticsActiveIndex, horizon + 1, undefined, maxCorrected + 1)) > maxCorrected;
   let past: PastDeals = { changed: many ? [] : await store.range(analyticsActiveIndex, { min: horizon + 1, limit: maxCorrected + 1 }), captured: [], fresh: undefined };
+  const countersOf = memo && revisions ? rememberedCounters(store, memo, revisions) : (scope: string) => countersIn(store, scope);
   if (many || past.changed.length > maxCorrected) {
+    if (asked === 'all' && events === undefined && options.groupBy === undefined) {
+      const figures = await fromChangeMonths(store, horizon, maxPast, countersOf);
+      if (figures !== undefined) return { ...figures, groups: [] };
+    }
     const captured = await capturedBy(store, horizon, options.groupBy, asked, maxPast, events === undefined);
     if (captured === undefined) return undefined;
     ({ window, ...past } = captured);
@@ -355,7 +366,6 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
   const { changed, captured, fresh } = past;
   const nothingToCorrect = changed.length === 0 && captured.length === 0 && fresh === undefined;
   const remembered = memo && revisions && nothingToCorrect ? rememberedFigures(store, memo, revisions, events) : undefined;
-  const countersOf = memo && revisions ? rememberedCounters(store, memo, revisions) : (scope: string) => countersIn(store, scope);
   // A torn read (a commit between two reads) is retried once, then answered by a scan.
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -475,6 +485,48 @@ async function capturedEarly(
   if (before > maxDeals || (await store.count(analyticsCapturesIndex, horizon + 1, next - 1, before + 1)) <= before) return undefined;
   // One more than the limit: a capture landing after the count shows, and capturedBy gives up.
   return store.range(analyticsCapturesIndex, { min: first, max: horizon, limit: maxDeals + 1 });
+}
+
+/**
+ * Every deal as of an instant long past, from the change months: each holds how every deal's share
+ * moved over it, so those before the instant's month add up to the cohort at that month's start, and
+ * with its own month, at its end. From the nearer of the two, only the deals that changed between it
+ * and the instant are corrected (their share there out, their share at the instant in), whatever
+ * number of deals were in flight. Undefined for a read model projected before the change months
+ * existed, beyond `maxDeals`, or when commits tore both attempts' reads.
+ */
+async function fromChangeMonths(store: ReadModelStore, horizon: number, maxDeals: number, countersOf: CountersOf): Promise<CycleMetrics | undefined> {
+  if (!(await keptForEveryDeal(store, keptChangeMonths))) return undefined;
+  const date = new Date(horizon);
+  const first = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+  const next = Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
+  const own = changeScope(utcMonth(horizon));
+  const fromStart = horizon - first < next - 1 - horizon;
+  const boundary = fromStart ? first - 1 : next - 1;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const moved = fromStart
+        ? await store.range(changeFirstIndex(utcMonth(horizon)), { max: horizon, limit: maxDeals + 1 })
+        : await store.range(changeLastIndex(utcMonth(horizon)), { min: horizon + 1, limit: maxDeals + 1 });
+      if (moved.length > maxDeals) return undefined;
+      // Scope names sort as their months do.
+      const months = Object.keys(await store.counters(analyticsGroupsCounter)).filter((scope) => isChangeScope(scope) && (fromStart ? scope < own : scope <= own));
+      const totals = await Promise.all(months.map(async (scope) => new ScopeTotals(scope, await countersOf(scope))));
+      // The moves are in no totals read: the values they remove leave the union (valuesIn).
+      const moves = new ScopeTotals('moved', scopeCounters({}), false);
+      const timelines = await store.getMany(analyticsDealCollection, moved.map((entry) => entry.member), { frozen: true });
+      for (const document of timelines) {
+        if (document === undefined) continue;
+        const deal = document as unknown as DealTimeline;
+        const then = timelineAt(deal, horizon);
+        moves.correct(shareAt(deal, boundary), then === undefined ? undefined : shareOf(then));
+      }
+      return await metricsOf(store, [...totals, moves]);
+    } catch (error) {
+      if (!(error instanceof TornAggregates)) throw error;
+    }
+  }
+  return undefined;
 }
 
 /**
