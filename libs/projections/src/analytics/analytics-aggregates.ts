@@ -44,8 +44,13 @@ export const eventScope = (month: string): string => `event:${month}`;
 /** The scope of how every deal's cohort share moved over one UTC month (changeMonthChanges). */
 export const changeScope = (month: string): string => `change:${month}`;
 export const isChangeScope = (scope: string): boolean => scope.startsWith('change:');
-/** A change month's values at its start that its duration index replaces with those at its end. */
-export const startValuesIndex = (scope: string, stat: DurationStat): string => `analytics:w:${stat}:${scope}`;
+/**
+ * The change months' values at their start that their duration indexes replace with those at their
+ * end, one index per statistic for every month (`<YYYY-MM>:<deal id>` → value): there are few, and a
+ * question reads them in one range per bin rather than one per month.
+ */
+export const startValuesIndex = (stat: DurationStat): string => `analytics:w:${stat}`;
+const startValueMember = (month: string, dealId: string): string => `${month}:${dealId}`;
 /** Deal id → business time of its first change in a UTC month. */
 export const changeFirstIndex = (month: string): string => `analytics:cf:${month}`;
 /** Deal id → business time of its last change in a UTC month. */
@@ -313,7 +318,7 @@ function changeMonthChanges(changes: ReadModelChange[], before: DealTimeline | u
   for (const { stat, is } of cohort.moved) {
     const was = atStart.durations.get(stat);
     changes.push(indexChange(durationIndex(scope, stat), after.dealId, was === is ? undefined : is));
-    changes.push(indexChange(startValuesIndex(scope, stat), after.dealId, was === is ? undefined : was));
+    changes.push(indexChange(startValuesIndex(stat), startValueMember(month, after.dealId), was === is ? undefined : was));
   }
 }
 
@@ -654,15 +659,15 @@ async function valuesIn(
   const reverse = count - lowest < highest + 1;
   const needed = reverse ? count - lowest : highest + 1;
   const { min, max } = bounds;
-  // Values that leave the union rather than one scope's index: a change month's values at its start
-  // (in some earlier month's index), and those removed from totals whose indexes are not read.
-  const leaving: number[] = [];
-  await Promise.all(
-    scopes.map(async (scope) => {
-      if (!scope.indexed) leaving.push(...scope.removedIn(stat, bounds));
-      else if (isChangeScope(scope.scope)) leaving.push(...(await store.scores(startValuesIndex(scope.scope, stat), { min, max, limit: Number.MAX_SAFE_INTEGER })));
-    }),
-  );
+  // Values that leave the union rather than one scope's index: the change months' values at their
+  // start (each in some earlier month's index), and those removed from totals whose indexes are not read.
+  const leaving = scopes.flatMap((scope) => (scope.indexed ? [] : scope.removedIn(stat, bounds)));
+  const changeMonths = new Set(scopes.flatMap((scope) => (isChangeScope(scope.scope) ? [scope.scope.slice('change:'.length)] : [])));
+  if (changeMonths.size > 0) {
+    for (const { member, score } of await store.range(startValuesIndex(stat), { min, max, limit: Number.MAX_SAFE_INTEGER })) {
+      if (changeMonths.has(member.slice(0, member.indexOf(':')))) leaving.push(score);
+    }
+  }
   const values: number[] = [];
   await Promise.all(
     scopes.map(async (scope) => {
