@@ -101,10 +101,10 @@ const alone: readonly Kind[] = [
     name: 'cycle-length ?asOf=a year back',
     path: (request) => `/analytics/cycle-length?asOf=${distinctInstant('2025-06-30', request)}`,
     weight: 1,
-    note: `${ownQuestion}, corrects the deals in flight then (docs/analytics.md)`,
+    note: `${ownQuestion}, the change months up to its month's nearer end, corrected for the deals that moved in between (docs/analytics.md)`,
   },
   {
-    // A quarter's first instant: its month's deals captured by then are added whole (none at 00:00).
+    // A quarter's first instant: the change months before it, corrected for the deals that moved since its start (none at 00:00).
     name: 'cycle-length ?asOf=a quarter start',
     path: (request) => `/analytics/cycle-length?asOf=${distinctInstant('2025-04-01', request)}`,
     weight: 1,
