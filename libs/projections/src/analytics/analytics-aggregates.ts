@@ -25,11 +25,11 @@ import { type DealTimeline, latestTime, timelineAt } from './deal-timeline';
  * `analytics:revisions`, scope → the changes made to it, with the generation they count in
  * (`analytics:meta/revisions`), under which a scope's figures can be remembered (AnalyticsMemo);
  * `analytics:captures`, deal id → capture time; `analytics:kept`, per kind (`event-months`,
- * `captures`, `change-months`) the deals it has held since their capture. A change month also keeps
- * the values its duration indexes replace (`analytics:w:<stat>:change:<YYYY-MM>`: each deal's value
- * at the month's start, where it differs from the one at its end) and, per deal changed in it, the
- * business time of its first and its last change then (`analytics:cf:<YYYY-MM>`,
- * `analytics:cl:<YYYY-MM>`); `analytics:groups` counts its deals.
+ * `captures`, `change-months`) the deals it has held since their capture. The change months also
+ * keep the values their duration indexes replace (`analytics:w:<stat>`, `<YYYY-MM>:<deal id>` → the
+ * deal's value at the month's start, where it differs from the one at its end) and, per deal changed
+ * in a month, the business time of its first and its last change then (`analytics:cf:<YYYY-MM>`,
+ * `analytics:cl:<YYYY-MM>`); `analytics:groups` counts each month's deals.
  */
 export const analyticsActiveIndex = 'analytics:active';
 export const monthActivityIndex = (month: string): string => `${analyticsActiveIndex}:${month}`;

@@ -500,14 +500,15 @@ async function fromChangeMonths(store: ReadModelStore, horizon: number, maxDeals
   const date = new Date(horizon);
   const first = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
   const next = Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
-  const own = changeScope(utcMonth(horizon));
+  const month = utcMonth(horizon);
+  const own = changeScope(month);
   const fromStart = horizon - first < next - 1 - horizon;
   const boundary = fromStart ? first - 1 : next - 1;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const moved = fromStart
-        ? await store.range(changeFirstIndex(utcMonth(horizon)), { max: horizon, limit: maxDeals + 1 })
-        : await store.range(changeLastIndex(utcMonth(horizon)), { min: horizon + 1, limit: maxDeals + 1 });
+        ? await store.range(changeFirstIndex(month), { max: horizon, limit: maxDeals + 1 })
+        : await store.range(changeLastIndex(month), { min: horizon + 1, limit: maxDeals + 1 });
       if (moved.length > maxDeals) return undefined;
       // Scope names sort as their months do.
       const months = Object.keys(await store.counters(analyticsGroupsCounter)).filter((scope) => isChangeScope(scope) && (fromStart ? scope < own : scope <= own));
@@ -518,8 +519,7 @@ async function fromChangeMonths(store: ReadModelStore, horizon: number, maxDeals
       for (const document of timelines) {
         if (document === undefined) continue;
         const deal = document as unknown as DealTimeline;
-        const then = timelineAt(deal, horizon);
-        moves.correct(shareAt(deal, boundary), then === undefined ? undefined : shareOf(then));
+        moves.correct(shareAt(deal, boundary), shareAt(deal, horizon));
       }
       return await metricsOf(store, [...totals, moves]);
     } catch (error) {
