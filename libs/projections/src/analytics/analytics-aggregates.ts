@@ -156,13 +156,10 @@ function binBounds(bin: number): Bounds {
  * The scope `all` holds every deal, so its bins are crowded: each is cut again into `subBins`
  * sub-bins, counted in a hash per bin (`analytics:f:all:<stat>:<bin>`), so that a rank lookup
  * reads one more small hash and a range a sixty-fourth as long. Its fields fold well within a
- * rebuild batch (every deal writes the same hot hashes). The change months, which a question about
- * every deal long past merges by the dozen, share one such hash per bin, their fields named
- * `<YYYY-MM>:<sub-bin>` (`analytics:f:change:<stat>:<bin>`). The other scopes are small enough without.
+ * rebuild batch (every deal writes the same hot hashes); the other scopes are small enough without.
  */
 const subBins = 64;
 export const fineCounter = (stat: DurationStat, bin: number): string => `analytics:f:${allScope}:${stat}:${bin}`;
-export const changeFineCounter = (stat: DurationStat, bin: number): string => `analytics:f:change:${stat}:${bin}`;
 
 /** The sub-bin of a duration inside its bin; the open-ended first and last bins are not cut. */
 export function durationSubBin(ms: number, bin: number): number {
@@ -293,17 +290,6 @@ function totalsChanges(changes: ReadModelChange[], scope: string, deltas: ShareD
   changes.push({ kind: 'increment', counter: analyticsRevisionsCounter, field: scope, by: 1 });
 }
 
-/** The sub-bin counts that move with some durations (fineCounter). */
-function subBinChanges(changes: ReadModelChange[], moved: ShareDelta['moved'], counter: (stat: DurationStat, bin: number) => string, field: (sub: number) => string): void {
-  for (const { stat, was, is } of moved) {
-    for (const [ms, by] of [[was, -1], [is, 1]] as const) {
-      if (ms === undefined) continue;
-      const bin = durationBin(ms);
-      changes.push({ kind: 'increment', counter: counter(stat, bin), field: field(durationSubBin(ms, bin)), by });
-    }
-  }
-}
-
 function indexChange(index: string, member: string, score: number | undefined): ReadModelChange {
   return score === undefined ? { kind: 'unindex', index, member } : { kind: 'index', index, member, score };
 }
@@ -328,7 +314,6 @@ function changeMonthChanges(changes: ReadModelChange[], before: DealTimeline | u
   changes.push({ kind: 'index', index: changeLastIndex(month), member: after.dealId, score: at });
   totalsChanges(changes, scope, cohort.deltas);
   if (cohort.moved.length === 0) return;
-  subBinChanges(changes, cohort.moved, changeFineCounter, (sub) => `${month}:${sub}`);
   const atStart = firstInMonth ? (before === undefined ? noShare : shareOf(before)) : shareAt(after, monthStart - 1);
   for (const { stat, is } of cohort.moved) {
     const was = atStart.durations.get(stat);
@@ -347,7 +332,16 @@ export function shareAt(deal: DealTimeline, horizon: number): Share {
 export function aggregateChanges(before: DealTimeline | undefined, after: DealTimeline): ReadModelChange[] {
   const cohort = shareDelta(before === undefined ? noShare : shareOf(before), shareOf(after));
   const changes: ReadModelChange[] = [];
-  subBinChanges(changes, cohort.moved, fineCounter, String);
+  for (const { stat, was, is } of cohort.moved) {
+    if (was !== undefined) {
+      const bin = durationBin(was);
+      changes.push({ kind: 'increment', counter: fineCounter(stat, bin), field: String(durationSubBin(was, bin)), by: -1 });
+    }
+    if (is !== undefined) {
+      const bin = durationBin(is);
+      changes.push({ kind: 'increment', counter: fineCounter(stat, bin), field: String(durationSubBin(is, bin)), by: 1 });
+    }
+  }
   for (const scope of dealScopes(after)) {
     scopeChanges(changes, scope, after.dealId, cohort);
     if (before === undefined && scope !== allScope) changes.push({ kind: 'increment', counter: analyticsGroupsCounter, field: scope, by: 1 });
@@ -542,12 +536,12 @@ export async function durationStatsIn(store: ReadModelStore, scopes: readonly Sc
     before += count;
   }
   const valuesByBin = new Map<number, (position: number) => number>();
+  const fine = scopes.length === 1 && scopes[0]!.scope === allScope;
   await Promise.all(
     [...wanted].map(async ([bin, { count, positions }]) => {
-      const subCounts = await subBinCounts(store, scopes, stat, bin);
       valuesByBin.set(
         bin,
-        subCounts ? await valuesInSubBins(store, scopes, stat, bin, count, positions, subCounts) : await valuesIn(store, scopes, stat, binBounds(bin), count, positions),
+        fine ? await valuesInSubBins(store, scopes[0]!, stat, bin, count, positions) : await valuesIn(store, scopes, stat, binBounds(bin), count, positions),
       );
     }),
   );
@@ -557,45 +551,24 @@ export async function durationStatsIn(store: ReadModelStore, scopes: readonly Sc
   });
 }
 
-/**
- * A bin's sub-bin counts as stored, where they are kept for the scopes together: `all` alone, or
- * change months (with totals whose indexes are not read); else undefined.
- */
-async function subBinCounts(store: ReadModelStore, scopes: readonly ScopeTotals[], stat: DurationStat, bin: number): Promise<Map<number, number> | undefined> {
-  const counts = new Map<number, number>();
-  const add = (sub: number, by: number) => counts.set(sub, (counts.get(sub) ?? 0) + by);
-  if (scopes.length === 1 && scopes[0]!.scope === allScope) {
-    for (const [field, value] of Object.entries(await store.counters(fineCounter(stat, bin)))) add(Number(field), value);
-    return counts;
-  }
-  const months = new Set(scopes.flatMap((scope) => (isChangeScope(scope.scope) ? [scope.scope.slice('change:'.length)] : [])));
-  if (months.size === 0 || scopes.some((scope) => scope.indexed && !isChangeScope(scope.scope))) return undefined;
-  for (const [field, value] of Object.entries(await store.counters(changeFineCounter(stat, bin)))) {
-    const colon = field.indexOf(':');
-    if (months.has(field.slice(0, colon))) add(Number(field.slice(colon + 1)), value);
-  }
-  return counts;
-}
-
 /** As valuesIn, one sub-bin at a time: the bin's sub-bin counts say which sub-bin holds each position. */
 async function valuesInSubBins(
   store: ReadModelStore,
-  scopes: readonly ScopeTotals[],
+  scope: ScopeTotals,
   stat: DurationStat,
   bin: number,
   count: number,
   positions: readonly number[],
-  subCounts: Map<number, number>,
 ): Promise<(position: number) => number> {
+  const subCounts = new Map<number, number>();
   const move = (ms: number, by: number) => {
     const sub = durationSubBin(ms, bin);
     subCounts.set(sub, (subCounts.get(sub) ?? 0) + by);
   };
+  for (const [field, value] of Object.entries(await store.counters(fineCounter(stat, bin)))) subCounts.set(Number(field), (subCounts.get(Number(field)) ?? 0) + value);
   const bounds = binBounds(bin);
-  for (const scope of scopes) {
-    for (const ms of scope.removedIn(stat, bounds)) move(ms, -1);
-    for (const ms of scope.addedIn(stat, bounds)) move(ms, 1);
-  }
+  for (const ms of scope.removedIn(stat, bounds)) move(ms, -1);
+  for (const ms of scope.addedIn(stat, bounds)) move(ms, 1);
   const sorted = [...subCounts].filter(([, subCount]) => subCount !== 0).sort(([a], [b]) => a - b);
   if (sorted.some(([, subCount]) => subCount < 0) || sorted.reduce((total, [, subCount]) => total + subCount, 0) !== count) {
     throw new TornAggregates(`the sub-bins of bin ${bin} of ${stat} do not add up to it`);
@@ -615,7 +588,7 @@ async function valuesInSubBins(
     before += subCount;
   }
   await Promise.all(
-    [...wanted].map(async ([sub, wantedIn]) => lookups.set(sub, await valuesIn(store, scopes, stat, subBinBounds(bin, sub), wantedIn.count, wantedIn.positions))),
+    [...wanted].map(async ([sub, wantedIn]) => lookups.set(sub, await valuesIn(store, [scope], stat, subBinBounds(bin, sub), wantedIn.count, wantedIn.positions))),
   );
   return (position) => {
     const { sub, offset } = located.get(position)!;
