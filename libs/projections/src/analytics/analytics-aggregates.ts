@@ -1,5 +1,5 @@
 import type { JsonObject, ReadModelChange, ReadModelStore } from '@deals/read-models';
-import { contribute, type DurationStat, durationStatNames, type DurationStats, durationStatsOf, groupKey, percentileRanks, utcMonth } from './cycle-metrics';
+import { contribute, type DurationStat, durationStatNames, type DurationStats, durationStatsOf, groupKey, monthBounds, percentileRanks, utcMonth } from './cycle-metrics';
 import { type DealTimeline, latestTime, timelineAt } from './deal-timeline';
 
 /**
@@ -58,8 +58,8 @@ export const changeLastIndex = (month: string): string => `analytics:cl:${month}
 /** Deal id → capture time: which deals of a month had been captured by an instant. */
 export const analyticsCapturesIndex = 'analytics:captures';
 /**
- * Per kind of what is kept of every deal from its capture on (`keptEventMonths`, `keptCaptures`), the
- * deals it holds: fewer than the deals in a read model projected before that kind existed.
+ * Per kind of what is kept of every deal from its capture on (`keptEventMonths`, `keptCaptures`,
+ * `keptChangeMonths`), the deals it holds: fewer than the deals in a read model projected before that kind existed.
  */
 export const analyticsKeptCounter = 'analytics:kept';
 export const keptEventMonths = 'event-months';
@@ -304,8 +304,7 @@ function changeMonthChanges(changes: ReadModelChange[], before: DealTimeline | u
   const at = latestTime(after);
   const month = utcMonth(at);
   const scope = changeScope(month);
-  const date = new Date(at);
-  const monthStart = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
+  const monthStart = monthBounds(at).first;
   const firstInMonth = before === undefined || latestTime(before) < monthStart;
   if (firstInMonth) {
     changes.push({ kind: 'index', index: changeFirstIndex(month), member: after.dealId, score: at });

@@ -50,6 +50,7 @@ import {
   type GroupBy,
   type GroupMetrics,
   metricsFrom,
+  monthBounds,
   sortGroups,
   standingField,
   utcMonth,
@@ -333,10 +334,7 @@ function aggregateQuestion(options: AnalyticsOptions): AggregateQuestion | undef
 /** The UTC months from the one of `from` to the one of `until`, both included; none when `until` is earlier. */
 function monthsBetween(from: number, until: number): string[] {
   const months: string[] = [];
-  const start = new Date(from);
-  for (const month = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth(), 1)); month.getTime() <= until; month.setUTCMonth(month.getUTCMonth() + 1)) {
-    months.push(utcMonth(month.getTime()));
-  }
+  for (let month = monthBounds(from).first; month <= until; month = monthBounds(month).next) months.push(utcMonth(month));
   return months;
 }
 
@@ -366,12 +364,18 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
   const { changed, captured, fresh } = past;
   const nothingToCorrect = changed.length === 0 && captured.length === 0 && fresh === undefined;
   const remembered = memo && revisions && nothingToCorrect ? rememberedFigures(store, memo, revisions, events) : undefined;
-  // A torn read (a commit between two reads) is retried once, then answered by a scan.
+  return retriedIfTorn(async () => {
+    const scopes = await questionScopes(store, window, options.groupBy);
+    const figures = remembered ?? (await correctedFigures(store, horizon, scopes, events, past, countersOf));
+    return answer(scopes, figures);
+  });
+}
+
+/** A torn read (a commit between two reads) is tried again once; undefined then, for a scan to answer. */
+async function retriedIfTorn<T>(compute: () => Promise<T | undefined>): Promise<T | undefined> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const scopes = await questionScopes(store, window, options.groupBy);
-      const figures = remembered ?? (await correctedFigures(store, horizon, scopes, events, past, countersOf));
-      return await answer(scopes, figures);
+      return await compute();
     } catch (error) {
       if (!(error instanceof TornAggregates)) throw error;
     }
@@ -449,8 +453,7 @@ async function capturedBy(
   byCaptures: boolean,
 ): Promise<({ readonly window: MonthWindow } & PastDeals) | undefined> {
   if (groupBy === 'owner' || groupBy === 'source') return undefined;
-  const asOf = new Date(horizon);
-  const monthStarts = { first: Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth(), 1), next: Date.UTC(asOf.getUTCFullYear(), asOf.getUTCMonth() + 1, 1) };
+  const monthStarts = monthBounds(horizon);
   const own = utcMonth(horizon);
   const end = utcMonth(monthStarts.next);
   const window = { from: asked === 'all' ? '' : asked.from, to: asked === 'all' || asked.to > end ? end : asked.to };
@@ -497,36 +500,29 @@ async function capturedEarly(
  */
 async function fromChangeMonths(store: ReadModelStore, horizon: number, maxDeals: number, countersOf: CountersOf): Promise<CycleMetrics | undefined> {
   if (!(await keptForEveryDeal(store, keptChangeMonths))) return undefined;
-  const date = new Date(horizon);
-  const first = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1);
-  const next = Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
+  const { first, next } = monthBounds(horizon);
   const month = utcMonth(horizon);
   const own = changeScope(month);
   const fromStart = horizon - first < next - 1 - horizon;
   const boundary = fromStart ? first - 1 : next - 1;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const moved = fromStart
-        ? await store.range(changeFirstIndex(month), { max: horizon, limit: maxDeals + 1 })
-        : await store.range(changeLastIndex(month), { min: horizon + 1, limit: maxDeals + 1 });
-      if (moved.length > maxDeals) return undefined;
-      // Scope names sort as their months do.
-      const months = Object.keys(await store.counters(analyticsGroupsCounter)).filter((scope) => isChangeScope(scope) && (fromStart ? scope < own : scope <= own));
-      const totals = await Promise.all(months.map(async (scope) => new ScopeTotals(scope, await countersOf(scope))));
-      // The moves are in no totals read: the values they remove leave the union (valuesIn).
-      const moves = new ScopeTotals('moved', scopeCounters({}), false);
-      const timelines = await store.getMany(analyticsDealCollection, moved.map((entry) => entry.member), { frozen: true });
-      for (const document of timelines) {
-        if (document === undefined) continue;
-        const deal = document as unknown as DealTimeline;
-        moves.correct(shareAt(deal, boundary), shareAt(deal, horizon));
-      }
-      return await metricsOf(store, [...totals, moves]);
-    } catch (error) {
-      if (!(error instanceof TornAggregates)) throw error;
+  return retriedIfTorn(async () => {
+    const moved = fromStart
+      ? await store.range(changeFirstIndex(month), { max: horizon, limit: maxDeals + 1 })
+      : await store.range(changeLastIndex(month), { min: horizon + 1, limit: maxDeals + 1 });
+    if (moved.length > maxDeals) return undefined;
+    // Scope names sort as their months do.
+    const months = Object.keys(await store.counters(analyticsGroupsCounter)).filter((scope) => isChangeScope(scope) && (fromStart ? scope < own : scope <= own));
+    const totals = await Promise.all(months.map(async (scope) => new ScopeTotals(scope, await countersOf(scope))));
+    // The moves are in no totals read: the values they remove leave the union (valuesIn).
+    const moves = new ScopeTotals('moved', scopeCounters({}), false);
+    const timelines = await store.getMany(analyticsDealCollection, moved.map((entry) => entry.member), { frozen: true });
+    for (const document of timelines) {
+      if (document === undefined) continue;
+      const deal = document as unknown as DealTimeline;
+      moves.correct(shareAt(deal, boundary), shareAt(deal, horizon));
     }
-  }
-  return undefined;
+    return metricsOf(store, [...totals, moves]);
+  });
 }
 
 /**

@@ -171,6 +171,12 @@ export function timeInStage(deal: DealTimeline, stage: OpenStage): { readonly cu
 const monthOfDay = new Map<number, string>();
 const maxDaysKept = 100_000;
 
+/** The first instant of an instant's UTC month, and of the month after it. */
+export function monthBounds(time: number): { readonly first: number; readonly next: number } {
+  const date = new Date(time);
+  return { first: Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1), next: Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) };
+}
+
 /** The UTC month of an instant, e.g. 2025-06: how capture months are named. */
 export function utcMonth(time: number): string {
   const day = Math.floor(time / dayMs);
