@@ -25,7 +25,9 @@ export const rebuildScenario: Scenario = {
           results: Array<{ projection: string; events: number; seconds: number }>;
           peakRssBytes: number;
         };
-        const events = output.results.reduce((sum, result) => sum + result.events, 0);
+        // A rebuild of all projections from N events takes the three rebuilds' time: N over it is its rate,
+        // comparable with the raw read of the same N rows (each rebuild reads every event once).
+        const events = Math.max(...output.results.map((result) => result.events));
         const seconds = output.results.reduce((sum, result) => sum + result.seconds, 0);
         totals.push(events / seconds);
         for (const result of output.results) perProjection.set(result.projection, [...(perProjection.get(result.projection) ?? []), result.events / result.seconds]);
@@ -39,7 +41,7 @@ export const rebuildScenario: Scenario = {
         ...all,
         peakRssMb: Math.max(...rss),
         ratio: `${Math.round((100 * all.median) / raw.median)}% of raw read`,
-        note: 'no Emmett counterpart; events of the three rebuilds / their total time',
+        note: 'no Emmett counterpart; events in the data set / total time of the three rebuilds',
       });
       for (const [projection, rates] of perProjection) {
         figures.push({ scenario: `  rebuild ${projection}`, variant: store, unit: 'events/s', ...summarize(rates) });
