@@ -42,8 +42,10 @@ export const allScope = 'all';
 /** The scope of what a period counts that happened in one UTC month (periodShares). */
 export const eventScope = (month: string): string => `event:${month}`;
 /** The scope of how every deal's cohort share moved over one UTC month (changeMonthChanges). */
-export const changeScope = (month: string): string => `change:${month}`;
-export const isChangeScope = (scope: string): boolean => scope.startsWith('change:');
+const changeScopePrefix = 'change:';
+export const changeScope = (month: string): string => `${changeScopePrefix}${month}`;
+export const isChangeScope = (scope: string): boolean => scope.startsWith(changeScopePrefix);
+const monthOfChangeScope = (scope: string): string => scope.slice(changeScopePrefix.length);
 /**
  * The change months' values at their start that their duration indexes replace with those at their
  * end, one index per statistic for every month (`<YYYY-MM>:<deal id>` → value): there are few, and a
@@ -51,6 +53,11 @@ export const isChangeScope = (scope: string): boolean => scope.startsWith('chang
  */
 export const startValuesIndex = (stat: DurationStat): string => `analytics:w:${stat}`;
 const startValueMember = (month: string, dealId: string): string => `${month}:${dealId}`;
+/** The month and the deal of a start value's member. */
+export function startValueOf(member: string): { readonly month: string; readonly dealId: string } {
+  const colon = member.indexOf(':');
+  return { month: member.slice(0, colon), dealId: member.slice(colon + 1) };
+}
 /** Deal id → business time of its first change in a UTC month. */
 export const changeFirstIndex = (month: string): string => `analytics:cf:${month}`;
 /** Deal id → business time of its last change in a UTC month. */
@@ -661,10 +668,10 @@ async function valuesIn(
   // Values that leave the union rather than one scope's index: the change months' values at their
   // start (each in some earlier month's index), and those removed from totals whose indexes are not read.
   const leaving = scopes.flatMap((scope) => (scope.indexed ? [] : scope.removedIn(stat, bounds)));
-  const changeMonths = new Set(scopes.flatMap((scope) => (isChangeScope(scope.scope) ? [scope.scope.slice('change:'.length)] : [])));
+  const changeMonths = new Set(scopes.flatMap((scope) => (isChangeScope(scope.scope) ? [monthOfChangeScope(scope.scope)] : [])));
   if (changeMonths.size > 0) {
     for (const { member, score } of await store.range(startValuesIndex(stat), { min, max, limit: Number.MAX_SAFE_INTEGER })) {
-      if (changeMonths.has(member.slice(0, member.indexOf(':')))) leaving.push(score);
+      if (changeMonths.has(startValueOf(member).month)) leaving.push(score);
     }
   }
   const values: number[] = [];

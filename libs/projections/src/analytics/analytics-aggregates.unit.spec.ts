@@ -14,6 +14,7 @@ import {
   keptChangeMonths,
   keptEventMonths,
   shareAt,
+  startValueOf,
   startValuesIndex,
   totalsCounter,
 } from './analytics-aggregates';
@@ -209,14 +210,12 @@ describe('analytics pre-aggregates', () => {
     });
 
     it('keep, where a deal’s duration moved again in a later month, its value at that month’s start beside its value at the end', () => {
-      const replaced = Object.entries(store.indexEntries(startValuesIndex('proposal:cumulative'))).map(([member, was]) => {
-        const [month, deal] = [member.slice(0, 7), member.slice(8)];
-        return { scope: changeScope(month), deal, was };
-      });
+      const replaced = Object.entries(store.indexEntries(startValuesIndex('proposal:cumulative'))).map(([member, was]) => ({ ...startValueOf(member), was }));
       expect(replaced.length).toBeGreaterThan(0);
-      for (const { scope, deal, was } of replaced) {
+      for (const { month, dealId: deal, was } of replaced) {
+        const scope = changeScope(month);
         const timeline = all.find((candidate) => candidate.dealId === deal)!;
-        const monthStart = Date.parse(`${scope.slice('change:'.length)}-01T00:00:00Z`);
+        const monthStart = Date.parse(`${month}-01T00:00:00Z`);
         expect(shareAt(timeline, monthStart - 1).durations.get('proposal:cumulative')).toBe(was);
         expect(store.indexEntries(durationIndex(scope, 'proposal:cumulative'))[deal]).toBe(shareAt(timeline, endOfMonth(monthStart)).durations.get('proposal:cumulative'));
       }
