@@ -59,7 +59,14 @@ describe('startWalCheckpoints', () => {
     const script = `
       const { startWalCheckpoints } = require(${JSON.stringify(join(__dirname, 'wal-checkpoints.ts'))});
       const checkpoints = startWalCheckpoints(${JSON.stringify(path)}, 10);
-      setTimeout(() => checkpoints.close().then(() => console.log('closed after', checkpoints.stats.passes > 0 ? 'passes' : 'none')), 100);
+      // Closed once a pass is counted (the thread's start can take a while on a busy machine), or after 10 s;
+      // from then on only close() keeps the process alive.
+      const started = Date.now();
+      const waiting = setInterval(() => {
+        if (checkpoints.stats.passes === 0 && Date.now() - started < 10000) return;
+        clearInterval(waiting);
+        checkpoints.close().then(() => console.log('closed after', checkpoints.stats.passes > 0 ? 'passes' : 'none'));
+      }, 10);
     `;
     const output = execFileSync(process.execPath, ['--require', join(__dirname, '../../../scripts/register-ts.js'), '-e', script], { encoding: 'utf8' });
     expect(output.trim()).toBe('closed after passes');
