@@ -347,7 +347,8 @@ export function metricsFrom(fields: ReadonlyMap<string, number>, durations: (sta
     const reached = field(`reached:${stage}`);
     const nextStep = next === null || reached === 0 ? null : field(`next:${stage}`) / reached;
     const stageCumulative = cumulative;
-    cumulative = cumulative === null || nextStep === null ? null : cumulative * nextStep;
+    // Past a stage no deal left, none reached a later one: their share of the leads is 0, not unknown.
+    cumulative = cumulative === null || cumulative === 0 ? cumulative : nextStep === null ? null : cumulative * nextStep;
     const open = (openStages as readonly string[]).includes(stage) ? (stage as OpenStage) : undefined;
     return {
       stage,

@@ -106,6 +106,19 @@ describe('cycle analytics, cohort basis, all deals, as of day 60', () => {
     ]);
   });
 
+  it('conversion past a stage no deal left: cumulative 0 for every later stage, not null', () => {
+    // Given C alone (lead, qualified, lost): none reached proposal, so none reached anything after it.
+    const only = computeCycleAnalytics([deal('C')], { basis: 'cohort', asOf: day(60) });
+    // Then each later stage holds 0 of the 1 lead (reached ÷ captured), though their next steps are unknown.
+    expect(only.stages.map(({ stage, reached, conversion }) => ({ stage, reached, nextStep: conversion.nextStep, cumulative: conversion.cumulative }))).toEqual([
+      { stage: 'lead', reached: 1, nextStep: 1, cumulative: 1 },
+      { stage: 'qualified', reached: 1, nextStep: 0, cumulative: 1 },
+      { stage: 'proposal', reached: 0, nextStep: null, cumulative: 0 },
+      { stage: 'negotiation', reached: 0, nextStep: null, cumulative: 0 },
+      { stage: 'won', reached: 0, nextStep: null, cumulative: 0 },
+    ]);
+  });
+
   it('time in stage over completed stints: cumulative over all stints, and the latest stint', () => {
     const [lead, qualified, proposal, negotiation, won] = result.stages.map((stage) => stage.timeInStage);
     // lead: A 2, B 1, C 5, D 2, E 3, G 2 → sorted 1 2 2 2 3 5; F still in lead
