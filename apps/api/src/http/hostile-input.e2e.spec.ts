@@ -121,6 +121,12 @@ function rawWith(body: Body, path: string, raw: string): string {
   return JSON.stringify(withValue(body, path, '__RAW__')).replace('"__RAW__"', raw);
 }
 
+/** The body's UTF-8 with raw bytes in place of a text field's value: bytes no JSON string can carry. */
+function bytesWith(body: Body, path: string, bytes: readonly number[]): Buffer {
+  const [before = '', after = ''] = rawWith(body, path, '"__BYTES__"').split('__BYTES__');
+  return Buffer.concat([Buffer.from(before), Buffer.from(bytes), Buffer.from(after)]);
+}
+
 /** Adds raw JSON members right after the opening brace. */
 function rawPrepend(body: Body, members: string): string {
   return JSON.stringify(body).replace(/^\{/, `{${members},`);
@@ -342,6 +348,21 @@ const bodyCases: BodyCase[] = [
     refusal: notAnObject,
   },
   {
+    label: 'bytes that are not UTF-8 in a text field',
+    request: (valid, endpoint) => ({ rawBody: bytesWith(valid, firstText(endpoint).path, [0x42, 0xff, 0xfe, 0x42]) }),
+    refusal: malformedJson,
+  },
+  {
+    label: 'a UTF-16 surrogate encoded as UTF-8 bytes (CESU-8) in a text field',
+    request: (valid, endpoint) => ({ rawBody: bytesWith(valid, firstText(endpoint).path, [0xed, 0xa0, 0x80]) }),
+    refusal: malformedJson,
+  },
+  {
+    label: 'a body in UTF-16',
+    request: (valid) => ({ rawBody: Buffer.from(JSON.stringify(valid), 'utf16le') }),
+    refusal: malformedJson,
+  },
+  {
     label: 'a __proto__ key',
     request: (valid) => ({ rawBody: rawPrepend(valid, '"__proto__":{"isAdmin":true}') }),
     refusal: malformedJson,
@@ -553,9 +574,14 @@ const badText = ({ max, multiline }: TextField) => [
   'del \u007f',
   'lone \ud800 high surrogate',
   'lone \udc00 low surrogate',
-  ...(multiline ? [] : ['two\nlines', 'carriage\rreturn', 'tab\tseparated']),
+  'next line \u0085 (a C1 control)',
+  'csi \u009b (a C1 control)',
+  '\u200b\u200b\u200b',
+  '\ufeff \u00a0\u2060',
+  '\u{1F600}'.repeat(max + 1),
+  ...(multiline ? [] : ['two\nlines', 'carriage\rreturn', 'tab\tseparated', 'line\u2028separator', 'paragraph\u2029separator']),
 ];
-const amounts = ['48000', -1, -0.0001, 1_000_000_000_001, 1e15, 1.00001, 0.12345, true, null, {}, []];
+const amounts = ['48000', -1, -0.0001, 1_000_000_000_001, 1e15, 1.00001, 0.12345, 0.30000000000000004, 1e-7, true, null, {}, []];
 const currencies = ['EURO', 'eur', 'Eur', 'XXX', 'EU', '', '€', 'EUR ', 42, null];
 const times = [
   'yesterday',
@@ -809,6 +835,9 @@ describe('Values at the edge of the rules are accepted', () => {
     ['an amount of 0', { estimatedValue: { amount: 0, currency: 'EUR' } }],
     ['an amount of exactly a trillion', { estimatedValue: { amount: 1_000_000_000_000, currency: 'EUR' } }],
     ['an amount with 4 decimals', { estimatedValue: { amount: 12.3456, currency: 'EUR' } }],
+    ['an amount with 4 decimals just under a trillion', { estimatedValue: { amount: 999_999_999_999.9999, currency: 'EUR' } }],
+    ['a title of 200 emoji (400 UTF-16 units)', { title: '\u{1F600}'.repeat(200) }],
+    ['a title with a zero-width joiner and a non-breaking space inside', { title: 'Acme\u00a0\u{1F468}\u200d\u{1F4BB} deal' }],
     ['occurredAt at the Unix epoch', { occurredAt: '1970-01-01T00:00:00Z' }],
     ['occurredAt on a leap day, with an offset', { occurredAt: '2024-02-29T23:30:00-05:00' }],
     ['occurredAt as a plain date', { occurredAt: '2025-03-01' }],

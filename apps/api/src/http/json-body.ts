@@ -1,17 +1,20 @@
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
 import { ApiError } from './api-error';
 
 /**
- * Bodies are JSON and nothing else: other media types get 415, and JSON that does not parse, or
- * that carries prototype-polluting keys, gets 400 MALFORMED_JSON, with our error shape. JSON nested
+ * Bodies are JSON and nothing else: other media types get 415, and JSON that does not parse, is not
+ * UTF-8 (decoding would put U+FFFD in place of the bad bytes, and store that), or carries
+ * prototype-polluting keys, gets 400 MALFORMED_JSON, with our error shape. JSON nested
  * deeper than any request needs, or with keys named after Object.prototype members, gets 400
  * VALIDATION_FAILED before anything recursive (hashing, class-transformer) walks it.
  */
 export function acceptJsonOnly(fastify: FastifyInstance): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    void parseJson(request, body as string, (error: Error | null, value?: unknown) => {
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    if (!isUtf8(body as Buffer)) return done(new ApiError(400, 'MALFORMED_JSON', 'The body is not valid JSON', { reason: 'the body is not UTF-8' }), undefined);
+    void parseJson(request, (body as Buffer).toString('utf8'), (error: Error | null, value?: unknown) => {
       if (error) return done(new ApiError(400, 'MALFORMED_JSON', 'The body is not valid JSON', { reason: error.message }), undefined);
       const problem = shapeProblem(value);
       if (problem) return done(new ApiError(400, 'VALIDATION_FAILED', `Invalid request: ${problem.field}`, [problem]), undefined);

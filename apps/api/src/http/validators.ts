@@ -1,9 +1,23 @@
 import { isCurrencyCode } from '@deals/domain';
 import { registerDecorator, ValidateIf, type ValidationArguments, type ValidationOptions } from 'class-validator';
 
-// Control characters other than tab and line breaks have no place in business text.
-const controlCharacters = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
-const lineBreaks = /[\r\n\t]/;
+// Control characters (C0, DEL and C1, U+0085 among them) other than tab and line breaks have no
+// place in business text; single-line text has no line or paragraph separator either.
+const controlCharacters = /[^\P{Cc}\t\n\r]/u;
+const lineBreaks = /[\r\n\t\u2028\u2029]/;
+// Blank: nothing but white space and invisible format characters (zero-width spaces, BOMs).
+const visible = /[^\s\p{Cf}]/u;
+
+/** Characters as a person counts them: code points, so that an emoji (two UTF-16 units) is one. */
+function characterCount(value: string): number {
+  let count = 0;
+  for (let index = 0; index < value.length; index++) {
+    const unit = value.charCodeAt(index);
+    // A pair (well-formedness is checked apart) counts once, at its low half.
+    if (unit < 0xd800 || unit > 0xdbff) count++;
+  }
+  return count;
+}
 
 /**
  * An optional field: it may be left out, but not sent as null. class-validator's IsOptional lets
@@ -41,9 +55,9 @@ export function IsText(maxLength: number, { multiline = false } = {}, options?: 
       `${property} must be ${multiline ? '' : 'single-line '}text of 1 to ${maxLength} characters, not blank, without control characters`,
     (value) =>
       typeof value === 'string' &&
-      value.length <= maxLength &&
-      value.trim().length > 0 &&
       value.isWellFormed() &&
+      characterCount(value) <= maxLength &&
+      visible.test(value) &&
       !controlCharacters.test(value) &&
       (multiline || !lineBreaks.test(value)),
     options,
@@ -85,8 +99,19 @@ export function isAmount(value: unknown): value is number {
     Number.isFinite(value) &&
     value >= 0 &&
     value <= maxAmount &&
-    Math.abs(Math.round(value * 10_000) - value * 10_000) < 1e-6
+    decimalPlaces(value) <= 4
   );
+}
+
+/**
+ * Decimals of a number as written in its shortest form (what JSON.stringify writes back), so that
+ * 0.30000000000000004 has 17; tiny numbers written with an exponent have more than any rule allows.
+ */
+function decimalPlaces(value: number): number {
+  const text = String(value);
+  if (text.includes('e')) return Infinity;
+  const point = text.indexOf('.');
+  return point === -1 ? 0 : text.length - point - 1;
 }
 
 function isMoney(value: unknown): boolean {

@@ -31,7 +31,7 @@ export interface RequestOptions {
   readonly as?: keyof typeof keys | null;
   readonly body?: unknown;
   /** Sent as is, for malformed bodies. */
-  readonly rawBody?: string;
+  readonly rawBody?: string | Uint8Array;
   readonly headers?: Record<string, string>;
 }
 
