@@ -236,6 +236,17 @@ describe('Deal lifecycle over HTTP', () => {
       expect((await api.request('GET', `/deals/${dealId}`)).body.version).toBe(1);
     });
 
+    it('treats the deal id in capitals as the same deal: a retry so sent is the same request', async () => {
+      const dealId = await capture();
+      const headers = { 'idempotency-key': `qualify-upper-${dealId}` };
+      const first = await api.request('POST', `/deals/${dealId}/qualification`, { body: bodies.qualification(), headers });
+      const retry = await api.request('POST', `/deals/${dealId.toUpperCase()}/qualification`, { body: bodies.qualification(), headers });
+      expect(retry.status).toBe(200);
+      expect(retry.body).toEqual(first.body);
+      expect(retry.headers.get('idempotent-replayed')).toBe('true');
+      expect((await api.request('GET', `/deals/${dealId}`)).body.version).toBe(1);
+    });
+
     it('treats the same body with keys in another order as the same request', async () => {
       const headers = { 'idempotency-key': `order-${Date.now()}` };
       const body = bodies.lead();

@@ -49,6 +49,17 @@ function header(request: AuthenticatedRequest, name: string): string | undefined
   return Array.isArray(value) ? value.join(',') : value;
 }
 
+/**
+ * The path as the route reads it: its template with the deal id in the form the route uses (ids are
+ * UUIDs, whose letter case means nothing), so that /deals/ABC…/qualification and /deals/abc…/qualification
+ * are one request. For a path typed in that form it is the path itself.
+ */
+function routedPath(request: AuthenticatedRequest): string {
+  const { id } = request.params as { id?: unknown };
+  const template = request.routeOptions.url ?? request.url.split('?')[0]!;
+  return typeof id === 'string' ? template.replace(':id', id.toLowerCase()) : template;
+}
+
 /** Who sent the command and how: actor, correlation, idempotency key, If-Match and the request's fingerprint. */
 export const CommandRequest = createParamDecorator((_: unknown, context: ExecutionContext): CommandContext => {
   const request = context.switchToHttp().getRequest<RequestWithCorrelation>();
@@ -56,7 +67,7 @@ export const CommandRequest = createParamDecorator((_: unknown, context: Executi
   const idempotencyKey = parseIdempotencyKey(header(request, 'idempotency-key'));
   const expectedVersion = parseIfMatch(header(request, 'if-match'));
   const causationId = header(request, 'x-causation-id');
-  const requestHash = hash('sha256', `${request.method} ${request.url.split('?')[0]}\n${canonicalJson(request.body)}`, 'hex');
+  const requestHash = hash('sha256', `${request.method} ${routedPath(request)}\n${canonicalJson(request.body)}`, 'hex');
   return {
     actor: request.actor.name,
     correlationId: request.correlationId,
