@@ -157,6 +157,22 @@ describe('Deal lifecycle over HTTP', () => {
     }
   });
 
+  it('refuses query parameters on the deal and its history, which take none, naming each', async () => {
+    const dealId = await capture();
+    for (const [path, fields] of [
+      [`/deals/${dealId}?version=0`, ['version']],
+      [`/deals/${dealId}/history?limit=1&after=2`, ['limit', 'after']],
+      [`/deals/${dealId}?toString=1`, ['toString']],
+    ] as const) {
+      const response = await api.request('GET', path);
+      expect({ status: response.status, code: response.body.code, fields: response.body.details.map((detail: { field: string }) => detail.field) }).toEqual({
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        fields,
+      });
+    }
+  });
+
   describe('If-Match', () => {
     it('applies a change based on the current version, as a number or a quoted ETag', async () => {
       const dealId = await capture();

@@ -1,9 +1,10 @@
-import { Controller, Get, Param, Res } from '@nestjs/common';
+import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { DealIdPipe } from '../../http/command-context';
+import { refuseUnexpectedParameters } from '../../http/query-parameters';
 import { dealNotFound } from '../get-deal/get-deal.controller';
 import { type DealHistory, GetDealHistoryQuery } from './get-deal-history.query';
 
@@ -20,8 +21,11 @@ export class GetDealHistoryController {
   @ApiNotFoundResponse({ description: 'DEAL_NOT_FOUND' })
   async history(
     @Param('id', DealIdPipe) dealId: string,
+    @Req() http: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<DealHistory> {
+    // It takes none (the whole history, always); refusing them keeps ?limit=… from reading as a page.
+    refuseUnexpectedParameters(http.url, []);
     const history = await this.queryBus.execute(new GetDealHistoryQuery(dealId));
     if (!history) throw dealNotFound(dealId);
     const last = history.entries.at(-1);

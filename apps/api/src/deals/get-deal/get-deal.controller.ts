@@ -1,10 +1,11 @@
-import { Controller, Get, Param, Res } from '@nestjs/common';
+import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { ApiError } from '../../http/api-error';
 import { DealIdPipe } from '../../http/command-context';
+import { refuseUnexpectedParameters } from '../../http/query-parameters';
 import { type DealView, GetDealQuery } from './get-deal.query';
 
 @ApiTags('deals')
@@ -18,7 +19,9 @@ export class GetDealController {
   @ApiOperation({ summary: "The deal's current state; its version is also sent as ETag" })
   @ApiOkResponse({ description: 'The deal' })
   @ApiNotFoundResponse({ description: 'DEAL_NOT_FOUND' })
-  async get(@Param('id', DealIdPipe) dealId: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<DealView> {
+  async get(@Param('id', DealIdPipe) dealId: string, @Req() http: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<DealView> {
+    // It takes none; refusing them keeps a typo such as ?version=3 from reading as a look at another version.
+    refuseUnexpectedParameters(http.url, []);
     const deal = await this.queryBus.execute(new GetDealQuery(dealId));
     if (!deal) throw dealNotFound(dealId);
     void reply.header('etag', `"${deal.version}"`);
