@@ -284,6 +284,25 @@ describe('Public routes', () => {
       const operation = doc.paths[path]?.get;
       expect(operation.security.some((requirement: Record<string, unknown>) => bearer.some((name) => name in requirement))).toBe(true);
     }
+  });
+
+  it('documents every answer a route gives, errors with the error body, in /docs/openapi.json', async () => {
+    const { body: doc } = await api.request('GET', '/docs/openapi.json', { as: null });
+    const errorSchema = (answer: { content?: Record<string, { schema?: { $ref?: string } }> }) => answer.content?.['application/json']?.schema?.$ref;
+    const documented = (path: string, method: string) => {
+      const responses = doc.paths[path][method].responses as Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+      for (const [status, answer] of Object.entries(responses)) if (Number(status) >= 400) expect({ path, status, schema: errorSchema(answer) }).toEqual({ path, status, schema: '#/components/schemas/ErrorResponse' });
+      return Object.keys(responses).sort();
+    };
+    expect(documented('/deals', 'post')).toEqual(['201', '400', '401', '403', '409', '413', '415', '422']);
+    for (const step of ['qualification', 'proposals', 'negotiations', 'closing', 'follow-ups']) {
+      expect(documented(`/deals/{id}/${step}`, 'post')).toEqual(['200', '400', '401', '403', '404', '409', '413', '414', '415', '422']);
+    }
+    for (const path of ['/deals/{id}', '/deals/{id}/history']) expect(documented(path, 'get')).toEqual(['200', '400', '401', '403', '404', '414']);
+    for (const path of ['/pipeline', '/analytics/cycle-length', '/audit', '/audit/verify']) expect(documented(path, 'get')).toEqual(['200', '400', '401', '403']);
+    expect(doc.paths['/deals'].post.parameters.map((parameter: { name: string }) => parameter.name)).toContain('If-Match');
+    const proposal = doc.paths['/deals/{id}/proposals'].post.requestBody.content['application/json'].schema.$ref.split('/').at(-1);
+    expect(doc.components.schemas[proposal].properties.winProbability.type).toBe('integer');
     expect(doc.paths['/health'].get.security ?? []).toEqual([]);
   });
 });

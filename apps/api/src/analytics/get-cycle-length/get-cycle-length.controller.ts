@@ -1,7 +1,8 @@
 import { Clock } from '@deals/platform';
 import { Controller, Get, Query, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ErrorAnswers, guardedAnswers } from '../../http/error-answers';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { ApiError } from '../../http/api-error';
@@ -31,8 +32,7 @@ export class GetCycleLengthController {
       'projection: { position, lagEvents, lagMs, caughtUp } }. Every definition is in docs/analytics.md.',
   })
   @ApiOkResponse({ description: 'The figures' })
-  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED: a bad or unknown parameter, to not after from, or asOf in the future' })
-  @ApiForbiddenResponse({ description: 'FORBIDDEN: the key has neither the sales nor the analyst role' })
+  @ErrorAnswers({ ...guardedAnswers, 400: 'VALIDATION_FAILED: a bad or unknown parameter, to not after from, or asOf in the future', 403: 'FORBIDDEN: the key has neither the sales nor the analyst role' })
   async get(
     @Query() request: GetCycleLengthRequest,
     @Req() raw: FastifyRequest,

@@ -3,14 +3,13 @@ import { Clock } from '@deals/platform';
 import { Controller, Get, Query, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import {
-  ApiBadRequestResponse,
   ApiBearerAuth,
-  ApiForbiddenResponse,
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
   ApiTags,
 } from '@nestjs/swagger';
+import { ErrorAnswers, guardedAnswers } from '../../http/error-answers';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { ApiError } from '../../http/api-error';
@@ -41,8 +40,7 @@ export class ListAuditEntriesController {
   })
   @ApiProduces('application/json', exportMediaTypes.csv, exportMediaTypes.jsonl)
   @ApiOkResponse({ description: 'A page of audit entries, or the export' })
-  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED: a bad or unknown parameter, or a cursor from another filter' })
-  @ApiForbiddenResponse({ description: 'FORBIDDEN: the key lacks the auditor role' })
+  @ErrorAnswers({ ...guardedAnswers, 400: 'VALIDATION_FAILED: a bad or unknown parameter, or a cursor from another filter', 403: 'FORBIDDEN: the key lacks the auditor role' })
   async list(
     @Query() request: ListAuditEntriesRequest,
     @Req() http: FastifyRequest,

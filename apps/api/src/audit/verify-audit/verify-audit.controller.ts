@@ -1,6 +1,7 @@
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ErrorAnswers, guardedAnswers } from '../../http/error-answers';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { setLagHeaders } from '../../projections/projection-lag';
@@ -24,7 +25,7 @@ export class VerifyAuditController {
       'requests made while a check runs share its answer.',
   })
   @ApiOkResponse({ description: 'The verification report' })
-  @ApiForbiddenResponse({ description: 'FORBIDDEN: the key lacks the auditor role' })
+  @ErrorAnswers({ ...guardedAnswers, 400: 'VALIDATION_FAILED: a query parameter was sent (it takes none)', 403: 'FORBIDDEN: the key lacks the auditor role' })
   async verify(@Req() http: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<AuditVerificationReport> {
     // It takes none; refusing them keeps a typo such as ?dealId=… from reading as a check of one deal.
     refuseUnexpectedParameters(http.url, []);

@@ -1,8 +1,9 @@
 import { Body, Controller, Post, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { CommandRequest } from '../../http/command-context';
+import { commandAnswers, ErrorAnswers } from '../../http/error-answers';
 import type { CommandContext } from '../execute-deal-command';
 import { CommandAnswerResponse } from '../shared/command-answer.response';
 import { idempotencyKeyHeader } from '../shared/command-route';
@@ -19,7 +20,12 @@ export class CaptureLeadController {
   @ApiBearerAuth()
   @ApiOperation({ summary: 'Capture a lead: starts a new deal at stage lead' })
   @idempotencyKeyHeader
-  @ApiCreatedResponse({ type: CommandAnswerResponse })
+  @ApiHeader({ name: 'If-Match', required: false, description: 'A new deal has no version: any If-Match but * gets 409 VERSION_CONFLICT' })
+  @ApiCreatedResponse({
+    type: CommandAnswerResponse,
+    description: 'Captured (or, with Idempotency-Key, answered again: Idempotent-Replayed: true); Location names the deal, ETag its version',
+  })
+  @ErrorAnswers({ ...commandAnswers, 409: 'VERSION_CONFLICT: an If-Match was sent' })
   async capture(
     @Body() body: CaptureLeadRequest,
     @CommandRequest() context: CommandContext,

@@ -1,9 +1,10 @@
 import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { DealIdPipe } from '../../http/command-context';
+import { dealIdAnswers, ErrorAnswers, guardedAnswers } from '../../http/error-answers';
 import { refuseUnexpectedParameters } from '../../http/query-parameters';
 import { dealNotFound } from '../get-deal/get-deal.controller';
 import { type DealHistory, GetDealHistoryQuery } from './get-deal-history.query';
@@ -18,7 +19,7 @@ export class GetDealHistoryController {
   @ApiBearerAuth()
   @ApiOperation({ summary: "The deal's audit history: every change with who, when and from which request, oldest first" })
   @ApiOkResponse({ description: 'The history' })
-  @ApiNotFoundResponse({ description: 'DEAL_NOT_FOUND' })
+  @ErrorAnswers({ ...guardedAnswers, ...dealIdAnswers, 400: 'VALIDATION_FAILED: the id is not a UUID, or a query parameter was sent (it takes none)' })
   async history(
     @Param('id', DealIdPipe) dealId: string,
     @Req() http: FastifyRequest,

@@ -1,10 +1,11 @@
 import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { ApiError } from '../../http/api-error';
 import { DealIdPipe } from '../../http/command-context';
+import { dealIdAnswers, ErrorAnswers, guardedAnswers } from '../../http/error-answers';
 import { refuseUnexpectedParameters } from '../../http/query-parameters';
 import { type DealView, GetDealQuery } from './get-deal.query';
 
@@ -18,7 +19,7 @@ export class GetDealController {
   @ApiBearerAuth()
   @ApiOperation({ summary: "The deal's current state; its version is also sent as ETag" })
   @ApiOkResponse({ description: 'The deal' })
-  @ApiNotFoundResponse({ description: 'DEAL_NOT_FOUND' })
+  @ErrorAnswers({ ...guardedAnswers, ...dealIdAnswers, 400: 'VALIDATION_FAILED: the id is not a UUID, or a query parameter was sent (it takes none)' })
   async get(@Param('id', DealIdPipe) dealId: string, @Req() http: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<DealView> {
     // It takes none; refusing them keeps a typo such as ?version=3 from reading as a look at another version.
     refuseUnexpectedParameters(http.url, []);

@@ -1,17 +1,7 @@
 import { applyDecorators, HttpCode, Post } from '@nestjs/common';
-import {
-  ApiBadRequestResponse,
-  ApiBearerAuth,
-  ApiConflictResponse,
-  ApiForbiddenResponse,
-  ApiHeader,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiUnauthorizedResponse,
-  ApiUnprocessableEntityResponse,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation } from '@nestjs/swagger';
 import { Roles } from '../../auth/roles';
+import { commandAnswers, dealIdAnswers, ErrorAnswers } from '../../http/error-answers';
 import { CommandAnswerResponse } from './command-answer.response';
 
 export const idempotencyKeyHeader = ApiHeader({
@@ -34,12 +24,11 @@ export function DealCommandRoute(path: string, summary: string): MethodDecorator
       required: false,
       description: 'The deal version the change is based on (3 or "3"); a stale version gets 409 VERSION_CONFLICT',
     }),
-    ApiOkResponse({ type: CommandAnswerResponse, description: 'Applied; the new version is also in ETag' }),
-    ApiBadRequestResponse({ description: 'VALIDATION_FAILED, MALFORMED_JSON and the invalid refusals' }),
-    ApiUnauthorizedResponse({ description: 'UNAUTHENTICATED' }),
-    ApiForbiddenResponse({ description: 'FORBIDDEN' }),
-    ApiNotFoundResponse({ description: 'DEAL_NOT_FOUND' }),
-    ApiConflictResponse({ description: 'A stage rule refused the change, or VERSION_CONFLICT' }),
-    ApiUnprocessableEntityResponse({ description: 'IDEMPOTENCY_KEY_REUSED' }),
+    ApiOkResponse({ type: CommandAnswerResponse, description: 'Applied (or, with Idempotency-Key, answered again: Idempotent-Replayed: true); the new version is also in ETag' }),
+    ErrorAnswers({
+      ...dealIdAnswers,
+      ...commandAnswers,
+      409: 'A stage rule refused the change (its own code), or VERSION_CONFLICT: If-Match is not the current version',
+    }),
   );
 }

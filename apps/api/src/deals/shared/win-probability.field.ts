@@ -7,6 +7,7 @@ import { OptionalNotNull } from '../../http/validators';
 export function WinProbabilityField(): PropertyDecorator {
   return applyDecorators(
     ApiPropertyOptional({
+      type: 'integer',
       minimum: 0,
       maximum: 100,
       example: 60,

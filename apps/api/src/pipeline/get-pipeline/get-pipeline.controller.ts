@@ -1,6 +1,7 @@
 import { Controller, Get, Query, Req, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ErrorAnswers, guardedAnswers } from '../../http/error-answers';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
 import { refuseUnexpectedParameters } from '../../http/query-parameters';
@@ -26,8 +27,7 @@ export class GetPipelineController {
       'The list runs by stage, then least recent activity first; only nextCursor null ends it. See docs/analytics.md.',
   })
   @ApiOkResponse({ description: 'The pipeline' })
-  @ApiBadRequestResponse({ description: 'VALIDATION_FAILED: a bad or unknown parameter, or a cursor issued for other filters' })
-  @ApiForbiddenResponse({ description: 'FORBIDDEN: the key has neither the sales nor the analyst role' })
+  @ErrorAnswers({ ...guardedAnswers, 400: 'VALIDATION_FAILED: a bad or unknown parameter, or a cursor issued for other filters', 403: 'FORBIDDEN: the key has neither the sales nor the analyst role' })
   async get(
     @Query() request: GetPipelineRequest,
     @Req() raw: FastifyRequest,
