@@ -715,6 +715,15 @@ describe('Fields of the wrong type, out of range, missing or unknown', () => {
   ])('$endpoint: names every bad field at once ($fields)', async ({ endpoint, body, fields }) => {
     await expectRefused(endpoint, { body }, validationFailed(...fields));
   });
+
+  it('negotiations: names the bad items of a list, not only the list', async () => {
+    const dealId = await dealAt('proposal');
+    const response = await api.request('POST', `/deals/${dealId}/negotiations`, { body: { objections: ['price', '', 'timing', 'two\nlines'] } });
+    expect({ status: response.status, details: response.body.details }).toEqual({
+      status: 400,
+      details: [{ field: 'objections', problems: ['objections[1], objections[3] must be single-line text of 1 to 1000 characters, not blank, without control characters'] }],
+    });
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

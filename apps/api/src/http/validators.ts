@@ -49,17 +49,22 @@ function define(
  * unless `multiline`.
  */
 export function IsText(maxLength: number, { multiline = false } = {}, options?: ValidationOptions): PropertyDecorator {
+  const isText = (value: unknown) =>
+    typeof value === 'string' &&
+    value.isWellFormed() &&
+    characterCount(value) <= maxLength &&
+    visible.test(value) &&
+    !controlCharacters.test(value) &&
+    (multiline || !lineBreaks.test(value));
   return define(
     'isText',
-    ({ property }) =>
-      `${property} must be ${multiline ? '' : 'single-line '}text of 1 to ${maxLength} characters, not blank, without control characters`,
-    (value) =>
-      typeof value === 'string' &&
-      value.isWellFormed() &&
-      characterCount(value) <= maxLength &&
-      visible.test(value) &&
-      !controlCharacters.test(value) &&
-      (multiline || !lineBreaks.test(value)),
+    ({ property, value }) => {
+      // A list's rule (`each`) names the items that broke it: objections[2], not the whole list.
+      const items = options?.each && Array.isArray(value) ? value.flatMap((item: unknown, index) => (isText(item) ? [] : [`${property}[${index}]`])) : [];
+      const subject = items.length > 0 ? items.join(', ') : property;
+      return `${subject} must be ${multiline ? '' : 'single-line '}text of 1 to ${maxLength} characters, not blank, without control characters`;
+    },
+    isText,
     options,
   );
 }
