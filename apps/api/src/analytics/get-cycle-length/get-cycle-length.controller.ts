@@ -10,6 +10,7 @@ import { refuseUnexpectedParameters } from '../../http/query-parameters';
 import { writeRemembered } from '../../http/remembered-json';
 import { setLagHeaders } from '../../projections/projection-lag';
 import type { CycleLengthRequest } from '@deals/projections';
+import { cycleLengthSchema } from './cycle-length.schema';
 import { type CycleLengthAnswer, GetCycleLengthQuery } from './get-cycle-length.query';
 import { cycleLengthQueryKeys, GetCycleLengthRequest } from './get-cycle-length.request';
 
@@ -26,12 +27,9 @@ export class GetCycleLengthController {
   @ApiBearerAuth()
   @ApiOperation({
     summary: 'Cycle length, time in stage, conversion, win rate and sales velocity, in business time; cohort or period; as of any date',
-    description:
-      'Answers { basis, groupBy, from, to, asOf, won, lost, open, winRate: { byCount, byValue }, cycleLength: { count, meanDays, medianDays, p90Days }, ' +
-      'stages: [ { stage, reached, conversion: { next, nextStep, cumulative }, timeInStage } ], velocity: { CUR: {...} }, groups: [ { key, ...same figures } ], ' +
-      'projection: { position, lagEvents, lagMs, caughtUp } }. Every definition is in docs/analytics.md.',
+    description: 'Every definition is in docs/analytics.md.',
   })
-  @ApiOkResponse({ description: 'The figures' })
+  @ApiOkResponse({ description: 'The figures', schema: cycleLengthSchema })
   @ErrorAnswers({ ...guardedAnswers, 400: 'VALIDATION_FAILED: a bad or unknown parameter, to not after from, or asOf in the future', 403: 'FORBIDDEN: the key has neither the sales nor the analyst role' })
   async get(
     @Query() request: GetCycleLengthRequest,

@@ -17,6 +17,7 @@ import type { AuditFilter } from '@deals/projections';
 import { setLagHeaders } from '../../projections/projection-lag';
 import { refuseUnexpectedParameters } from '../../http/query-parameters';
 import { exportChunks, exportMediaTypes, type ExportFormat } from './audit-export-format';
+import { auditPageSchema } from './audit-page.schema';
 import { ExportAuditEntriesQuery, ListAuditEntriesQuery } from './list-audit-entries.query';
 import { defaultPageSize, ListAuditEntriesRequest } from './list-audit-entries.request';
 
@@ -34,12 +35,18 @@ export class ListAuditEntriesController {
   @ApiOperation({
     summary: 'Every change to every deal: filter by actor, deal, event type and time; cursor pages, or a CSV / JSON lines download',
     description:
-      'format=json answers one page: { entries, nextCursor, order, projection: { position, lagEvents, lagMs, caughtUp } }. ' +
-      'A page may hold fewer entries than limit, even none, and still have a nextCursor; only nextCursor null ends the set. ' +
+      'format=json answers one page. A page may hold fewer entries than limit, even none, and still have a nextCursor; only nextCursor null ends the set. ' +
       'format=csv or jsonl streams the whole filtered set up to the position in X-Projection-Position.',
   })
   @ApiProduces('application/json', exportMediaTypes.csv, exportMediaTypes.jsonl)
-  @ApiOkResponse({ description: 'A page of audit entries, or the export' })
+  @ApiOkResponse({
+    description: 'A page of audit entries (format=json), or the export',
+    content: {
+      'application/json': { schema: auditPageSchema },
+      [exportMediaTypes.csv]: { schema: { type: 'string', description: 'RFC 4180, one row per entry' } },
+      [exportMediaTypes.jsonl]: { schema: { type: 'string', description: 'One entry per line, as entries[] has them' } },
+    },
+  })
   @ErrorAnswers({ ...guardedAnswers, 400: 'VALIDATION_FAILED: a bad or unknown parameter, or a cursor from another filter', 403: 'FORBIDDEN: the key lacks the auditor role' })
   async list(
     @Query() request: ListAuditEntriesRequest,

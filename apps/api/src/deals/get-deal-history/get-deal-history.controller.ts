@@ -7,6 +7,7 @@ import { DealIdPipe } from '../../http/command-context';
 import { dealIdAnswers, ErrorAnswers, guardedAnswers } from '../../http/error-answers';
 import { refuseUnexpectedParameters } from '../../http/query-parameters';
 import { dealNotFound } from '../get-deal/get-deal.controller';
+import { dealHistorySchema } from './deal-history.schema';
 import { type DealHistory, GetDealHistoryQuery } from './get-deal-history.query';
 
 @ApiTags('deals')
@@ -18,7 +19,7 @@ export class GetDealHistoryController {
   @Roles('sales', 'auditor')
   @ApiBearerAuth()
   @ApiOperation({ summary: "The deal's audit history: every change with who, when and from which request, oldest first" })
-  @ApiOkResponse({ description: 'The history' })
+  @ApiOkResponse({ description: 'The history; the last version is also in ETag', schema: dealHistorySchema })
   @ErrorAnswers({ ...guardedAnswers, ...dealIdAnswers, 400: 'VALIDATION_FAILED: the id is not a UUID, or a query parameter was sent (it takes none)' })
   async history(
     @Param('id', DealIdPipe) dealId: string,

@@ -7,6 +7,7 @@ import { ApiError } from '../../http/api-error';
 import { DealIdPipe } from '../../http/command-context';
 import { dealIdAnswers, ErrorAnswers, guardedAnswers } from '../../http/error-answers';
 import { refuseUnexpectedParameters } from '../../http/query-parameters';
+import { dealViewSchema } from './deal-view.schema';
 import { type DealView, GetDealQuery } from './get-deal.query';
 
 @ApiTags('deals')
@@ -18,7 +19,7 @@ export class GetDealController {
   @Roles('sales', 'auditor', 'analyst')
   @ApiBearerAuth()
   @ApiOperation({ summary: "The deal's current state; its version is also sent as ETag" })
-  @ApiOkResponse({ description: 'The deal' })
+  @ApiOkResponse({ description: 'The deal; its version is also in ETag', schema: dealViewSchema })
   @ErrorAnswers({ ...guardedAnswers, ...dealIdAnswers, 400: 'VALIDATION_FAILED: the id is not a UUID, or a query parameter was sent (it takes none)' })
   async get(@Param('id', DealIdPipe) dealId: string, @Req() http: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): Promise<DealView> {
     // It takes none; refusing them keeps a typo such as ?version=3 from reading as a look at another version.

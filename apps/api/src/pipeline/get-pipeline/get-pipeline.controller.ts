@@ -8,6 +8,7 @@ import { refuseUnexpectedParameters } from '../../http/query-parameters';
 import { writeRemembered } from '../../http/remembered-json';
 import { setLagHeaders } from '../../projections/projection-lag';
 import { GetPipelineQuery, type PipelineAnswer } from './get-pipeline.query';
+import { pipelineSchema } from './pipeline.schema';
 import { defaultPipelineLimit, GetPipelineRequest, pipelineQueryKeys } from './get-pipeline.request';
 
 @ApiTags('pipeline')
@@ -21,12 +22,10 @@ export class GetPipelineController {
   @ApiOperation({
     summary: 'Per stage: count, total and weighted value per currency; the deals, a page at a time; rotting deals',
     description:
-      'Answers { now, filters, stages: [ { stage, count, totalValue, weightedValue, probability, rotting } ], open, ' +
-      'deals: { items, nextCursor }, projection: { position, lagEvents, lagMs, caughtUp } }. ' +
       'Weighted value = amount × the deal’s own win probability while open, else the stage’s configured probability. ' +
       'The list runs by stage, then least recent activity first; only nextCursor null ends it. See docs/analytics.md.',
   })
-  @ApiOkResponse({ description: 'The pipeline' })
+  @ApiOkResponse({ description: 'The pipeline', schema: pipelineSchema })
   @ErrorAnswers({ ...guardedAnswers, 400: 'VALIDATION_FAILED: a bad or unknown parameter, or a cursor issued for other filters', 403: 'FORBIDDEN: the key has neither the sales nor the analyst role' })
   async get(
     @Query() request: GetPipelineRequest,

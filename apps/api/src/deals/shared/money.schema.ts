@@ -1,0 +1,3 @@
+import { exactObject, number } from '../../http/answer-schema';
+
+export const moneySchema = exactObject({ amount: number, currency: { type: 'string', example: 'EUR' } });
