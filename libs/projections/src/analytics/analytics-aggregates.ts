@@ -58,6 +58,31 @@ export function startValueOf(member: string): { readonly month: string; readonly
   const colon = member.indexOf(':');
   return { month: member.slice(0, colon), dealId: member.slice(colon + 1) };
 }
+/**
+ * The scope of how every deal's share of month `M`'s period figures moved over month `N` (M ≤ N):
+ * an event moves its own month's share, and sometimes an earlier one's (a `next:` count, a stage's
+ * time moved by a re-entry), so the pairs up to a month add up to each month's share as it stood at
+ * that month's end (periodPairChanges).
+ */
+const pairScopePrefix = 'pair:';
+export const pairScope = (month: string, during: string): string => `${pairScopePrefix}${month}:${during}`;
+export const isPairScope = (scope: string): boolean => scope.startsWith(pairScopePrefix);
+/** The pairs' values at their month's start, as startValuesIndex holds the change months' (`<M>:<N>:<deal id>` → value). */
+export const pairStartValuesIndex = (stat: DurationStat): string => `analytics:pw:${stat}`;
+const pairStartValueMember = (month: string, during: string, dealId: string): string => `${month}:${during}:${dealId}`;
+
+/**
+ * Where the scopes with start values keep them (the change months and the pairs), and the key that
+ * names a scope among a start value's members: its month, or its two months.
+ */
+export function startValuesOf(scope: string): { readonly index: (stat: DurationStat) => string; readonly key: string } | undefined {
+  if (isChangeScope(scope)) return { index: startValuesIndex, key: monthOfChangeScope(scope) };
+  if (isPairScope(scope)) return { index: pairStartValuesIndex, key: scope.slice(pairScopePrefix.length) };
+  return undefined;
+}
+/** The scope key of a start value's member (startValuesOf): all of it before the deal id. */
+export const startValueKey = (member: string): string => member.slice(0, member.lastIndexOf(':'));
+
 /** Deal id → business time of its first change in a UTC month. */
 export const changeFirstIndex = (month: string): string => `analytics:cf:${month}`;
 /** Deal id → business time of its last change in a UTC month. */
@@ -72,6 +97,7 @@ export const analyticsKeptCounter = 'analytics:kept';
 export const keptEventMonths = 'event-months';
 export const keptCaptures = 'captures';
 export const keptChangeMonths = 'change-months';
+export const keptPeriodPairs = 'period-pairs';
 
 /**
  * `analytics:meta/revisions`: the generation the revisions count in, and the projection's clock in
@@ -355,9 +381,19 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
   changeMonthChanges(changes, before, after, cohort);
   const periodsBefore = before === undefined ? noShares : periodShares(before).months;
   const periodsAfter = periodShares(after).months;
+  const during = utcMonth(latestTime(after));
+  const duringStart = monthBounds(latestTime(after)).first;
+  // Each month's share as it stood at the start of the event's month: the deal before the event, unless it moved earlier in that month.
+  const atStart = (): ReadonlyMap<string, Share> => {
+    if (before === undefined || latestTime(before) < duringStart) return periodsBefore;
+    const then = timelineAt(after, duringStart - 1);
+    return then === undefined ? noShares : periodShares(then).months;
+  };
   for (const month of new Set([...periodsBefore.keys(), ...periodsAfter.keys()])) {
     const delta = shareDelta(periodsBefore.get(month) ?? noShare, periodsAfter.get(month) ?? noShare);
-    if (delta.moved.length > 0 || [...delta.deltas.values()].some((by) => by !== 0)) scopeChanges(changes, eventScope(month), after.dealId, delta);
+    if (delta.moved.length === 0 && ![...delta.deltas.values()].some((by) => by !== 0)) continue;
+    scopeChanges(changes, eventScope(month), after.dealId, delta);
+    periodPairChanges(changes, month, during, after.dealId, delta, atStart().get(month) ?? noShare);
   }
   const latest = latestTime(after);
   const month = groupKey(after, 'month');
@@ -371,8 +407,24 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
     changes.push({ kind: 'increment', counter: analyticsKeptCounter, field: keptEventMonths, by: 1 });
     changes.push({ kind: 'increment', counter: analyticsKeptCounter, field: keptCaptures, by: 1 });
     changes.push({ kind: 'increment', counter: analyticsKeptCounter, field: keptChangeMonths, by: 1 });
+    changes.push({ kind: 'increment', counter: analyticsKeptCounter, field: keptPeriodPairs, by: 1 });
   }
   return changes;
+}
+
+/**
+ * How an event in month `during` moves the deal's share of `month` over `during`, as the change
+ * months do the cohort share: the counters by the delta, and each duration moved indexed at its value
+ * now, with its value at the start of `during` beside it, unless the two are equal.
+ */
+function periodPairChanges(changes: ReadModelChange[], month: string, during: string, dealId: string, delta: ShareDelta, atStart: Share): void {
+  const scope = pairScope(month, during);
+  totalsChanges(changes, scope, delta.deltas);
+  for (const { stat, is } of delta.moved) {
+    const was = atStart.durations.get(stat);
+    changes.push(indexChange(durationIndex(scope, stat), dealId, was === is ? undefined : is));
+    changes.push(indexChange(pairStartValuesIndex(stat), pairStartValueMember(month, during, dealId), was === is ? undefined : was));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -656,7 +708,7 @@ async function valuesIn(
   positions: readonly number[],
 ): Promise<(position: number) => number> {
   const scope = scopes[0];
-  if (scopes.length === 1 && scope !== undefined && scope.indexed && !isChangeScope(scope.scope) && scope.removedIn(stat, bounds).length === 0 && scope.addedIn(stat, bounds).length === 0) {
+  if (scopes.length === 1 && scope !== undefined && scope.indexed && startValuesOf(scope.scope) === undefined && scope.removedIn(stat, bounds).length === 0 && scope.addedIn(stat, bounds).length === 0) {
     return valuesAt(store, durationIndex(scope.scope, stat), stat, bounds, count, positions);
   }
   const lowest = Math.min(...positions);
@@ -668,10 +720,18 @@ async function valuesIn(
   // Values that leave the union rather than one scope's index: the change months' values at their
   // start (each in some earlier month's index), and those removed from totals whose indexes are not read.
   const leaving = scopes.flatMap((scope) => (scope.indexed ? [] : scope.removedIn(stat, bounds)));
-  const changeMonths = new Set(scopes.flatMap((scope) => (isChangeScope(scope.scope) ? [monthOfChangeScope(scope.scope)] : [])));
-  if (changeMonths.size > 0) {
-    for (const { member, score } of await store.range(startValuesIndex(stat), { min, max, limit: Number.MAX_SAFE_INTEGER })) {
-      if (changeMonths.has(startValueOf(member).month)) leaving.push(score);
+  // Per index of start values, the keys of the scopes read that keep theirs there.
+  const startValues = new Map<string, Set<string>>();
+  for (const { scope } of scopes) {
+    const kept = startValuesOf(scope);
+    if (kept === undefined) continue;
+    const index = kept.index(stat);
+    const keys = startValues.get(index) ?? new Set<string>();
+    startValues.set(index, keys.add(kept.key));
+  }
+  for (const [index, keys] of startValues) {
+    for (const { member, score } of await store.range(index, { min, max, limit: Number.MAX_SAFE_INTEGER })) {
+      if (keys.has(startValueKey(member))) leaving.push(score);
     }
   }
   const values: number[] = [];

@@ -13,6 +13,7 @@ import {
   keptCaptures,
   keptChangeMonths,
   keptEventMonths,
+  keptPeriodPairs,
   shareAt,
   startValueOf,
   startValuesIndex,
@@ -227,6 +228,52 @@ describe('analytics pre-aggregates', () => {
       const reads = jest.spyOn(older, 'getMany');
       expect(await fromAggregates(older, { basis: 'cohort', asOf }, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf }));
       expect(reads.mock.calls.flatMap(([, ids]) => ids).length).toBe(all.filter((timeline) => timeline.capturedAt <= endOfMonth(asOf) && latestTime(timeline) > asOf).length);
+    });
+  });
+
+  describe('a period from a month start that ends long past, from the period pairs', () => {
+    const period = (horizon: number): AnalyticsOptions => ({ basis: 'period', from: month(2), to: horizon + 1, asOf: end + dayMs });
+    const inFlightAt = (horizon: number) => all.filter((timeline) => timeline.capturedAt <= horizon && latestTime(timeline) > horizon).length;
+
+    it.each([
+      ['late in its month, from its end', endOfMonth(asOfs.midway) - 2 * dayMs + 4_321, (horizon: number) => [horizon, endOfMonth(horizon)] as const],
+      ['early in its month, from its start', endOfMonth(asOfs.midway - 31 * dayMs) + 2 * dayMs + 4_321, (horizon: number) => [endOfMonth(horizon - 31 * dayMs), horizon] as const],
+    ])('when it ends %s, then only deals changed between that end and its own are read, and the answer is the scan’s', async (_, horizon, window) => {
+      const [after, until] = window(horizon);
+      const changed = all.filter((timeline) => changedIn(timeline, after, until)).map((timeline) => timeline.dealId);
+      expect(changed.length).toBeLessThan(inFlightAt(horizon));
+      const reads = jest.spyOn(store, 'getMany');
+      try {
+        expect(await fromAggregates(store, period(horizon), { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, period(horizon)));
+        const read = reads.mock.calls.flatMap(([, ids]) => ids);
+        expect(read.length).toBeGreaterThan(0);
+        expect(changed).toEqual(expect.arrayContaining(read));
+        // Beyond the limit they leave it to the capture months, which correct every deal in flight, and so to the scan.
+        expect(await fromAggregates(store, period(horizon), { maxCorrected: 0, maxPast: read.length - 1 })).toBeUndefined();
+      } finally {
+        reads.mockRestore();
+      }
+    });
+
+    it('when it ends at a month’s end, then no deal is read at all, though many were in flight', async () => {
+      const horizon = month(5) - 1;
+      expect(inFlightAt(horizon)).toBeGreaterThan(10);
+      const reads = jest.spyOn(store, 'getMany');
+      try {
+        expect(await fromAggregates(store, period(horizon), { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, period(horizon)));
+        expect(reads.mock.calls.flatMap(([, ids]) => ids)).toEqual([]);
+      } finally {
+        reads.mockRestore();
+      }
+    });
+
+    it('are not trusted in a read model projected before they existed: the capture months answer, correcting every deal in flight', async () => {
+      const older = projected(randomDeals(400, 7));
+      older.apply([{ kind: 'increment', counter: analyticsKeptCounter, field: keptPeriodPairs, by: -1 }]);
+      const horizon = month(5) - 1;
+      const reads = jest.spyOn(older, 'getMany');
+      expect(await fromAggregates(older, period(horizon), { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, period(horizon)));
+      expect(reads.mock.calls.flatMap(([, ids]) => ids).length).toBe(inFlightAt(horizon));
     });
   });
 

@@ -100,12 +100,15 @@ for (const kind of readModelStoreKinds) describeForStore(kind)(`cycle-length pre
     expect(await fromAggregates(target, options)).toEqual(computeCycleAnalytics(timelines, options));
   });
 
-  it.each<[string, Omit<AnalyticsOptions, 'basis'>]>([
+  it.each<[string, Omit<AnalyticsOptions, 'basis'> & Partial<Pick<AnalyticsOptions, 'basis'>>]>([
     ['four months in (the change months)', { asOf: randomDealsStart + 120 * dayMs + 12_345 }],
     ['late in a month (the change months, from its end)', { asOf: Date.UTC(2025, 4, 28, 13) }],
     ['early in a month (the change months, from its start)', { asOf: Date.UTC(2025, 3, 2, 7) }],
     ['four months in, by month (the capture months)', { asOf: randomDealsStart + 120 * dayMs, groupBy: 'month' }],
     ['a quarter of capture months, as of its second month', { asOf: Date.UTC(2025, 2, 10), from: Date.UTC(2025, 1, 1), to: Date.UTC(2025, 4, 1) }],
+    ['period: a quarter long past (the period pairs, at a month’s end)', { basis: 'period', asOf: end, from: Date.UTC(2025, 1, 1), to: Date.UTC(2025, 4, 1) }],
+    ['period: to late in a month (the period pairs, from its end)', { basis: 'period', asOf: end, from: Date.UTC(2025, 1, 1), to: Date.UTC(2025, 4, 28, 13) }],
+    ['period: to early in a month (the period pairs, from its start)', { basis: 'period', asOf: end, from: Date.UTC(2025, 2, 1), to: Date.UTC(2025, 3, 2, 7) }],
   ])('answer a question about an instant long past from the months up to it, as a scan does: %s', async (_, question) => {
     const options: AnalyticsOptions = { basis: 'cohort', ...question };
     // With no deal corrected across every month, only the months' own scopes and indexes can answer it.

@@ -19,9 +19,11 @@ import {
   isChangeScope,
   keptCaptures,
   keptChangeMonths,
+  keptPeriodPairs,
   keptEventMonths,
   lateAfterMs,
   noShare,
+  pairScope,
   periodShares,
   monthActivityIndex,
   revisionsMetaId,
@@ -353,8 +355,8 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
   let past: PastDeals = { changed: many ? [] : await store.range(analyticsActiveIndex, { min: horizon + 1, limit: maxCorrected + 1 }), captured: [], fresh: undefined };
   const countersOf = memo && revisions ? rememberedCounters(store, memo, revisions) : (scope: string) => countersIn(store, scope);
   if (many || past.changed.length > maxCorrected) {
-    if (asked === 'all' && events === undefined && options.groupBy === undefined) {
-      const figures = await fromChangeMonths(store, horizon, maxPast, countersOf);
+    if (asked === 'all' && options.groupBy === undefined) {
+      const figures = events === undefined ? await fromChangeMonths(store, horizon, maxPast, countersOf) : await fromPeriodPairs(store, options.from!, horizon, maxPast, countersOf);
       if (figures !== undefined) return { ...figures, groups: [] };
     }
     const captured = await capturedBy(store, horizon, options.groupBy, asked, maxPast, events === undefined);
@@ -522,6 +524,52 @@ async function fromChangeMonths(store: ReadModelStore, horizon: number, maxDeals
       moves.correct(shareAt(deal, boundary), shareAt(deal, horizon));
     }
     return metricsOf(store, [...totals, moves]);
+  });
+}
+
+/**
+ * A period from a month start, every deal, ungrouped, when too many deals changed after its horizon
+ * to correct them all: what happened in its months as it stood at the nearer end of the horizon's
+ * month is the sum of the pairs of those months (pairScope), and what stood there the sum of the
+ * change months, as fromChangeMonths takes them. Only the deals with an event between that end and
+ * the horizon are corrected, in both. Undefined for a read model projected before the pairs existed,
+ * beyond `maxDeals`, or when commits tore both attempts' reads.
+ */
+async function fromPeriodPairs(store: ReadModelStore, from: number, horizon: number, maxDeals: number, countersOf: CountersOf): Promise<CycleMetrics | undefined> {
+  if (!(await keptForEveryDeal(store, keptPeriodPairs))) return undefined;
+  const { first, next } = monthBounds(horizon);
+  const month = utcMonth(horizon);
+  const own = changeScope(month);
+  const fromStart = horizon - first < next - 1 - horizon;
+  const boundary = fromStart ? first - 1 : next - 1;
+  // The months a pair of which holds what happened up to the boundary; and those the moved deals touch.
+  const settled = monthsBetween(from, boundary);
+  const asked = monthsBetween(from, horizon);
+  const pairs = settled.flatMap((pairMonth, index) => settled.slice(index).map((during) => pairScope(pairMonth, during)));
+  return retriedIfTorn(async () => {
+    const moved = fromStart
+      ? await store.range(changeFirstIndex(month), { max: horizon, limit: maxDeals + 1 })
+      : await store.range(changeLastIndex(month), { min: horizon + 1, limit: maxDeals + 1 });
+    if (moved.length > maxDeals) return undefined;
+    // Scope names sort as their months do.
+    const changeMonths = Object.keys(await store.counters(analyticsGroupsCounter)).filter((scope) => isChangeScope(scope) && (fromStart ? scope < own : scope <= own));
+    const totalsOfEach = (scopes: readonly string[]) => Promise.all(scopes.map(async (scope) => new ScopeTotals(scope, await countersOf(scope))));
+    const [standing, happened] = await Promise.all([totalsOfEach(changeMonths), totalsOfEach(pairs)]);
+    // The moves are in no totals read: the values they remove leave the union (valuesIn).
+    const movedStanding = new ScopeTotals('moved', scopeCounters({}), false);
+    const movedEvents = new ScopeTotals('moved events', scopeCounters({}), false);
+    const timelines = await store.getMany(analyticsDealCollection, moved.map((entry) => entry.member), { frozen: true });
+    for (const document of timelines) {
+      if (document === undefined) continue;
+      const deal = document as unknown as DealTimeline;
+      const [was, is] = [timelineAt(deal, boundary), timelineAt(deal, horizon)].map((then) => (then === undefined ? undefined : periodShares(then)));
+      movedStanding.correct(was?.standing ?? noShare, is?.standing);
+      for (const askedMonth of asked) {
+        const [before, after] = [was?.months.get(askedMonth), is?.months.get(askedMonth)];
+        if (before !== undefined || after !== undefined) movedEvents.correct(before ?? noShare, after);
+      }
+    }
+    return metricsOf(store, [...standing, movedStanding], [...happened, movedEvents]);
   });
 }
 
