@@ -502,19 +502,12 @@ async function capturedEarly(
  */
 async function fromChangeMonths(store: ReadModelStore, horizon: number, maxDeals: number, countersOf: CountersOf): Promise<CycleMetrics | undefined> {
   if (!(await keptForEveryDeal(store, keptChangeMonths))) return undefined;
-  const { first, next } = monthBounds(horizon);
-  const month = utcMonth(horizon);
-  const own = changeScope(month);
-  const fromStart = horizon - first < next - 1 - horizon;
-  const boundary = fromStart ? first - 1 : next - 1;
+  const nearer = nearerMonthEnd(horizon);
+  const { boundary } = nearer;
   return retriedIfTorn(async () => {
-    const moved = fromStart
-      ? await store.range(changeFirstIndex(month), { max: horizon, limit: maxDeals + 1 })
-      : await store.range(changeLastIndex(month), { min: horizon + 1, limit: maxDeals + 1 });
-    if (moved.length > maxDeals) return undefined;
-    // Scope names sort as their months do.
-    const months = Object.keys(await store.counters(analyticsGroupsCounter)).filter((scope) => isChangeScope(scope) && (fromStart ? scope < own : scope <= own));
-    const totals = await Promise.all(months.map(async (scope) => new ScopeTotals(scope, await countersOf(scope))));
+    const moved = await movedBetween(store, nearer, horizon, maxDeals);
+    if (moved === undefined) return undefined;
+    const totals = await totalsOfEach(await changeMonthsUpTo(store, nearer), countersOf);
     // The moves are in no totals read: the values they remove leave the union (valuesIn).
     const moves = new ScopeTotals('moved', scopeCounters({}), false);
     const timelines = await store.getMany(analyticsDealCollection, moved.map((entry) => entry.member), { frozen: true });
@@ -527,6 +520,38 @@ async function fromChangeMonths(store: ReadModelStore, horizon: number, maxDeals
   });
 }
 
+/** The end of the horizon's UTC month nearer to it: the instant before the month (`fromStart`) or its last. */
+interface NearerEnd {
+  readonly month: string;
+  readonly fromStart: boolean;
+  readonly boundary: number;
+}
+
+function nearerMonthEnd(horizon: number): NearerEnd {
+  const { first, next } = monthBounds(horizon);
+  const fromStart = horizon - first < next - 1 - horizon;
+  return { month: utcMonth(horizon), fromStart, boundary: fromStart ? first - 1 : next - 1 };
+}
+
+/** The deals with an event between the nearer end and the horizon; undefined beyond `maxDeals`. */
+async function movedBetween(store: ReadModelStore, { month, fromStart }: NearerEnd, horizon: number, maxDeals: number): Promise<IndexEntry[] | undefined> {
+  const moved = fromStart
+    ? await store.range(changeFirstIndex(month), { max: horizon, limit: maxDeals + 1 })
+    : await store.range(changeLastIndex(month), { min: horizon + 1, limit: maxDeals + 1 });
+  return moved.length > maxDeals ? undefined : moved;
+}
+
+/** The change months that add up to the cohort at the nearer end: those before the month, or up to it. */
+async function changeMonthsUpTo(store: ReadModelStore, { month, fromStart }: NearerEnd): Promise<string[]> {
+  const own = changeScope(month);
+  // Scope names sort as their months do.
+  return Object.keys(await store.counters(analyticsGroupsCounter)).filter((scope) => isChangeScope(scope) && (fromStart ? scope < own : scope <= own));
+}
+
+function totalsOfEach(scopes: readonly string[], countersOf: CountersOf): Promise<ScopeTotals[]> {
+  return Promise.all(scopes.map(async (scope) => new ScopeTotals(scope, await countersOf(scope))));
+}
+
 /**
  * A period from a month start, every deal, ungrouped, when too many deals changed after its horizon
  * to correct them all: what happened in its months as it stood at the nearer end of the horizon's
@@ -537,24 +562,16 @@ async function fromChangeMonths(store: ReadModelStore, horizon: number, maxDeals
  */
 async function fromPeriodPairs(store: ReadModelStore, from: number, horizon: number, maxDeals: number, countersOf: CountersOf): Promise<CycleMetrics | undefined> {
   if (!(await keptForEveryDeal(store, keptPeriodPairs))) return undefined;
-  const { first, next } = monthBounds(horizon);
-  const month = utcMonth(horizon);
-  const own = changeScope(month);
-  const fromStart = horizon - first < next - 1 - horizon;
-  const boundary = fromStart ? first - 1 : next - 1;
+  const nearer = nearerMonthEnd(horizon);
+  const { boundary } = nearer;
   // The months a pair of which holds what happened up to the boundary; and those the moved deals touch.
   const settled = monthsBetween(from, boundary);
   const asked = monthsBetween(from, horizon);
   const pairs = settled.flatMap((pairMonth, index) => settled.slice(index).map((during) => pairScope(pairMonth, during)));
   return retriedIfTorn(async () => {
-    const moved = fromStart
-      ? await store.range(changeFirstIndex(month), { max: horizon, limit: maxDeals + 1 })
-      : await store.range(changeLastIndex(month), { min: horizon + 1, limit: maxDeals + 1 });
-    if (moved.length > maxDeals) return undefined;
-    // Scope names sort as their months do.
-    const changeMonths = Object.keys(await store.counters(analyticsGroupsCounter)).filter((scope) => isChangeScope(scope) && (fromStart ? scope < own : scope <= own));
-    const totalsOfEach = (scopes: readonly string[]) => Promise.all(scopes.map(async (scope) => new ScopeTotals(scope, await countersOf(scope))));
-    const [standing, happened] = await Promise.all([totalsOfEach(changeMonths), totalsOfEach(pairs)]);
+    const moved = await movedBetween(store, nearer, horizon, maxDeals);
+    if (moved === undefined) return undefined;
+    const [standing, happened] = await Promise.all([totalsOfEach(await changeMonthsUpTo(store, nearer), countersOf), totalsOfEach(pairs, countersOf)]);
     // The moves are in no totals read: the values they remove leave the union (valuesIn).
     const movedStanding = new ScopeTotals('moved', scopeCounters({}), false);
     const movedEvents = new ScopeTotals('moved events', scopeCounters({}), false);
