@@ -11,7 +11,8 @@ import { type DealTimeline, latestTime, timelineAt } from './deal-timeline';
  * deal belongs to one scope of each kind. A scope `event:<YYYY-MM>` holds instead what a period
  * counts that happened in that month, of every deal (`periodShares`), and a scope `change:<YYYY-MM>`
  * how every deal's cohort share moved over that month: its share at the month's end less its share
- * at its start, so that the months up to an instant's add up to the cohort then. Per scope:
+ * at its start, so that the months up to an instant's add up to the cohort then; a scope
+ * `pair:<M>:<N>` the same for each deal's share of month M's period figures over month N. Per scope:
  * - `analytics:t:<scope>`, a counter hash: the additive fields of `contribute` and, per duration
  *   statistic, its exact sum in ms (`<stat>#s`) and a histogram of its values over fixed bins
  *   (`<stat>#<bin>`), whose counts add up to its count;
@@ -717,8 +718,8 @@ async function valuesIn(
   const reverse = count - lowest < highest + 1;
   const needed = reverse ? count - lowest : highest + 1;
   const { min, max } = bounds;
-  // Values that leave the union rather than one scope's index: the change months' values at their
-  // start (each in some earlier month's index), and those removed from totals whose indexes are not read.
+  // Values that leave the union rather than one scope's index: the change months' and the pairs'
+  // values at their start (each in some earlier month's index), and those removed from totals whose indexes are not read.
   const leaving = scopes.flatMap((scope) => (scope.indexed ? [] : scope.removedIn(stat, bounds)));
   // Per index of start values, the keys of the scopes read that keep theirs there.
   const startValues = new Map<string, Set<string>>();
