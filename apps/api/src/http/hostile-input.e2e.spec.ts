@@ -665,7 +665,7 @@ refuse('negotiations', 'counterAmount', [
   { amount: -1, currency: 'EUR' },
   { amount: 47000, currency: 'EUR', rate: 1.1 },
 ]);
-refuse('negotiations', 'discountPercent', ['5', -0.5, 100.01, 7.555, true, null, [5], {}]);
+refuse('negotiations', 'discountPercent', ['5', -0.5, 100.01, 7.555, 1e-7, 0.30000000000000004, true, null, [5], {}]);
 refuse('negotiations', 'objections', [
   'price',
   [42],

@@ -135,6 +135,19 @@ function isMoney(value: unknown): boolean {
 
 const amountRule = `a number from 0 to ${maxAmount} with at most 4 decimals`;
 
+/**
+ * A finite number with at most `places` decimals, counted as decimalPlaces counts them (class-validator's
+ * maxDecimalPlaces throws on a number it writes with an exponent, such as 1e-7, and the request got a 500).
+ */
+export function HasDecimals(places: number, options?: ValidationOptions): PropertyDecorator {
+  return define(
+    'hasDecimals',
+    ({ property }) => `${property} must be a number with at most ${places} decimals`,
+    (value) => typeof value === 'number' && Number.isFinite(value) && decimalPlaces(value) <= places,
+    options,
+  );
+}
+
 /** An amount from 0 to a trillion with at most 4 decimals. */
 export function IsAmount(options?: ValidationOptions): PropertyDecorator {
   return define('isAmount', ({ property }) => `${property} must be ${amountRule}`, isAmount, options);

@@ -1,7 +1,7 @@
 import type { DealCommandInput } from '../execute-deal-command';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsNumber, Max, Min } from 'class-validator';
-import { IsIsoTime, IsMoneyOrAmount, IsText, OptionalNotNull } from '../../http/validators';
+import { ArrayMaxSize, IsArray, Max, Min } from 'class-validator';
+import { HasDecimals, IsIsoTime, IsMoneyOrAmount, IsText, OptionalNotNull } from '../../http/validators';
 import { moneyOrAmountSchema } from '../shared/money.request';
 import { WinProbabilityField } from '../shared/win-probability.field';
 
@@ -14,7 +14,7 @@ export class NegotiateDealRequest {
 
   @ApiPropertyOptional({ example: 7.5, minimum: 0, maximum: 100 })
   @OptionalNotNull()
-  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 2 })
+  @HasDecimals(2)
   @Min(0)
   @Max(100)
   discountPercent?: number;
