@@ -22,6 +22,7 @@ export const isoTime: SchemaObject = { type: 'string', format: 'date-time' };
 export const integer: SchemaObject = { type: 'integer' };
 export const number: SchemaObject = { type: 'number' };
 export const text: SchemaObject = { type: 'string' };
+export const uuid: SchemaObject = { type: 'string', format: 'uuid' };
 
 /** A map keyed by ISO 4217 currency code. */
 export const byCurrency = (schema: SchemaObject): SchemaObject => ({ type: 'object', additionalProperties: schema, description: 'Keyed by ISO 4217 currency code' });

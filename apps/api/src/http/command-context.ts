@@ -57,7 +57,12 @@ function header(request: AuthenticatedRequest, name: string): string | undefined
 function routedPath(request: AuthenticatedRequest): string {
   const { id } = request.params as { id?: unknown };
   const template = request.routeOptions.url ?? request.url.split('?')[0]!;
-  return typeof id === 'string' ? template.replace(':id', id.toLowerCase()) : template;
+  return typeof id === 'string' ? template.replace(':id', canonicalDealId(id)) : template;
+}
+
+/** A deal id in the one form the service stores and compares: UUIDs are case-insensitive. */
+function canonicalDealId(id: string): string {
+  return id.toLowerCase();
 }
 
 /** Who sent the command and how: actor, correlation, idempotency key, If-Match and the request's fingerprint. */
@@ -85,6 +90,6 @@ export class DealIdPipe implements PipeTransform<string, string> {
     if (!uuidPattern.test(value)) {
       throw new ApiError(400, 'VALIDATION_FAILED', 'Invalid request: id', [{ field: 'id', problems: ['id must be a UUID'] }]);
     }
-    return value.toLowerCase();
+    return canonicalDealId(value);
   }
 }

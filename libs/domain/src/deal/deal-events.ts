@@ -44,7 +44,8 @@ export interface Negotiated {
   readonly winProbability?: number;
 }
 
-export type Outcome = 'won' | 'lost';
+export const outcomes = ['won', 'lost'] as const;
+export type Outcome = (typeof outcomes)[number];
 
 export interface Closed {
   readonly outcome: Outcome;

@@ -1,13 +1,13 @@
 import { auditTimeFields } from '@deals/projections';
-import { exactObject, integer, isoTime, nullable, text } from '../../http/answer-schema';
+import { exactObject, integer, isoTime, nullable, text, uuid } from '../../http/answer-schema';
 import { projectionLagSchema } from '../../projections/projection-lag.schema';
 
 /** One audit entry: the event, who, when and why, and its link in the deal's hash chain (docs/audit.md). */
 const auditEntry = exactObject({
   position: { ...text, description: 'Global position in the event store, `commit/prepare`' },
-  dealId: { type: 'string', format: 'uuid' },
+  dealId: uuid,
   version: integer,
-  eventId: { type: 'string', format: 'uuid' },
+  eventId: uuid,
   type: text,
   schemaVersion: integer,
   actor: text,

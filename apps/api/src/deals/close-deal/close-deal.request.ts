@@ -1,13 +1,13 @@
 import type { DealCommandInput } from '../execute-deal-command';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, ValidateIf } from 'class-validator';
-import type { Outcome } from '@deals/domain';
+import { type Outcome, outcomes } from '@deals/domain';
 import { IsIsoTime, IsMoneyOrAmount, IsText, OptionalNotNull } from '../../http/validators';
 import { moneyOrAmountSchema } from '../shared/money.request';
 
 export class CloseDealRequest {
-  @ApiProperty({ enum: ['won', 'lost'] })
-  @IsIn(['won', 'lost'])
+  @ApiProperty({ enum: outcomes })
+  @IsIn([...outcomes])
   outcome!: Outcome;
 
   @ApiPropertyOptional({ ...moneyOrAmountSchema, description: 'Required when won', example: 49500 })

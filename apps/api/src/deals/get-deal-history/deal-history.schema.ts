@@ -1,13 +1,13 @@
-import { exactObject, integer, isoTime, text } from '../../http/answer-schema';
+import { exactObject, integer, isoTime, text, uuid } from '../../http/answer-schema';
 
 /** DealHistory: every event of the deal's stream, oldest first. */
 export const dealHistorySchema = exactObject({
-  dealId: { type: 'string', format: 'uuid' },
+  dealId: uuid,
   entries: {
     type: 'array',
     items: exactObject({
       version: integer,
-      eventId: { type: 'string', format: 'uuid' },
+      eventId: uuid,
       type: { type: 'string', example: 'Qualified' },
       schemaVersion: integer,
       occurredAt: { ...isoTime, description: 'Business time: when it happened' },

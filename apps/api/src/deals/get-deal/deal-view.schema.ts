@@ -1,10 +1,10 @@
-import { stages } from '@deals/domain';
-import { exactObject, integer, isoTime, nullable, text } from '../../http/answer-schema';
+import { outcomes, stages } from '@deals/domain';
+import { exactObject, integer, isoTime, nullable, text, uuid } from '../../http/answer-schema';
 import { moneySchema } from '../shared/money.schema';
 
 /** DealView: the deal as its own stream has it. */
 export const dealViewSchema = exactObject({
-  dealId: { type: 'string', format: 'uuid' },
+  dealId: uuid,
   stage: { type: 'string', enum: [...stages] },
   version: { ...integer, description: "Stream revision of the deal's last event; also sent as ETag" },
   title: text,
@@ -20,7 +20,7 @@ export const dealViewSchema = exactObject({
   ),
   proposals: integer,
   negotiationRounds: integer,
-  outcome: nullable({ type: 'string', enum: ['won', 'lost'] }),
+  outcome: nullable({ type: 'string', enum: [...outcomes] }),
   closeReason: nullable(text),
   closedAt: nullable(isoTime),
   followUps: integer,

@@ -1,6 +1,6 @@
 import { stages } from '@deals/domain';
 import type { SchemaObject } from '@nestjs/swagger';
-import { byCurrency, exactObject, integer, isoTime, nullable, number, text } from '../../http/answer-schema';
+import { byCurrency, exactObject, integer, isoTime, nullable, number, text, uuid } from '../../http/answer-schema';
 import { projectionLagSchema } from '../../projections/projection-lag.schema';
 import { moneySchema } from '../../deals/shared/money.schema';
 
@@ -27,7 +27,7 @@ export const pipelineSchema = exactObject({
     items: {
       type: 'array',
       items: exactObject({
-        dealId: { type: 'string', format: 'uuid' },
+        dealId: uuid,
         title: text,
         organization: text,
         owner: text,
