@@ -361,6 +361,12 @@ export function shareAt(deal: DealTimeline, horizon: number): Share {
   return then === undefined ? noShare : shareOf(then);
 }
 
+/** A deal's period shares as they stood at an instant; undefined before its capture. */
+export function periodSharesAt(deal: DealTimeline, horizon: number): PeriodShares | undefined {
+  const then = timelineAt(deal, horizon);
+  return then === undefined ? undefined : periodShares(then);
+}
+
 /** The counter and index changes that move a deal's share from `before` to `after`. */
 export function aggregateChanges(before: DealTimeline | undefined, after: DealTimeline): ReadModelChange[] {
   const cohort = shareDelta(before === undefined ? noShare : shareOf(before), shareOf(after));
@@ -385,11 +391,8 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
   const during = utcMonth(latestTime(after));
   const duringStart = monthBounds(latestTime(after)).first;
   // Each month's share as it stood at the start of the event's month: the deal before the event, unless it moved earlier in that month.
-  const atStart = (): ReadonlyMap<string, Share> => {
-    if (before === undefined || latestTime(before) < duringStart) return periodsBefore;
-    const then = timelineAt(after, duringStart - 1);
-    return then === undefined ? noShares : periodShares(then).months;
-  };
+  const atStart = (): ReadonlyMap<string, Share> =>
+    before === undefined || latestTime(before) < duringStart ? periodsBefore : (periodSharesAt(after, duringStart - 1)?.months ?? noShares);
   for (const month of new Set([...periodsBefore.keys(), ...periodsAfter.keys()])) {
     const delta = shareDelta(periodsBefore.get(month) ?? noShare, periodsAfter.get(month) ?? noShare);
     if (delta.moved.length === 0 && ![...delta.deltas.values()].some((by) => by !== 0)) continue;

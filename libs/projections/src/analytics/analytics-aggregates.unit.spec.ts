@@ -50,6 +50,17 @@ function timelines(store: InMemoryReadModelStore): DealTimeline[] {
   return [...(store.documents.get(analyticsDealCollection)?.values() ?? [])] as unknown as DealTimeline[];
 }
 
+/** What a question answers, and the deals whose timelines it read to answer it. */
+async function readsOf<T>(model: InMemoryReadModelStore, ask: () => Promise<T>): Promise<{ answer: T; read: string[] }> {
+  const reads = jest.spyOn(model, 'getMany');
+  try {
+    const answer = await ask();
+    return { answer, read: reads.mock.calls.flatMap(([, ids]) => ids) };
+  } finally {
+    reads.mockRestore();
+  }
+}
+
 /** The last millisecond of the UTC month of an instant. */
 function endOfMonth(time: number): number {
   const date = new Date(time);
@@ -138,10 +149,9 @@ describe('analytics pre-aggregates', () => {
     const changedAfter = all.filter((timeline) => latestTime(timeline) > asOf).length;
     expect(expected.length).toBeLessThan(changedAfter);
     for (const [model, groupBy] of [[older, undefined], [store, 'month']] as const) {
-      const reads = jest.spyOn(model, 'getMany');
-      expect(await fromAggregates(model, { basis: 'cohort', asOf, groupBy }, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf, groupBy }));
-      expect(reads.mock.calls.flatMap(([, ids]) => ids).sort()).toEqual(expected.sort());
-      reads.mockRestore();
+      const { answer, read } = await readsOf(model, () => fromAggregates(model, { basis: 'cohort', asOf, groupBy }, { maxCorrected: 0 }));
+      expect(answer).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf, groupBy }));
+      expect(read.sort()).toEqual(expected.sort());
     }
     expect(await fromAggregates(older, { basis: 'cohort', asOf }, { maxCorrected: 0, maxPast: expected.length })).toBeDefined();
     expect(await fromAggregates(older, { basis: 'cohort', asOf }, { maxCorrected: 0, maxPast: expected.length - 1 })).toBeUndefined();
@@ -162,18 +172,13 @@ describe('analytics pre-aggregates', () => {
       const inFlight = all.filter((timeline) => timeline.capturedAt <= asOf && latestTime(timeline) > asOf).length;
       expect(moved.length).toBeGreaterThan(0);
       expect(changed.length).toBeLessThan(inFlight);
-      const reads = jest.spyOn(store, 'getMany');
-      try {
-        expect(await fromAggregates(store, { basis: 'cohort', asOf }, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf }));
-        const read = reads.mock.calls.flatMap(([, ids]) => ids);
-        expect(changed).toEqual(expect.arrayContaining(read));
-        expect(read).toEqual(expect.arrayContaining(moved.map((timeline) => timeline.dealId)));
-        // Beyond the limit they leave it to the capture months, which correct more, and so to the scan.
-        expect(await fromAggregates(store, { basis: 'cohort', asOf }, { maxCorrected: 0, maxPast: read.length })).toBeDefined();
-        expect(await fromAggregates(store, { basis: 'cohort', asOf }, { maxCorrected: 0, maxPast: read.length - 1 })).toBeUndefined();
-      } finally {
-        reads.mockRestore();
-      }
+      const { answer, read } = await readsOf(store, () => fromAggregates(store, { basis: 'cohort', asOf }, { maxCorrected: 0 }));
+      expect(answer).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf }));
+      expect(changed).toEqual(expect.arrayContaining(read));
+      expect(read).toEqual(expect.arrayContaining(moved.map((timeline) => timeline.dealId)));
+      // Beyond the limit they leave it to the capture months, which correct more, and so to the scan.
+      expect(await fromAggregates(store, { basis: 'cohort', asOf }, { maxCorrected: 0, maxPast: read.length })).toBeDefined();
+      expect(await fromAggregates(store, { basis: 'cohort', asOf }, { maxCorrected: 0, maxPast: read.length - 1 })).toBeUndefined();
     });
 
     it('when tied values a later month replaced are among the nearest read, then one more is read for each, and the answer is still the change months’', async () => {
@@ -193,10 +198,10 @@ describe('analytics pre-aggregates', () => {
       const events = deals.flat().sort((a, b) => Date.parse(a.event.occurredAt) - Date.parse(b.event.occurredAt));
       const tied = projected(events);
       const options: AnalyticsOptions = { basis: 'cohort', asOf: Date.parse(at(2, 25)) };
-      const reads = jest.spyOn(tied, 'getMany');
-      expect(await fromAggregates(tied, options, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(timelines(tied), options));
+      const { answer, read } = await readsOf(tied, () => fromAggregates(tied, options, { maxCorrected: 0 }));
+      expect(answer).toEqual(computeCycleAnalytics(timelines(tied), options));
       // Nothing changed between the instant and its month's end: the capture months would have read all twenty.
-      expect(reads.mock.calls.flatMap(([, ids]) => ids)).toEqual([]);
+      expect(read).toEqual([]);
     });
 
     it('add up, over every month, to the totals of every deal as it stands', () => {
@@ -225,9 +230,9 @@ describe('analytics pre-aggregates', () => {
     it('are not trusted in a read model projected before they existed: the capture months answer', async () => {
       const older = withoutChangeMonths(projected(randomDeals(400, 7)));
       const asOf = endOfMonth(asOfs.midway) - 2 * dayMs;
-      const reads = jest.spyOn(older, 'getMany');
-      expect(await fromAggregates(older, { basis: 'cohort', asOf }, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf }));
-      expect(reads.mock.calls.flatMap(([, ids]) => ids).length).toBe(all.filter((timeline) => timeline.capturedAt <= endOfMonth(asOf) && latestTime(timeline) > asOf).length);
+      const { answer, read } = await readsOf(older, () => fromAggregates(older, { basis: 'cohort', asOf }, { maxCorrected: 0 }));
+      expect(answer).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf }));
+      expect(read.length).toBe(all.filter((timeline) => timeline.capturedAt <= endOfMonth(asOf) && latestTime(timeline) > asOf).length);
     });
   });
 
@@ -242,38 +247,29 @@ describe('analytics pre-aggregates', () => {
       const [after, until] = window(horizon);
       const changed = all.filter((timeline) => changedIn(timeline, after, until)).map((timeline) => timeline.dealId);
       expect(changed.length).toBeLessThan(inFlightAt(horizon));
-      const reads = jest.spyOn(store, 'getMany');
-      try {
-        expect(await fromAggregates(store, period(horizon), { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, period(horizon)));
-        const read = reads.mock.calls.flatMap(([, ids]) => ids);
-        expect(read.length).toBeGreaterThan(0);
-        expect(changed).toEqual(expect.arrayContaining(read));
-        // Beyond the limit they leave it to the capture months, which correct every deal in flight, and so to the scan.
-        expect(await fromAggregates(store, period(horizon), { maxCorrected: 0, maxPast: read.length - 1 })).toBeUndefined();
-      } finally {
-        reads.mockRestore();
-      }
+      const { answer, read } = await readsOf(store, () => fromAggregates(store, period(horizon), { maxCorrected: 0 }));
+      expect(answer).toEqual(computeCycleAnalytics(all, period(horizon)));
+      expect(read.length).toBeGreaterThan(0);
+      expect(changed).toEqual(expect.arrayContaining(read));
+      // Beyond the limit they leave it to the capture months, which correct every deal in flight, and so to the scan.
+      expect(await fromAggregates(store, period(horizon), { maxCorrected: 0, maxPast: read.length - 1 })).toBeUndefined();
     });
 
     it('when it ends at a month’s end, then no deal is read at all, though many were in flight', async () => {
       const horizon = month(5) - 1;
       expect(inFlightAt(horizon)).toBeGreaterThan(10);
-      const reads = jest.spyOn(store, 'getMany');
-      try {
-        expect(await fromAggregates(store, period(horizon), { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, period(horizon)));
-        expect(reads.mock.calls.flatMap(([, ids]) => ids)).toEqual([]);
-      } finally {
-        reads.mockRestore();
-      }
+      const { answer, read } = await readsOf(store, () => fromAggregates(store, period(horizon), { maxCorrected: 0 }));
+      expect(answer).toEqual(computeCycleAnalytics(all, period(horizon)));
+      expect(read).toEqual([]);
     });
 
     it('are not trusted in a read model projected before they existed: the capture months answer, correcting every deal in flight', async () => {
       const older = projected(randomDeals(400, 7));
       older.apply([{ kind: 'increment', counter: analyticsKeptCounter, field: keptPeriodPairs, by: -1 }]);
       const horizon = month(5) - 1;
-      const reads = jest.spyOn(older, 'getMany');
-      expect(await fromAggregates(older, period(horizon), { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, period(horizon)));
-      expect(reads.mock.calls.flatMap(([, ids]) => ids).length).toBe(inFlightAt(horizon));
+      const { answer, read } = await readsOf(older, () => fromAggregates(older, period(horizon), { maxCorrected: 0 }));
+      expect(answer).toEqual(computeCycleAnalytics(all, period(horizon)));
+      expect(read.length).toBe(inFlightAt(horizon));
     });
   });
 
@@ -286,17 +282,16 @@ describe('analytics pre-aggregates', () => {
     const earlierChanged = all.filter((timeline) => groupKey(timeline, 'month') < month && latestTime(timeline) > asOf).map((timeline) => timeline.dealId);
     // Every deal goes by the change months where they are kept.
     for (const [model, groupBy] of [[withoutChangeMonths(projected(randomDeals(400, 7))), undefined], [store, 'month']] as const) {
-      const reads = jest.spyOn(model, 'getMany');
-      expect(await fromAggregates(model, { basis: 'cohort', asOf, groupBy }, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf, groupBy }));
-      expect(reads.mock.calls.flatMap(([, ids]) => ids).sort()).toEqual([...earlierChanged, ...capturedByThen].sort());
-      reads.mockRestore();
+      const { answer, read } = await readsOf(model, () => fromAggregates(model, { basis: 'cohort', asOf, groupBy }, { maxCorrected: 0 }));
+      expect(answer).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf, groupBy }));
+      expect(read.sort()).toEqual([...earlierChanged, ...capturedByThen].sort());
     }
     // A read model projected before the capture index existed corrects the month as before.
     const older = withoutChangeMonths(projected(randomDeals(400, 7)));
     older.apply([{ kind: 'increment', counter: analyticsKeptCounter, field: keptCaptures, by: -1 }]);
-    const reads = jest.spyOn(older, 'getMany');
-    expect(await fromAggregates(older, { basis: 'cohort', asOf }, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf }));
-    expect(reads.mock.calls.flatMap(([, ids]) => ids).length).toBe(all.filter((timeline) => groupKey(timeline, 'month') <= month && latestTime(timeline) > asOf).length);
+    const { answer, read } = await readsOf(older, () => fromAggregates(older, { basis: 'cohort', asOf }, { maxCorrected: 0 }));
+    expect(answer).toEqual(computeCycleAnalytics(all, { basis: 'cohort', asOf }));
+    expect(read.length).toBe(all.filter((timeline) => groupKey(timeline, 'month') <= month && latestTime(timeline) > asOf).length);
   });
 
   it('do not answer by the capture months from a read model whose month indexes miss deals captured before they existed', async () => {

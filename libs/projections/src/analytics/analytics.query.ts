@@ -24,6 +24,7 @@ import {
   lateAfterMs,
   noShare,
   pairScope,
+  periodSharesAt,
   periodShares,
   monthActivityIndex,
   revisionsMetaId,
@@ -579,7 +580,7 @@ async function fromPeriodPairs(store: ReadModelStore, from: number, horizon: num
     for (const document of timelines) {
       if (document === undefined) continue;
       const deal = document as unknown as DealTimeline;
-      const [was, is] = [timelineAt(deal, boundary), timelineAt(deal, horizon)].map((then) => (then === undefined ? undefined : periodShares(then)));
+      const [was, is] = [periodSharesAt(deal, boundary), periodSharesAt(deal, horizon)];
       movedStanding.correct(was?.standing ?? noShare, is?.standing);
       for (const askedMonth of asked) {
         const [before, after] = [was?.months.get(askedMonth), is?.months.get(askedMonth)];
