@@ -157,11 +157,15 @@ describe('analytics pre-aggregates', () => {
     expect(await fromAggregates(older, { basis: 'cohort', asOf }, { maxCorrected: 0, maxPast: expected.length - 1 })).toBeUndefined();
   });
 
+  // An instant late in its month, whose nearer end is the month's last, and one early in a month,
+  // whose nearer end is the instant before it; with the span each question corrects.
+  const nearerEnds: Array<[string, number, (time: number) => readonly [number, number]]> = [
+    ['late in its month, from its end', endOfMonth(asOfs.midway) - 2 * dayMs + 4_321, (time) => [time, endOfMonth(time)]],
+    ['early in its month, from its start', endOfMonth(asOfs.midway - 31 * dayMs) + 2 * dayMs + 4_321, (time) => [endOfMonth(time - 31 * dayMs), time]],
+  ];
+
   describe('every deal as of an instant long past, from the change months', () => {
-    it.each([
-      ['late in its month, from its end', endOfMonth(asOfs.midway) - 2 * dayMs + 4_321, (asOf: number) => [asOf, endOfMonth(asOf)] as const],
-      ['early in its month, from its start', endOfMonth(asOfs.midway - 31 * dayMs) + 2 * dayMs + 4_321, (asOf: number) => [endOfMonth(asOf - 31 * dayMs), asOf] as const],
-    ])('when asked %s, then only deals changed between that end and the instant are read, every one that moved then among them, and the answer is the scan’s', async (_, asOf, window) => {
+    it.each(nearerEnds)('when asked %s, then only deals changed between that end and the instant are read, every one that moved then among them, and the answer is the scan’s', async (_, asOf, window) => {
       const [after, until] = window(asOf);
       const changed = all.filter((timeline) => changedIn(timeline, after, until)).map((timeline) => timeline.dealId);
       const shareText = (timeline: DealTimeline, time: number) => {
@@ -240,10 +244,7 @@ describe('analytics pre-aggregates', () => {
     const period = (horizon: number): AnalyticsOptions => ({ basis: 'period', from: month(2), to: horizon + 1, asOf: end + dayMs });
     const inFlightAt = (horizon: number) => all.filter((timeline) => timeline.capturedAt <= horizon && latestTime(timeline) > horizon).length;
 
-    it.each([
-      ['late in its month, from its end', endOfMonth(asOfs.midway) - 2 * dayMs + 4_321, (horizon: number) => [horizon, endOfMonth(horizon)] as const],
-      ['early in its month, from its start', endOfMonth(asOfs.midway - 31 * dayMs) + 2 * dayMs + 4_321, (horizon: number) => [endOfMonth(horizon - 31 * dayMs), horizon] as const],
-    ])('when it ends %s, then only deals changed between that end and its own are read, and the answer is the scan’s', async (_, horizon, window) => {
+    it.each(nearerEnds)('when it ends %s, then only deals changed between that end and its own are read, and the answer is the scan’s', async (_, horizon, window) => {
       const [after, until] = window(horizon);
       const changed = all.filter((timeline) => changedIn(timeline, after, until)).map((timeline) => timeline.dealId);
       expect(changed.length).toBeLessThan(inFlightAt(horizon));
