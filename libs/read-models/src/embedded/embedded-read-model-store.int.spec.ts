@@ -80,7 +80,7 @@ async function afterUpgrade(file: string, check: (store: EmbeddedReadModelStore)
   } finally {
     await store.close();
   }
-  expect(userVersion(file)).toBe(5);
+  expect(userVersion(file)).toBe(6);
 }
 
 describe('embedded read-model store, on a file of schema version 1', () => {
@@ -194,6 +194,68 @@ describe('embedded read-model store, on a file of schema version 4', () => {
       expect(seen).toEqual(['c', 'a', 'b']);
       expect(await store.checkpoint('p')).toEqual(checkpoint(7n));
     });
+  });
+});
+
+describe('embedded read-model store, on a file of schema version 5', () => {
+  // Version 5: entries keyed by index and member; `q` staging a catch-up.
+  const file = olderFile('read-models-v5-', `
+      ${unchangedTables}
+      ${numberedIndexTables}
+      CREATE TABLE staging (projection TEXT PRIMARY KEY, changes INTEGER NOT NULL DEFAULT 0) STRICT, WITHOUT ROWID;
+      CREATE TABLE staged_index_entries (seq INTEGER PRIMARY KEY, name_id INTEGER NOT NULL, member TEXT NOT NULL, score REAL) STRICT;
+      CREATE TABLE document_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, collection TEXT NOT NULL, id TEXT NOT NULL) STRICT;
+      CREATE INDEX documents_in_write_order ON documents (collection);
+      INSERT INTO names VALUES (1, 'p:by-n'), (2, 'p:by-m'), (3, 'q:x'), (4, 'p:');
+      INSERT INTO index_entries VALUES (1, 'b', 2), (1, 'a', 1), (2, 'a', 10), (2, 'b', 20), (4, 'a', 7);
+      INSERT INTO staging VALUES ('q', 2);
+      INSERT INTO staged_index_entries (name_id, member, score) VALUES (3, 'a', 1), (3, 'b', 2);
+      INSERT INTO checkpoints VALUES ('p', '7', '7', 7, '2026-01-01T00:00:00.000Z'), ('q', '2', '2', 2, '2026-01-01T00:00:00.000Z');
+      PRAGMA user_version = 5;
+    `);
+
+  it('keys every entry by its projection and member, keeps every index as it was, and resets one projection alone', async () => {
+    await afterUpgrade(file(), async (store) => {
+      expect(await store.range('p:by-n', { limit: 10 })).toEqual([
+        { member: 'a', score: 1 },
+        { member: 'b', score: 2 },
+      ]);
+      expect(await store.range('p:by-m', { limit: 10, reverse: true })).toEqual([
+        { member: 'b', score: 20 },
+        { member: 'a', score: 10 },
+      ]);
+      // An index whose name is its projection's namespace shares the projection's number, and stays an index.
+      expect(await store.range('p:', { limit: 10 })).toEqual([{ member: 'a', score: 7 }]);
+      await store.commit('q', [{ kind: 'index', index: 'q:x', member: 'c', score: 3 }], checkpoint(3n), { catchingUp: true });
+      await store.settle('q');
+      expect(await store.count('q:x')).toBe(3);
+      await store.reset('p');
+      expect(await store.count('p:by-n')).toBe(0);
+      expect(await store.count('p:')).toBe(0);
+      expect(await store.range('q:x', { limit: 10 })).toEqual([
+        { member: 'a', score: 1 },
+        { member: 'b', score: 2 },
+        { member: 'c', score: 3 },
+      ]);
+    });
+  });
+
+  it('lays out a deal\'s entries in every index of its projection side by side', async () => {
+    await afterUpgrade(file(), async () => undefined);
+    const db = new Database(file(), { readonly: true });
+    try {
+      // A WITHOUT ROWID table reads in key order.
+      const keys = db.prepare('SELECT member, name_id FROM index_entries WHERE projection_id = (SELECT id FROM names WHERE name = ?)').raw(true).all('p:');
+      expect(keys).toEqual([
+        ['a', 1],
+        ['a', 2],
+        ['a', 4],
+        ['b', 1],
+        ['b', 2],
+      ]);
+    } finally {
+      db.close();
+    }
   });
 });
 
@@ -515,8 +577,8 @@ describe('embedded read-model store, the score index around a merge or a reset',
     expect(intact()).toBe('ok');
   });
 
-  it('builds the score index afresh for a reset of a projection holding at least half the entries, and keeps it in place otherwise', async () => {
-    await store.commit('p', entries('p', 3, (i) => i).map((change) => ({ ...change, index: 'p:by-n' })), checkpoint(1n));
+  it('builds the score index afresh for a reset of a projection holding at least a quarter of the entries, and keeps it in place otherwise', async () => {
+    await store.commit('p', entries('p', 7, (i) => i).map((change) => ({ ...change, index: 'p:by-n' })), checkpoint(1n));
     await store.commit('q', entries('q', 3, (i) => -i), checkpoint(1n));
     await store.commit('r', entries('r', 2, (i) => i).map((change) => ({ ...change, index: 'r:by-n' })), checkpoint(1n));
     const before = schemaVersion();
@@ -528,7 +590,7 @@ describe('embedded read-model store, the score index around a merge or a reset',
 
     expect(await store.count('q:by-n')).toBe(0);
     expect(await store.count('r:by-n')).toBe(0);
-    expect((await store.range('p:by-n', { limit: 10, reverse: true })).map((entry) => entry.member)).toEqual(['p2', 'p1', 'p0']);
+    expect((await store.range('p:by-n', { limit: 10, reverse: true })).map((entry) => entry.member)).toEqual(['p6', 'p5', 'p4', 'p3', 'p2', 'p1', 'p0']);
     expect(intact()).toBe('ok');
   });
 
