@@ -487,6 +487,12 @@ export class ScopeTotals {
    * `indexed: false` for totals that start empty whatever the store holds for the scope (deals are
    * then only added): its indexes are not read either.
    */
+  /**
+   * Whether the counters read hold anything. Every change to a scope's indexes moves its counters too
+   * (a duration's sum at least), so a scope whose counters hold nothing has no index entries either.
+   */
+  readonly touched: boolean;
+
   constructor(
     readonly scope: string,
     counters: ScopeCounters,
@@ -495,6 +501,7 @@ export class ScopeTotals {
     this.fields = new Map(counters.fields);
     this.read = counters.bins;
     this.sums = new Map(counters.sums);
+    this.touched = counters.fields.size > 0 || counters.bins.size > 0 || counters.sums.size > 0;
   }
 
   /**

@@ -14,6 +14,7 @@ import {
   keptChangeMonths,
   keptEventMonths,
   keptPeriodPairs,
+  pairScope,
   shareAt,
   startValueOf,
   startValuesIndex,
@@ -262,6 +263,23 @@ describe('analytics pre-aggregates', () => {
       const { answer, read } = await readsOf(store, () => fromAggregates(store, period(horizon), { maxCorrected: 0 }));
       expect(answer).toEqual(computeCycleAnalytics(all, period(horizon)));
       expect(read).toEqual([]);
+    });
+
+    it('when it spans many months, then no index of a pair that no event reached is read, and the answer is the scan’s', async () => {
+      const horizon = month(8) - 1;
+      const months = Array.from({ length: 6 }, (_, m) => new Date(month(m + 2)).toISOString().slice(0, 7));
+      const triangle = months.flatMap((pairMonth, index) => months.slice(index).map((during) => pairScope(pairMonth, during)));
+      const untouched = [];
+      for (const pair of triangle) if (Object.keys(await store.counters(totalsCounter(pair))).length === 0) untouched.push(pair);
+      expect(untouched.length).toBeGreaterThan(0);
+      expect(untouched.length).toBeLessThan(triangle.length);
+      const indexesRead = jest.spyOn(store, 'scores');
+      const answer = await fromAggregates(store, period(horizon), { maxCorrected: 0 });
+      const read = new Set(indexesRead.mock.calls.map(([index]) => index));
+      indexesRead.mockRestore();
+      expect(answer).toEqual(computeCycleAnalytics(all, period(horizon)));
+      expect(triangle.some((pair) => [...read].some((index) => index.endsWith(`:${pair}`)))).toBe(true);
+      expect(untouched.filter((pair) => [...read].some((index) => index.endsWith(`:${pair}`)))).toEqual([]);
     });
 
     it('are not trusted in a read model projected before they existed: the capture months answer, correcting every deal in flight', async () => {
