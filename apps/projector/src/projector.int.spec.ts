@@ -56,7 +56,8 @@ const midway = (health: any) => health.role === 'leader' && projections.some((na
 
 /**
  * dumpReadModels with index entries keyed by their index's name rather than the number the embedded
- * store gives each name in order of first use, which differs between a live run and a rebuild.
+ * store gives each name in order of first use, which differs between a live run and a rebuild; their
+ * projection's number (its namespace's) goes the same way, and the index's name says the projection.
  */
 function readModels(dataDir: string): Record<string, string[]> {
   const dump = dumpReadModels(path.join(dataDir, 'read-models.sqlite'));
@@ -65,7 +66,7 @@ function readModels(dataDir: string): Record<string, string[]> {
   if (rest['index_entries']) {
     rest['index_entries'] = rest['index_entries']
       .map((row) => {
-        const { name_id: id, ...entry } = JSON.parse(row) as { name_id: number };
+        const { name_id: id, projection_id: _projection, ...entry } = JSON.parse(row) as { name_id: number; projection_id: number };
         return JSON.stringify({ index: names.get(id), ...entry });
       })
       .sort();
