@@ -294,15 +294,17 @@ export class EmbeddedReadModelStore implements ReadModelStore {
         for (const [field, by] of fields) statements.increment.run(counter, field, by);
       }
       let stagedChanges = 0;
-      const projectionId = changes.indexes.size > 0 ? this.writableNameId(projectionNamespace(projection), looked) : undefined;
+      let projectionId: number | undefined;
       for (const [index, members] of changes.indexes) {
+        // Numbered while staging too: the merge keys the entries by it.
+        projectionId ??= this.writableNameId(projectionNamespace(projection), looked);
         const nameId = this.writableNameId(index, looked);
         for (const [member, score] of members) {
           if (staging) {
             statements.stage.run(nameId, member, score);
             stagedChanges++;
-          } else if (score === null) statements.unindex.run(projectionId!, member, nameId);
-          else statements.index.run(projectionId!, member, nameId, score);
+          } else if (score === null) statements.unindex.run(projectionId, member, nameId);
+          else statements.index.run(projectionId, member, nameId, score);
         }
       }
       if (stagedChanges > 0) statements.countStaged.run(stagedChanges, projection);
@@ -319,10 +321,13 @@ export class EmbeddedReadModelStore implements ReadModelStore {
       statements.resetDocuments.run(from, to);
       logChange(everyDocument, everyDocument);
       statements.resetCounters.run(from, to);
+      // No number: the projection never wrote an index entry.
       const projectionId = statements.nameId.get(from)?.id;
       const own = projectionId === undefined ? 0 : (statements.entriesOf.get(projectionId)?.n ?? 0);
-      const most = own > 0 && (statements.entriesUpTo.get(4 * own + 1)?.n ?? 0) <= 4 * own;
-      if (own > 0) withScoreIndex(most, () => statements.resetIndexes.run(projectionId!));
+      if (projectionId !== undefined && own > 0) {
+        const most = (statements.entriesUpTo.get(4 * own + 1)?.n ?? 0) <= 4 * own;
+        withScoreIndex(most, () => statements.resetIndexes.run(projectionId));
+      }
       statements.dropStaged.run(from, to);
       statements.stopStaging.run(projection);
       statements.resetCheckpoint.run(projection);
