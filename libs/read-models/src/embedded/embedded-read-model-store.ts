@@ -254,9 +254,9 @@ export class EmbeddedReadModelStore implements ReadModelStore {
       const staged = statements.staging.get(projection);
       if (staged === undefined) return;
       const [from, to] = namesOf(projection);
-      // Numbered by the commit that staged the first entry (see write).
-      const projectionId = statements.nameId.get(from)?.id ?? statements.addName.get(from)?.id;
-      if (projectionId === undefined) throw new Error(`Cannot number the projection ${projection}`);
+      // Numbered by the commit that staged the first entry (see write), or by the upgrade to version 6.
+      const projectionId = this.nameId(from);
+      if (projectionId === undefined) throw new Error(`The projection ${projection} stages entries but has no number`);
       const larger = (statements.entriesUpTo.get(staged.changes)?.n ?? 0) < staged.changes;
       withScoreIndex(larger, () => statements.mergeStaged.run(projectionId, from, to));
       if (statements.othersStaging.get(projection) === undefined) statements.dropAllStaged.run();
@@ -322,7 +322,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
       logChange(everyDocument, everyDocument);
       statements.resetCounters.run(from, to);
       // No number: the projection never wrote an index entry.
-      const projectionId = statements.nameId.get(from)?.id;
+      const projectionId = this.nameId(from);
       const own = projectionId === undefined ? 0 : (statements.entriesOf.get(projectionId)?.n ?? 0);
       if (projectionId !== undefined && own > 0) {
         const most = (statements.entriesUpTo.get(4 * own + 1)?.n ?? 0) <= 4 * own;
@@ -436,7 +436,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     if (reading) this.snapshot();
   }
 
-  /** The number of an index name, adding the name when it is new; runs inside a commit. */
+  /** The number of a name (an index's, or a projection's namespace), adding it when it is new; runs inside a commit. */
   private writableNameId(name: string, looked: Map<string, number>): number {
     const id = this.nameIds.get(name) ?? this.statements.nameId.get(name)?.id ?? this.statements.addName.get(name)?.id;
     if (id === undefined) throw new Error(`Cannot number the index name ${name}`);
@@ -444,7 +444,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     return id;
   }
 
-  /** The number of an index name, or undefined when no commit has written that index yet. */
+  /** The number of a name (an index's, or a projection's namespace), or undefined when no commit has written it yet. */
   private nameId(name: string): number | undefined {
     const known = this.nameIds.get(name);
     if (known !== undefined) return known;
