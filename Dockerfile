@@ -9,6 +9,8 @@ COPY package.json package-lock.json ./
 # The benchmark's Emmett baselines are local dev-dependency packages that npm ci needs to see.
 COPY bench/baselines/sqlite-pair/package.json bench/baselines/sqlite-pair/
 COPY bench/baselines/postgresql-pair/package.json bench/baselines/postgresql-pair/
+# npm ci applies them (postinstall): see patches/README.md.
+COPY patches/ patches/
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev
