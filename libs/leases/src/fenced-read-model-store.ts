@@ -65,6 +65,10 @@ export class FencedReadModelStore implements ReadModelStore {
     return this.inner.scores(index, options);
   }
 
+  unionScores(indexes: readonly string[], options: ScoreRangeOptions): Promise<number[]> {
+    return this.inner.unionScores(indexes, options);
+  }
+
   count(index: string, min?: number, max?: number, limit?: number): Promise<number> {
     return this.inner.count(index, min, max, limit);
   }

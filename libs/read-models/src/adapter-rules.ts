@@ -1,6 +1,6 @@
 /** What every read-model adapter enforces the same way, so that they behave alike. */
 import { ChangeSet } from './change-set';
-import type { Checkpoint, RangeOptions, ReadModelChange } from './read-model-store.port';
+import type { Checkpoint, RangeOptions, ReadModelChange, ScoreRangeOptions } from './read-model-store.port';
 
 export { projectionNamespace } from './change-set';
 
@@ -53,6 +53,26 @@ export function rangeOffset(options: RangeOptions): number {
   const offset = nonNegativeInteger(options.offset ?? 0, 'offset');
   if (offset > 0 && options.after !== undefined) throw new RangeError('A range takes an offset or an `after` cursor, not both');
   return offset;
+}
+
+/**
+ * unionScores for a store that reads one index at a time: the nearest offset + limit scores of each
+ * index (each named once), merged in the direction of travel.
+ */
+export async function unionScoresOneByOne(
+  scores: (index: string, options: ScoreRangeOptions) => Promise<number[]>,
+  indexes: readonly string[],
+  options: ScoreRangeOptions,
+): Promise<number[]> {
+  const limit = nonNegativeInteger(options.limit, 'limit');
+  const offset = rangeOffset(options);
+  if (limit === 0) return [];
+  const each = await Promise.all([...new Set(indexes)].map((index) => scores(index, { ...options, offset: 0, limit: offset + limit })));
+  const direction = options.reverse ? -1 : 1;
+  return each
+    .flat()
+    .sort((a, b) => direction * (a - b))
+    .slice(offset, offset + limit);
 }
 
 /** The fields a counters read names, checked: strings, each once. */

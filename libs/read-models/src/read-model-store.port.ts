@@ -120,6 +120,13 @@ export interface ReadModelStore {
   scores(index: string, options: ScoreRangeOptions): Promise<number[]>;
 
   /**
+   * The scores `scores` would answer for one index holding every entry of these indexes: one read
+   * for a value among many indexes (a percentile over many scopes), rather than one read per index
+   * each returning as many scores as the whole answer might need.
+   */
+  unionScores(indexes: readonly string[], options: ScoreRangeOptions): Promise<number[]>;
+
+  /**
    * Members with min <= score <= max; with a limit, counts no further than it (answers at most limit),
    * so that a caller who only needs to know which of two ranges is the smaller pays for that one.
    */

@@ -745,19 +745,15 @@ async function valuesIn(
       if (keys.has(startValueKey(member))) leaving.push(score);
     }
   }
-  const values: number[] = [];
-  await Promise.all(
-    scopes.map(async (scope) => {
-      const removed = scope.indexed ? scope.removedIn(stat, bounds) : [];
-      const scores = scope.indexed ? await store.scores(durationIndex(scope.scope, stat), { min, max, reverse, limit: needed + removed.length + leaving.length }) : [];
-      values.push(...withoutRemoved(scores, removed), ...scope.addedIn(stat, bounds));
-    }),
-  );
+  // Values removed from one scope's index may go from any: equal scores are interchangeable.
+  for (const scope of scopes) if (scope.indexed) leaving.push(...scope.removedIn(stat, bounds));
+  const indexes = scopes.flatMap((scope) => (scope.indexed ? [durationIndex(scope.scope, stat)] : []));
+  const scores = await store.unionScores(indexes, { min, max, reverse, limit: needed + leaving.length });
+  // The union's `needed` + `leaving` nearest values hold its `needed` nearest survivors once those
+  // leaving go (each, if read, as withoutRemoved argues); the added ones are in no index.
+  const values = [...withoutRemoved(scores, leaving), ...scopes.flatMap((scope) => scope.addedIn(stat, bounds))];
   values.sort((a, b) => a - b);
-  // Every scope gave its `needed` + `leaving` nearest survivors, so once those leaving go (each, if
-  // read, as withoutRemoved argues), the union's nearest `needed` are all here.
-  const survivors = withoutRemoved(values, leaving);
-  const kept = reverse ? survivors.slice(Math.max(0, survivors.length - needed)) : survivors.slice(0, needed);
+  const kept = reverse ? values.slice(Math.max(0, values.length - needed)) : values.slice(0, needed);
   if (kept.length < needed) throw new TornAggregates(`${stat} holds fewer values in [${min}, ${max}] than its histogram counts`);
   return (position) => (reverse ? kept[position - (count - needed)]! : kept[position]!);
 }

@@ -67,6 +67,8 @@ interface RangeParams {
   readonly member?: string;
 }
 
+type UnionParams = Omit<RangeParams, 'name'> & { readonly names: string };
+
 function prepareStatements(db: Database.Database) {
   // The keyset term comes first in each range query: written so, SQLite seeks the (name_id, score, member)
   // index to the cursor instead of walking every tie before it.
@@ -76,6 +78,15 @@ function prepareStatements(db: Database.Database) {
      ORDER BY score ${order}, member ${order} LIMIT @limit OFFSET @offset`;
   const range = (where: string, order: 'ASC' | 'DESC') => db.prepare<RangeParams, EntryRow>(rangeSql('member, score', where, order));
   const scores = (order: 'ASC' | 'DESC') => db.prepare<RangeParams, number>(rangeSql('score', '', order)).pluck();
+  // SQLite walks each index's part of the bounds and keeps the nearest LIMIT + OFFSET in a sorter.
+  const unionScores = (order: 'ASC' | 'DESC') =>
+    db
+      .prepare<UnionParams, number>(
+        `SELECT score FROM index_entries
+         WHERE name_id IN (SELECT value FROM json_each(@names)) AND score >= @min AND score <= @max
+         ORDER BY score ${order} LIMIT @limit OFFSET @offset`,
+      )
+      .pluck();
   return {
     // Deferred: the snapshot is taken by the first read inside it.
     beginRead: db.prepare('BEGIN'),
@@ -129,6 +140,8 @@ function prepareStatements(db: Database.Database) {
     rangeBackwardsAfter: range('AND (score, member) < (@score, @member)', 'DESC'),
     scoresForwards: scores('ASC'),
     scoresBackwards: scores('DESC'),
+    unionScoresForwards: unionScores('ASC'),
+    unionScoresBackwards: unionScores('DESC'),
     count: db.prepare<[number, number, number], { n: number }>(
       'SELECT count(*) AS n FROM index_entries WHERE name_id = ? AND score >= ? AND score <= ?',
     ),
@@ -543,6 +556,18 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     const params = this.rangeParams(index, options);
     if (params === undefined) return [];
     return (options.reverse ? this.statements.scoresBackwards : this.statements.scoresForwards).all(params);
+  }
+
+  async unionScores(indexes: readonly string[], options: ScoreRangeOptions): Promise<number[]> {
+    const limit = nonNegativeInteger(options.limit, 'limit');
+    const offset = rangeOffset(options);
+    if (limit === 0 || indexes.length === 0) return [];
+    this.snapshot();
+    for (const projection of new Set(indexes.map(owner))) this.settleIndexesOf(projection);
+    const names = indexes.flatMap((index) => this.nameId(index) ?? []);
+    if (names.length === 0) return [];
+    const params = { names: JSON.stringify(names), min: options.min ?? -Infinity, max: options.max ?? Infinity, limit, offset };
+    return (options.reverse ? this.statements.unionScoresBackwards : this.statements.unionScoresForwards).all(params);
   }
 
   /** The bound parameters of a range read, in the read's snapshot; undefined when it can hold nothing. */

@@ -1,6 +1,6 @@
 import { connectRedis } from '@deals/platform';
 import type { Redis } from 'ioredis';
-import { counterFields, countLimit, frozenDocument, netChanges, nonNegativeInteger, positiveInteger, projectionNamespace, rangeOffset, roundCounter, validCheckpoint } from '../adapter-rules';
+import { counterFields, countLimit, frozenDocument, netChanges, nonNegativeInteger, positiveInteger, projectionNamespace, rangeOffset, roundCounter, unionScoresOneByOne, validCheckpoint } from '../adapter-rules';
 import type {
   Checkpoint,
   GetOptions,
@@ -259,6 +259,11 @@ export class RedisReadModelStore implements ReadModelStore {
   /** ZRANGE answers members with their scores whatever is asked, so this is `range` less the members. */
   async scores(index: string, options: ScoreRangeOptions): Promise<number[]> {
     return (await this.range(index, options)).map((entry) => entry.score);
+  }
+
+  /** A read per index, sent together: Redis has no ordered union of sorted sets short of storing one. */
+  async unionScores(indexes: readonly string[], options: ScoreRangeOptions): Promise<number[]> {
+    return unionScoresOneByOne((index, each) => this.scores(index, each), indexes, options);
   }
 
   async count(index: string, min?: number, max?: number, limit?: number): Promise<number> {

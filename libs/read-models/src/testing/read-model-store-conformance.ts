@@ -449,6 +449,44 @@ export function describeReadModelStoreConformance(
         await expect(store.scores(name, { offset: -1, limit: 1 })).rejects.toThrow(RangeError);
       });
 
+      it('unionScores answers the scores of one index holding every entry of the indexes named, with bounds, an offset, reverse and a limit', async () => {
+        const { name, entries } = await tiedIndex();
+        // A second index of the same projection, and one of another projection still catching up.
+        const p = name.slice(0, name.indexOf(':'));
+        const second = `${p}:second`;
+        const secondScores = [0.5, 2, 3, 3, 6];
+        await store.commit(p, secondScores.map((score, i) => index(second, `s${i}`, score)), checkpointAt(2n));
+        const other = projectionName();
+        const otherScores = [1, 2.5, 4, 7];
+        await store.commit(other, otherScores.map((score, i) => index(`${other}:activity`, `t${i}`, score)), checkpointAt(1n), { catchingUp: true });
+        const indexes = [name, second, `${other}:activity`, `${p}:missing`, second];
+        const all = [...entries.map((each) => each.score), ...secondScores, ...otherScores];
+        const expected = ({ min = -Infinity, max = Infinity, reverse = false, offset = 0, limit }: ScoreRangeOptions): number[] =>
+          all
+            .filter((score) => score >= min && score <= max)
+            .sort((a, b) => (reverse ? b - a : a - b))
+            .slice(offset, offset + limit);
+        const asked: ScoreRangeOptions[] = [
+          { limit: 100 },
+          { limit: 4 },
+          { min: 2, max: 3, limit: 100 },
+          { min: 2.5, limit: 3 },
+          { reverse: true, limit: 100 },
+          { reverse: true, min: 2, max: 4, limit: 5 },
+          { offset: 6, limit: 2 },
+          { reverse: true, min: 1, max: 3, offset: 5, limit: 3 },
+          { offset: 30, limit: 5 },
+          { min: 8, limit: 100 },
+          { limit: 0 },
+        ];
+        for (const options of asked) expect(await store.unionScores(indexes, options)).toEqual(expected(options));
+        expect(await store.unionScores([name], { min: 2, limit: 100 })).toEqual(await store.scores(name, { min: 2, limit: 100 }));
+        expect(await store.unionScores([], { limit: 10 })).toEqual([]);
+        expect(await store.unionScores([`${p}:missing`], { limit: 10 })).toEqual([]);
+        await expect(store.unionScores(indexes, { offset: -1, limit: 1 })).rejects.toThrow(RangeError);
+        await expect(store.unionScores(indexes, { limit: 1.5 })).rejects.toThrow(RangeError);
+      });
+
       it('range refuses an offset beside an `after` cursor, and one that is not a whole number', async () => {
         const { name, entries } = await tiedIndex();
         await expect(store.range(name, { offset: 1, after: entries[0]!, limit: 1 })).rejects.toThrow(RangeError);

@@ -17,6 +17,7 @@ import {
   type ReadModelChange,
   type ReadModelStore,
   roundCounter,
+  unionScoresOneByOne,
   validCheckpoint,
 } from '@deals/read-models';
 import type { DocumentReader, Projection } from '../../projection';
@@ -126,6 +127,10 @@ export class InMemoryReadModelStore implements ReadModelStore {
 
   async scores(index: string, options: ScoreRangeOptions): Promise<number[]> {
     return (await this.range(index, options)).map((entry) => entry.score);
+  }
+
+  async unionScores(indexes: readonly string[], options: ScoreRangeOptions): Promise<number[]> {
+    return unionScoresOneByOne((index, each) => this.scores(index, each), indexes, options);
   }
 
   async count(index: string, min = -Infinity, max = Infinity, limit?: number): Promise<number> {
