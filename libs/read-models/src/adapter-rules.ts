@@ -68,8 +68,13 @@ export async function unionScoresOneByOne(
   const offset = rangeOffset(options);
   if (limit === 0) return [];
   const each = await Promise.all([...new Set(indexes)].map((index) => scores(index, { ...options, offset: 0, limit: offset + limit })));
-  const direction = options.reverse ? -1 : 1;
-  return each
+  return mergedScores(each, options.reverse ?? false, offset, limit);
+}
+
+/** Reads of scores, each its part's nearest offset + limit, merged in the direction of travel: the union's `limit` after `offset`. */
+export function mergedScores(reads: ReadonlyArray<readonly number[]>, reverse: boolean, offset: number, limit: number): number[] {
+  const direction = reverse ? -1 : 1;
+  return reads
     .flat()
     .sort((a, b) => direction * (a - b))
     .slice(offset, offset + limit);

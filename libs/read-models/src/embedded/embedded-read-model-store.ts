@@ -6,6 +6,7 @@ import {
   counterFields,
   countLimit,
   frozenDocument,
+  mergedScores,
   netChanges,
   type NetChanges,
   nonNegativeInteger,
@@ -67,8 +68,6 @@ interface RangeParams {
   readonly member?: string;
 }
 
-type UnionParams = Omit<RangeParams, 'name'> & { readonly names: string };
-
 function prepareStatements(db: Database.Database) {
   // The keyset term comes first in each range query: written so, SQLite seeks the (name_id, score, member)
   // index to the cursor instead of walking every tie before it.
@@ -78,15 +77,6 @@ function prepareStatements(db: Database.Database) {
      ORDER BY score ${order}, member ${order} LIMIT @limit OFFSET @offset`;
   const range = (where: string, order: 'ASC' | 'DESC') => db.prepare<RangeParams, EntryRow>(rangeSql('member, score', where, order));
   const scores = (order: 'ASC' | 'DESC') => db.prepare<RangeParams, number>(rangeSql('score', '', order)).pluck();
-  // SQLite walks each index's part of the bounds and keeps the nearest LIMIT + OFFSET in a sorter.
-  const unionScores = (order: 'ASC' | 'DESC') =>
-    db
-      .prepare<UnionParams, number>(
-        `SELECT score FROM index_entries
-         WHERE name_id IN (SELECT value FROM json_each(@names)) AND score >= @min AND score <= @max
-         ORDER BY score ${order} LIMIT @limit OFFSET @offset`,
-      )
-      .pluck();
   return {
     // Deferred: the snapshot is taken by the first read inside it.
     beginRead: db.prepare('BEGIN'),
@@ -140,8 +130,6 @@ function prepareStatements(db: Database.Database) {
     rangeBackwardsAfter: range('AND (score, member) < (@score, @member)', 'DESC'),
     scoresForwards: scores('ASC'),
     scoresBackwards: scores('DESC'),
-    unionScoresForwards: unionScores('ASC'),
-    unionScoresBackwards: unionScores('DESC'),
     count: db.prepare<[number, number, number], { n: number }>(
       'SELECT count(*) AS n FROM index_entries WHERE name_id = ? AND score >= ? AND score <= ?',
     ),
@@ -232,6 +220,7 @@ type Statements = ReturnType<typeof prepareStatements>;
  */
 export class EmbeddedReadModelStore implements ReadModelStore {
   private readonly statements: Statements;
+  private readonly unionStatements = new Map<string, Database.Statement<[Record<string, number>], number>>();
   private readonly write: Database.Transaction<
     (projection: string, changes: NetChanges, checkpoint: Checkpoint, looked: Map<string, number>, catchingUp: boolean) => void
   >;
@@ -564,10 +553,35 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     if (limit === 0 || indexes.length === 0) return [];
     this.snapshot();
     for (const projection of new Set(indexes.map(owner))) this.settleIndexesOf(projection);
-    const names = indexes.flatMap((index) => this.nameId(index) ?? []);
-    if (names.length === 0) return [];
-    const params = { names: JSON.stringify(names), min: options.min ?? -Infinity, max: options.max ?? Infinity, limit, offset };
-    return (options.reverse ? this.statements.unionScoresBackwards : this.statements.unionScoresForwards).all(params);
+    const names = [...new Set(indexes.flatMap((index) => this.nameId(index) ?? []))];
+    const reverse = options.reverse ?? false;
+    const read = (group: readonly number[], groupOffset: number, groupLimit: number): number[] => {
+      const params: Record<string, number> = { min: options.min ?? -Infinity, max: options.max ?? Infinity, limit: groupLimit, offset: groupOffset };
+      group.forEach((name, i) => (params[`n${i}`] = name));
+      return this.unionStatement(group.length, reverse).all(params);
+    };
+    if (names.length <= maxUnionTerms) return names.length === 0 ? [] : read(names, offset, limit);
+    // SQLite caps the terms of a compound SELECT: each group's nearest offset + limit, merged.
+    const groups: number[][] = [];
+    for (let i = 0; i < names.length; i += maxUnionTerms) groups.push(read(names.slice(i, i + maxUnionTerms), 0, offset + limit));
+    return mergedScores(groups, reverse, offset, limit);
+  }
+
+  /**
+   * A compound SELECT of one term per index, prepared once per number of terms and direction. SQLite
+   * merges the terms in score order, each walking its index from the nearer bound, and stops at the
+   * limit: a fraction of the entries that `name_id IN (…)` would hand to a sorter.
+   */
+  private unionStatement(terms: number, reverse: boolean): Database.Statement<[Record<string, number>], number> {
+    const key = `${terms}:${reverse}`;
+    let statement = this.unionStatements.get(key);
+    if (statement === undefined) {
+      const term = (i: number) => `SELECT score FROM index_entries WHERE name_id = @n${i} AND score >= @min AND score <= @max`;
+      const sql = `${Array.from({ length: terms }, (_, i) => term(i)).join(' UNION ALL ')} ORDER BY score ${reverse ? 'DESC' : 'ASC'} LIMIT @limit OFFSET @offset`;
+      statement = this.db.prepare<[Record<string, number>], number>(sql).pluck();
+      this.unionStatements.set(key, statement);
+    }
+    return statement;
   }
 
   /** The bound parameters of a range read, in the read's snapshot; undefined when it can hold nothing. */
@@ -603,6 +617,9 @@ export class EmbeddedReadModelStore implements ReadModelStore {
 }
 
 const scoreIndex = 'CREATE INDEX index_entries_by_score ON index_entries (name_id, score, member)';
+
+/** Terms in one union read, well under SQLite's cap on a compound SELECT's (500 by default). */
+const maxUnionTerms = 100;
 
 // Numbers are never reused: nothing deletes a name (see EmbeddedReadModelStore).
 const namesTable = `

@@ -487,6 +487,17 @@ export function describeReadModelStoreConformance(
         await expect(store.unionScores(indexes, { limit: 1.5 })).rejects.toThrow(RangeError);
       });
 
+      it('unionScores merges as many indexes as a question names (250 here)', async () => {
+        const p = projectionName();
+        const indexes = Array.from({ length: 250 }, (_, i) => `${p}:many:${i}`);
+        // Index i holds the scores i, i + 250 and i + 500: the union holds 0..749 once each.
+        await store.commit(p, indexes.flatMap((name, i) => [0, 250, 500].map((step) => index(name, `m${i}-${step}`, i + step))), checkpointAt(1n));
+        const upTo = (from: number, count: number, step = 1) => Array.from({ length: count }, (_, k) => from + k * step);
+        expect(await store.unionScores(indexes, { limit: 1000 })).toEqual(upTo(0, 750));
+        expect(await store.unionScores(indexes, { min: 100, offset: 290, limit: 20 })).toEqual(upTo(390, 20));
+        expect(await store.unionScores(indexes, { reverse: true, max: 600, offset: 5, limit: 3 })).toEqual(upTo(595, 3, -1));
+      });
+
       it('range refuses an offset beside an `after` cursor, and one that is not a whole number', async () => {
         const { name, entries } = await tiedIndex();
         await expect(store.range(name, { offset: 1, after: entries[0]!, limit: 1 })).rejects.toThrow(RangeError);
