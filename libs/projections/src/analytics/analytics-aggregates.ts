@@ -484,15 +484,15 @@ export class ScopeTotals {
   private readonly added = new Map<DurationStat, number[]>();
 
   /**
-   * `indexed: false` for totals that start empty whatever the store holds for the scope (deals are
-   * then only added): its indexes are not read either.
-   */
-  /**
    * Whether the counters read hold anything. Every change to a scope's indexes moves its counters too
    * (a duration's sum at least), so a scope whose counters hold nothing has no index entries either.
    */
   readonly touched: boolean;
 
+  /**
+   * `indexed: false` for totals that start empty whatever the store holds for the scope (deals are
+   * then only added): its indexes are not read either.
+   */
   constructor(
     readonly scope: string,
     counters: ScopeCounters,
@@ -728,9 +728,10 @@ async function valuesIn(
   const reverse = count - lowest < highest + 1;
   const needed = reverse ? count - lowest : highest + 1;
   const { min, max } = bounds;
-  // Values that leave the union rather than one scope's index: the change months' and the pairs'
-  // values at their start (each in some earlier month's index), and those removed from totals whose indexes are not read.
-  const leaving = scopes.flatMap((scope) => (scope.indexed ? [] : scope.removedIn(stat, bounds)));
+  // Values that leave the union: those removed from any scope's totals (equal scores are
+  // interchangeable, so each may go from whichever index holds it), and below, the change months' and
+  // the pairs' values at their start (each in some earlier month's index).
+  const leaving = scopes.flatMap((scope) => scope.removedIn(stat, bounds));
   // Per index of start values, the keys of the scopes read that keep theirs there.
   const startValues = new Map<string, Set<string>>();
   for (const { scope } of scopes) {
@@ -745,8 +746,6 @@ async function valuesIn(
       if (keys.has(startValueKey(member))) leaving.push(score);
     }
   }
-  // Values removed from one scope's index may go from any: equal scores are interchangeable.
-  for (const scope of scopes) if (scope.indexed) leaving.push(...scope.removedIn(stat, bounds));
   const indexes = scopes.flatMap((scope) => (scope.indexed ? [durationIndex(scope.scope, stat)] : []));
   const scores = await store.unionScores(indexes, { min, max, reverse, limit: needed + leaving.length });
   // The union's `needed` + `leaving` nearest values hold its `needed` nearest survivors once those

@@ -273,10 +273,13 @@ describe('analytics pre-aggregates', () => {
       for (const pair of triangle) if (Object.keys(await store.counters(totalsCounter(pair))).length === 0) untouched.push(pair);
       expect(untouched.length).toBeGreaterThan(0);
       expect(untouched.length).toBeLessThan(triangle.length);
-      const indexesRead = jest.spyOn(store, 'scores');
+      // Percentiles read one index (scores) or a union of them (unionScores).
+      const alone = jest.spyOn(store, 'scores');
+      const together = jest.spyOn(store, 'unionScores');
       const answer = await fromAggregates(store, period(horizon), { maxCorrected: 0 });
-      const read = new Set(indexesRead.mock.calls.map(([index]) => index));
-      indexesRead.mockRestore();
+      const read = new Set([...alone.mock.calls.map(([index]) => index), ...together.mock.calls.flatMap(([indexes]) => indexes)]);
+      alone.mockRestore();
+      together.mockRestore();
       expect(answer).toEqual(computeCycleAnalytics(all, period(horizon)));
       expect(triangle.some((pair) => [...read].some((index) => index.endsWith(`:${pair}`)))).toBe(true);
       expect(untouched.filter((pair) => [...read].some((index) => index.endsWith(`:${pair}`)))).toEqual([]);
