@@ -92,13 +92,14 @@ export const changeLastIndex = (month: string): string => `analytics:cl:${month}
 export const analyticsCapturesIndex = 'analytics:captures';
 /**
  * Per kind of what is kept of every deal from its capture on (`keptEventMonths`, `keptCaptures`,
- * `keptChangeMonths`), the deals it holds: fewer than the deals in a read model projected before that kind existed.
+ * `keptChangeMonths`, `keptPeriodPairs`, `keptChangeSubBins`), the deals it holds: fewer than the deals in a read model projected before that kind existed.
  */
 export const analyticsKeptCounter = 'analytics:kept';
 export const keptEventMonths = 'event-months';
 export const keptCaptures = 'captures';
 export const keptChangeMonths = 'change-months';
 export const keptPeriodPairs = 'period-pairs';
+export const keptChangeSubBins = 'change-sub-bins';
 
 /**
  * `analytics:meta/revisions`: the generation the revisions count in, and the projection's clock in
@@ -190,10 +191,15 @@ function binBounds(bin: number): Bounds {
  * The scope `all` holds every deal, so its bins are crowded: each is cut again into `subBins`
  * sub-bins, counted in a hash per bin (`analytics:f:all:<stat>:<bin>`), so that a rank lookup
  * reads one more small hash and a range a sixty-fourth as long. Its fields fold well within a
- * rebuild batch (every deal writes the same hot hashes); the other scopes are small enough without.
+ * rebuild batch (every deal writes the same hot hashes). The change months are cut the same way
+ * (`analytics:f:change:<YYYY-MM>:<stat>:<bin>`, by the same deltas as their histograms): asOf far
+ * back reads the union of a dozen or more of their indexes, whose bins hold every deal's values
+ * between them. The other scopes are small enough without.
  */
 const subBins = 64;
-export const fineCounter = (stat: DurationStat, bin: number): string => `analytics:f:${allScope}:${stat}:${bin}`;
+export const fineCounter = (scope: string, stat: DurationStat, bin: number): string => `analytics:f:${scope}:${stat}:${bin}`;
+/** The sub-bin counts of one bin of a scope's statistic (fineCounter), read or remembered. */
+export type SubBinCountsOf = (scope: string, stat: DurationStat, bin: number) => Promise<Readonly<Record<string, number>>>;
 
 /** The sub-bin of a duration inside its bin; the open-ended first and last bins are not cut. */
 export function durationSubBin(ms: number, bin: number): number {
@@ -311,6 +317,17 @@ function shareDelta(old: Share, now: Share): ShareDelta {
   return { deltas, moved };
 }
 
+/** The changes that move a scope's sub-bin counts (fineCounter) by the durations a share delta moved. */
+function subBinChanges(changes: ReadModelChange[], scope: string, moved: ShareDelta['moved']): void {
+  for (const { stat, was, is } of moved) {
+    for (const [ms, by] of [[was, -1], [is, 1]] as const) {
+      if (ms === undefined) continue;
+      const bin = durationBin(ms);
+      changes.push({ kind: 'increment', counter: fineCounter(scope, stat, bin), field: String(durationSubBin(ms, bin)), by });
+    }
+  }
+}
+
 /** The changes that move one scope's totals and indexes by a deal's share delta, and its revision. */
 function scopeChanges(changes: ReadModelChange[], scope: string, dealId: string, { deltas, moved }: ShareDelta): void {
   totalsChanges(changes, scope, deltas);
@@ -346,6 +363,7 @@ function changeMonthChanges(changes: ReadModelChange[], before: DealTimeline | u
   }
   changes.push({ kind: 'index', index: changeLastIndex(month), member: after.dealId, score: at });
   totalsChanges(changes, scope, cohort.deltas);
+  subBinChanges(changes, scope, cohort.moved);
   if (cohort.moved.length === 0) return;
   const atStart = firstInMonth ? (before === undefined ? noShare : shareOf(before)) : shareAt(after, monthStart - 1);
   for (const { stat, is } of cohort.moved) {
@@ -371,16 +389,7 @@ export function periodSharesAt(deal: DealTimeline, horizon: number): PeriodShare
 export function aggregateChanges(before: DealTimeline | undefined, after: DealTimeline): ReadModelChange[] {
   const cohort = shareDelta(before === undefined ? noShare : shareOf(before), shareOf(after));
   const changes: ReadModelChange[] = [];
-  for (const { stat, was, is } of cohort.moved) {
-    if (was !== undefined) {
-      const bin = durationBin(was);
-      changes.push({ kind: 'increment', counter: fineCounter(stat, bin), field: String(durationSubBin(was, bin)), by: -1 });
-    }
-    if (is !== undefined) {
-      const bin = durationBin(is);
-      changes.push({ kind: 'increment', counter: fineCounter(stat, bin), field: String(durationSubBin(is, bin)), by: 1 });
-    }
-  }
+  subBinChanges(changes, allScope, cohort.moved);
   for (const scope of dealScopes(after)) {
     scopeChanges(changes, scope, after.dealId, cohort);
     if (before === undefined && scope !== allScope) changes.push({ kind: 'increment', counter: analyticsGroupsCounter, field: scope, by: 1 });
@@ -412,6 +421,7 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
     changes.push({ kind: 'increment', counter: analyticsKeptCounter, field: keptCaptures, by: 1 });
     changes.push({ kind: 'increment', counter: analyticsKeptCounter, field: keptChangeMonths, by: 1 });
     changes.push({ kind: 'increment', counter: analyticsKeptCounter, field: keptPeriodPairs, by: 1 });
+    changes.push({ kind: 'increment', counter: analyticsKeptCounter, field: keptChangeSubBins, by: 1 });
   }
   return changes;
 }
@@ -576,9 +586,11 @@ export class TornAggregates extends Error {}
 /**
  * Count, mean, median and p90 of a statistic over the union of some scopes (disjoint sets of
  * deals): the histograms locate the bin of each rank the percentiles need, and one range per scope
- * inside that bin, from its nearer end, reads the exact values.
+ * inside that bin, from its nearer end, reads the exact values. Where every indexed scope's bins are
+ * cut into sub-bins (`all`'s always; the change months' where `changeSubBins` reads them), the
+ * sub-bin counts narrow that range first.
  */
-export async function durationStatsIn(store: ReadModelStore, scopes: readonly ScopeTotals[], stat: DurationStat): Promise<DurationStats> {
+export async function durationStatsIn(store: ReadModelStore, scopes: readonly ScopeTotals[], stat: DurationStat, changeSubBins?: SubBinCountsOf): Promise<DurationStats> {
   const bins = new Map<number, number>();
   let sumMs = 0;
   for (const scope of scopes) {
@@ -605,12 +617,14 @@ export async function durationStatsIn(store: ReadModelStore, scopes: readonly Sc
     before += count;
   }
   const valuesByBin = new Map<number, (position: number) => number>();
-  const fine = scopes.length === 1 && scopes[0]!.scope === allScope;
+  const indexed = scopes.filter((scope) => scope.indexed);
+  const subBinsOf: SubBinCountsOf = (scope, of, bin) => (scope === allScope ? store.counters(fineCounter(scope, of, bin)) : changeSubBins!(scope, of, bin));
+  const fine = indexed.length > 0 && indexed.every(({ scope }) => scope === allScope || (changeSubBins !== undefined && isChangeScope(scope)));
   await Promise.all(
     [...wanted].map(async ([bin, { count, positions }]) => {
       valuesByBin.set(
         bin,
-        fine ? await valuesInSubBins(store, scopes[0]!, stat, bin, count, positions) : await valuesIn(store, scopes, stat, binBounds(bin), count, positions),
+        fine ? await valuesInSubBins(store, scopes, stat, bin, count, positions, subBinsOf) : await valuesIn(store, scopes, stat, binBounds(bin), count, positions),
       );
     }),
   );
@@ -620,24 +634,29 @@ export async function durationStatsIn(store: ReadModelStore, scopes: readonly Sc
   });
 }
 
-/** As valuesIn, one sub-bin at a time: the bin's sub-bin counts say which sub-bin holds each position. */
+/**
+ * As valuesIn, one sub-bin at a time: the scopes' sub-bin counts, corrected as their histograms are,
+ * say which sub-bin holds each position.
+ */
 async function valuesInSubBins(
   store: ReadModelStore,
-  scope: ScopeTotals,
+  scopes: readonly ScopeTotals[],
   stat: DurationStat,
   bin: number,
   count: number,
   positions: readonly number[],
+  subBinsOf: SubBinCountsOf,
 ): Promise<(position: number) => number> {
   const subCounts = new Map<number, number>();
-  const move = (ms: number, by: number) => {
-    const sub = durationSubBin(ms, bin);
-    subCounts.set(sub, (subCounts.get(sub) ?? 0) + by);
-  };
-  for (const [field, value] of Object.entries(await store.counters(fineCounter(stat, bin)))) subCounts.set(Number(field), (subCounts.get(Number(field)) ?? 0) + value);
+  const move = (sub: number, by: number) => subCounts.set(sub, (subCounts.get(sub) ?? 0) + by);
   const bounds = binBounds(bin);
-  for (const ms of scope.removedIn(stat, bounds)) move(ms, -1);
-  for (const ms of scope.addedIn(stat, bounds)) move(ms, 1);
+  const none: Promise<Readonly<Record<string, number>>> = Promise.resolve({});
+  const counted = await Promise.all(scopes.map((scope) => (scope.indexed ? subBinsOf(scope.scope, stat, bin) : none)));
+  for (const [i, scope] of scopes.entries()) {
+    for (const [field, value] of Object.entries(counted[i]!)) move(Number(field), value);
+    for (const ms of scope.removedIn(stat, bounds)) move(durationSubBin(ms, bin), -1);
+    for (const ms of scope.addedIn(stat, bounds)) move(durationSubBin(ms, bin), 1);
+  }
   const sorted = [...subCounts].filter(([, subCount]) => subCount !== 0).sort(([a], [b]) => a - b);
   if (sorted.some(([, subCount]) => subCount < 0) || sorted.reduce((total, [, subCount]) => total + subCount, 0) !== count) {
     throw new TornAggregates(`the sub-bins of bin ${bin} of ${stat} do not add up to it`);
@@ -657,7 +676,7 @@ async function valuesInSubBins(
     before += subCount;
   }
   await Promise.all(
-    [...wanted].map(async ([sub, wantedIn]) => lookups.set(sub, await valuesIn(store, [scope], stat, subBinBounds(bin, sub), wantedIn.count, wantedIn.positions))),
+    [...wanted].map(async ([sub, wantedIn]) => lookups.set(sub, await valuesIn(store, scopes, stat, subBinBounds(bin, sub), wantedIn.count, wantedIn.positions))),
   );
   return (position) => {
     const { sub, offset } = located.get(position)!;

@@ -12,6 +12,7 @@ import {
   durationSubBin,
   keptCaptures,
   keptChangeMonths,
+  keptChangeSubBins,
   keptEventMonths,
   keptPeriodPairs,
   pairScope,
@@ -218,6 +219,46 @@ describe('analytics pre-aggregates', () => {
       }
       const nonZero = (fields: Record<string, number>) => Object.fromEntries(Object.entries(fields).filter(([, value]) => Math.abs(value) > 1e-6));
       expect(nonZero(summed)).toEqual(nonZero(totals[totalsCounter('all')]!));
+    });
+
+    it('cut their bins into sub-bins that add up, over every month, to those of every deal as it stands', () => {
+      const summed: Record<string, Record<string, number>> = {};
+      for (const [counter, fields] of Object.entries(store.settledCounters('analytics:f:change:'))) {
+        const key = counter.replace(/^analytics:f:change:\d{4}-\d{2}:/, 'analytics:f:all:');
+        for (const [field, value] of Object.entries(fields)) (summed[key] ??= {})[field] = (summed[key]![field] ?? 0) + value;
+      }
+      const nonZero = (counters: Record<string, Record<string, number>>) =>
+        Object.fromEntries(
+          Object.entries(counters)
+            .map(([counter, fields]) => [counter, Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== 0))] as const)
+            .filter(([, fields]) => Object.keys(fields).length > 0),
+        );
+      expect(Object.keys(summed).length).toBeGreaterThan(10);
+      expect(nonZero(summed)).toEqual(nonZero(store.settledCounters('analytics:f:all:')));
+    });
+
+    it('read the percentiles a sub-bin at a time, a fraction of the scores whole bins take; a read model projected before the sub-bins answers the same from whole bins', async () => {
+      const older = projected(randomDeals(400, 7));
+      older.apply([{ kind: 'increment', counter: analyticsKeptCounter, field: keptChangeSubBins, by: -1 }]);
+      const options: AnalyticsOptions = { basis: 'cohort', asOf: endOfMonth(asOfs.midway) - 2 * dayMs + 4_321 };
+      const reads = async (model: InMemoryReadModelStore) => {
+        const union = jest.spyOn(model, 'unionScores');
+        const counters = jest.spyOn(model, 'counters');
+        try {
+          const answer = await fromAggregates(model, options, { maxCorrected: 0 });
+          const scores = (await Promise.all(union.mock.results.map((result) => result.value as Promise<number[]>))).flat().length;
+          return { answer, scores, subBins: counters.mock.calls.filter(([counter]) => counter.startsWith('analytics:f:change:')).length };
+        } finally {
+          union.mockRestore();
+          counters.mockRestore();
+        }
+      };
+      const [cut, whole] = [await reads(store), await reads(older)];
+      expect(cut.answer).toEqual(computeCycleAnalytics(all, options));
+      expect(whole.answer).toEqual(cut.answer);
+      expect(cut.subBins).toBeGreaterThan(0);
+      expect(whole.subBins).toBe(0);
+      expect(cut.scores).toBeLessThan(whole.scores);
     });
 
     it('keep, where a deal’s duration moved again in a later month, its value at that month’s start beside its value at the end', () => {

@@ -19,7 +19,8 @@ import type { CycleAnalytics, CycleMetrics } from './cycle-metrics';
  *
  * Beside them, the counters of each scope as read at a revision, for the questions that correct
  * them (asOf in the past): those start from the same totals until a commit changes the scope, and a
- * capture month a year back hardly changes. And whole answers: about an instant the projection's
+ * capture month a year back hardly changes; so are the change months' sub-bin counts, which asOf
+ * far back reads a dozen or more of per percentile. And whole answers: about an instant the projection's
  * clock has left behind (settledAnswer), and about one at or after its latest event (currentAnswer).
  */
 export class AnalyticsMemo {
@@ -27,6 +28,7 @@ export class AnalyticsMemo {
   private readonly settled: RecentMap<string, Remembered<CycleAnalytics>>;
   private readonly current: RecentMap<string, Remembered<CycleAnalytics>>;
   private readonly counters: RecentMap<string, Remembered<ScopeCounters>>;
+  private readonly subBins: RecentMap<string, Remembered<Readonly<Record<string, number>>>>;
 
   /** A whole answer holds a group per owner or month: fewer of them than of per-scope figures. */
   constructor(capacity = 4_096, answerCapacity = 256) {
@@ -35,6 +37,8 @@ export class AnalyticsMemo {
     this.current = new RecentMap(answerCapacity);
     // A scope's counters hold a few hundred fields (histograms): as many scopes as answers.
     this.counters = new RecentMap(answerCapacity);
+    // A bin's sub-bin counts are at most 64 fields; asOf far back reads about 200 of them.
+    this.subBins = new RecentMap(capacity);
   }
 
   figures(
@@ -49,6 +53,16 @@ export class AnalyticsMemo {
   /** A scope's counters at a revision, read once; kept only if `keep` says the revision did not move meanwhile. */
   scopeCounters(key: string, revision: string, read: () => Promise<ScopeCounters>, keep: () => Promise<boolean>): Promise<ScopeCounters> {
     return sharedAnswer(this.counters, key, revision, read, keep);
+  }
+
+  /** A bin's sub-bin counts (fineCounter) at the revision of their scope, as scopeCounters. */
+  subBinCounts(
+    key: string,
+    revision: string,
+    read: () => Promise<Readonly<Record<string, number>>>,
+    keep: () => Promise<boolean>,
+  ): Promise<Readonly<Record<string, number>>> {
+    return sharedAnswer(this.subBins, key, revision, read, keep);
   }
 
   /**

@@ -1,11 +1,11 @@
 import type { StoredDealEvent } from '@deals/deal-streams';
 import type { Checkpoint, GetOptions, JsonObject } from '@deals/read-models';
-import { leadCaptured, eur } from '../pipeline/testing/deal-events';
+import { at, eur, leadCaptured, qualified } from '../pipeline/testing/deal-events';
 import { dealStream } from '../pipeline/testing/in-memory-read-model';
 import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
 import { AnalyticsMemo } from './analytics-memo';
 import { analyticsDealCollection, analyticsProjection, analyticsProjectionName } from './analytics.projection';
-import { queryCycleLength } from './analytics.query';
+import { fromAggregates, queryCycleLength } from './analytics.query';
 import { type AnalyticsOptions, computeCycleAnalytics, dayMs, type CycleAnalytics } from './cycle-metrics';
 import type { DealTimeline } from './deal-timeline';
 import { randomDeals } from './testing/random-deals';
@@ -19,7 +19,11 @@ class CountingStore extends InMemoryReadModelStore {
   /** Runs once, as the next totals are read: a commit landing while figures are computed. */
   duringNextRead: (() => Promise<void>) | undefined;
 
-  override async counters(counter: string): Promise<Record<string, number>> {
+  /** The change months' sub-bin counts read (analytics:f:change:<YYYY-MM>:<stat>:<bin>), by month. */
+  readonly subBinsRead: string[] = [];
+
+  override async counters(counter: string, fields?: readonly string[]): Promise<Record<string, number>> {
+    if (counter.startsWith('analytics:f:change:')) this.subBinsRead.push(counter.slice('analytics:f:change:'.length, 'analytics:f:change:YYYY-MM'.length));
     if (counter.startsWith('analytics:t:')) {
       this.counterReads++;
       this.totalsRead.push(counter.slice('analytics:t:'.length));
@@ -27,7 +31,7 @@ class CountingStore extends InMemoryReadModelStore {
       this.duringNextRead = undefined;
       await during?.();
     }
-    return super.counters(counter);
+    return super.counters(counter, fields);
   }
 
   /** Runs once, as the timelines are next read: a commit landing while figures are added up from them. */
@@ -194,6 +198,34 @@ describe('analytics memo', () => {
       const answer = await ask(store, memo, asked(asOf - dayMs));
       expect(store.totalsRead).toContain('all');
       expect(strip(answer)).toEqual(expect.objectContaining(computeCycleAnalytics(store.timelines(), asked(asOf - dayMs))));
+    });
+  });
+
+  describe('the change months’ sub-bin counts, for every deal as of an instant long past', () => {
+    const asOf = Date.parse(at(3, 20, 0)) + 4_321;
+    const ask = (store: CountingStore, memo: AnalyticsMemo, instant: number) => fromAggregates(store, { basis: 'cohort', asOf: instant }, { memo, maxCorrected: 0 });
+    const exact = (store: CountingStore, instant: number) => computeCycleAnalytics(store.timelines(), { basis: 'cohort', asOf: instant });
+
+    it('given an instant asked once, when another instant of its month is asked, then no sub-bin count is read again and the answer is exact', async () => {
+      const store = await given(events);
+      const memo = new AnalyticsMemo();
+      await ask(store, memo, asOf);
+      expect(store.subBinsRead.length).toBeGreaterThan(0);
+      store.subBinsRead.length = 0;
+      expect(await ask(store, memo, asOf + 1)).toEqual(exact(store, asOf + 1));
+      expect(store.subBinsRead).toEqual([]);
+    });
+
+    it('given remembered sub-bin counts, when a commit changes a month, then only that month’s are read again and the answer is exact', async () => {
+      const store = await given(events);
+      const memo = new AnalyticsMemo();
+      await ask(store, memo, asOf);
+      // History imported late: a deal qualified in early March, five days after its capture.
+      const backdated = [leadCaptured(at(3, 2), { dealId: 'backdated', owner: 'owner-1', source: 'web' }), qualified(at(3, 7))];
+      await store.commitEvents(dealStream('backdated', backdated, { firstPosition: events.length + 1 }));
+      store.subBinsRead.length = 0;
+      expect(await ask(store, memo, asOf + 1)).toEqual(exact(store, asOf + 1));
+      expect(new Set(store.subBinsRead)).toEqual(new Set(['2025-03']));
     });
   });
 

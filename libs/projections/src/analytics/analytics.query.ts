@@ -16,9 +16,11 @@ import {
   dealScopes,
   durationStatsIn,
   eventScope,
+  fineCounter,
   isChangeScope,
   keptCaptures,
   keptChangeMonths,
+  keptChangeSubBins,
   keptPeriodPairs,
   keptEventMonths,
   lateAfterMs,
@@ -34,6 +36,7 @@ import {
   shareAt,
   shareOf,
   storedStat,
+  type SubBinCountsOf,
   TornAggregates,
   totalsCounter,
 } from './analytics-aggregates';
@@ -357,7 +360,9 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
   const countersOf = memo && revisions ? rememberedCounters(store, memo, revisions) : (scope: string) => countersIn(store, scope);
   if (many || past.changed.length > maxCorrected) {
     if (asked === 'all' && options.groupBy === undefined) {
-      const figures = events === undefined ? await fromChangeMonths(store, horizon, maxPast, countersOf) : await fromPeriodPairs(store, options.from!, horizon, maxPast, countersOf);
+      const subBinsOf = memo && revisions ? rememberedSubBins(store, memo, revisions) : (scope: string, stat: DurationStat, bin: number) => store.counters(fineCounter(scope, stat, bin));
+      const figures =
+        events === undefined ? await fromChangeMonths(store, horizon, maxPast, countersOf, subBinsOf) : await fromPeriodPairs(store, options.from!, horizon, maxPast, countersOf);
       if (figures !== undefined) return { ...figures, groups: [] };
     }
     const captured = await capturedBy(store, horizon, options.groupBy, asked, maxPast, events === undefined);
@@ -409,11 +414,11 @@ interface Revisions {
   of(scopes: readonly string[]): string;
 }
 
-/** The scopes' revisions, or undefined for a read model that counts none (built before they were). */
-async function revisionsOf(store: ReadModelStore): Promise<Revisions | undefined> {
+/** The scopes' revisions (some scopes', or every one's), or undefined for a read model that counts none (built before they were). */
+async function revisionsOf(store: ReadModelStore, scopes?: readonly string[]): Promise<Revisions | undefined> {
   const generation = (await metaOf(store))?.generation;
   if (generation === undefined) return undefined;
-  const counts = await store.counters(analyticsRevisionsCounter);
+  const counts = await store.counters(analyticsRevisionsCounter, scopes);
   return { generation, of: (scopes) => JSON.stringify(scopes.map((scope) => counts[scope] ?? 0)) };
 }
 
@@ -501,8 +506,9 @@ async function capturedEarly(
  * number of deals were in flight. Undefined for a read model projected before the change months
  * existed, beyond `maxDeals`, or when commits tore both attempts' reads.
  */
-async function fromChangeMonths(store: ReadModelStore, horizon: number, maxDeals: number, countersOf: CountersOf): Promise<CycleMetrics | undefined> {
+async function fromChangeMonths(store: ReadModelStore, horizon: number, maxDeals: number, countersOf: CountersOf, subBinsOf: SubBinCountsOf): Promise<CycleMetrics | undefined> {
   if (!(await keptForEveryDeal(store, keptChangeMonths))) return undefined;
+  const subBinned = await keptForEveryDeal(store, keptChangeSubBins);
   const nearer = nearerMonthEnd(horizon);
   const { boundary } = nearer;
   return retriedIfTorn(async () => {
@@ -517,7 +523,7 @@ async function fromChangeMonths(store: ReadModelStore, horizon: number, maxDeals
       const deal = document as unknown as DealTimeline;
       moves.correct(shareAt(deal, boundary), shareAt(deal, horizon));
     }
-    return metricsOf(store, [...totals, moves]);
+    return metricsOf(store, [...totals, moves], undefined, subBinned ? subBinsOf : undefined);
   });
 }
 
@@ -646,21 +652,30 @@ async function answer({ overall, groups }: QuestionScopes, figuresOf: FiguresOf)
  * changes. The question reads them no earlier than it read that revision, whether from memory or not.
  */
 function rememberedCounters(store: ReadModelStore, memo: AnalyticsMemo, revisions: Revisions): CountersOf {
-  return (scope) => {
-    const revision = revisions.of([scope]);
-    return memo.scopeCounters(
-      JSON.stringify([revisions.generation, scope]),
-      revision,
-      () => countersIn(store, scope),
-      async () => {
-        const now = await revisionsOf(store);
-        return now?.generation === revisions.generation && now.of([scope]) === revision;
-      },
-    );
-  };
+  return (scope) =>
+    memo.scopeCounters(JSON.stringify([revisions.generation, scope]), revisions.of([scope]), () => countersIn(store, scope), unmoved(store, revisions, scope));
 }
 
 type CountersOf = (scope: string) => Promise<ScopeCounters>;
+
+/** A bin's sub-bin counts as read at the revision of its scope the question started from, as rememberedCounters. */
+function rememberedSubBins(store: ReadModelStore, memo: AnalyticsMemo, revisions: Revisions): SubBinCountsOf {
+  return (scope, stat, bin) =>
+    memo.subBinCounts(
+      JSON.stringify([revisions.generation, scope, stat, bin]),
+      revisions.of([scope]),
+      () => store.counters(fineCounter(scope, stat, bin)),
+      unmoved(store, revisions, scope),
+    );
+}
+
+/** Whether a scope's revision is still the one the question started from. */
+function unmoved(store: ReadModelStore, revisions: Revisions, scope: string): () => Promise<boolean> {
+  return async () => {
+    const now = await revisionsOf(store, [scope]);
+    return now?.generation === revisions.generation && now.of([scope]) === revisions.of([scope]);
+  };
+}
 
 /** Every scope the question reads, with the deals changed after the horizon taken back to their state then. */
 async function correctedFigures(
@@ -735,14 +750,14 @@ async function correct(
  * The figures of some scopes' totals added up. In a period, `events` holds what happened in it,
  * durations included; the scopes give only what stood at its end (standingField).
  */
-async function metricsOf(store: ReadModelStore, scopes: readonly ScopeTotals[], events?: readonly ScopeTotals[]): Promise<CycleMetrics> {
+async function metricsOf(store: ReadModelStore, scopes: readonly ScopeTotals[], events?: readonly ScopeTotals[], changeSubBins?: SubBinCountsOf): Promise<CycleMetrics> {
   const fields = new Map<string, number>();
   const add = (field: string, value: number) => fields.set(field, (fields.get(field) ?? 0) + value);
   for (const scope of scopes) for (const [field, value] of scope.fields) if (events === undefined || standingField(field)) add(field, value);
   for (const scope of events ?? []) for (const [field, value] of scope.fields) add(field, value);
   const durations = new Map<DurationStat, DurationStats>();
   const stored = [...new Set(durationStatNames.map(storedStat))];
-  await Promise.all(stored.map(async (stat) => durations.set(stat, await durationStatsIn(store, events ?? scopes, stat))));
+  await Promise.all(stored.map(async (stat) => durations.set(stat, await durationStatsIn(store, events ?? scopes, stat, changeSubBins))));
   return metricsFrom(fields, (stat) => durations.get(storedStat(stat))!);
 }
 
