@@ -198,8 +198,13 @@ function binBounds(bin: number): Bounds {
  */
 const subBins = 64;
 export const fineCounter = (scope: string, stat: DurationStat, bin: number): string => `analytics:f:${scope}:${stat}:${bin}`;
-/** The sub-bin counts of one bin of a scope's statistic (fineCounter), read or remembered. */
-export type SubBinCountsOf = (scope: string, stat: DurationStat, bin: number) => Promise<Readonly<Record<string, number>>>;
+/** The sub-bin counts of one bin of a scope's statistic (fineCounter), read or remembered: sub-bin → count. */
+export type SubBinCountsOf = (scope: string, stat: DurationStat, bin: number) => Promise<ReadonlyMap<number, number>>;
+
+/** Reads the sub-bin counts of one bin of a scope's statistic. */
+export async function subBinCountsIn(store: ReadModelStore, scope: string, stat: DurationStat, bin: number): Promise<ReadonlyMap<number, number>> {
+  return new Map(Object.entries(await store.counters(fineCounter(scope, stat, bin))).map(([sub, count]) => [Number(sub), count]));
+}
 
 /** The sub-bin of a duration inside its bin; the open-ended first and last bins are not cut. */
 export function durationSubBin(ms: number, bin: number): number {
@@ -383,6 +388,22 @@ export function shareAt(deal: DealTimeline, horizon: number): Share {
 export function periodSharesAt(deal: DealTimeline, horizon: number): PeriodShares | undefined {
   const then = timelineAt(deal, horizon);
   return then === undefined ? undefined : periodShares(then);
+}
+
+const monthEndsOfFrozen = new WeakMap<DealTimeline, { readonly at: number; readonly then: DealTimeline | undefined }>();
+
+/**
+ * A stored deal as it stood at the end of a month, where questions about an instant long past start
+ * from (their nearer month end): the cut is remembered, frozen, for the latest month end asked of
+ * each frozen timeline, so every question of that month derives its shares from it once.
+ */
+export function atMonthEnd(deal: DealTimeline, boundary: number): DealTimeline | undefined {
+  const known = monthEndsOfFrozen.get(deal);
+  if (known?.at === boundary) return known.then;
+  const then = timelineAt(deal, boundary);
+  const kept = then === undefined || then === deal ? then : Object.freeze(then);
+  if (Object.isFrozen(deal)) monthEndsOfFrozen.set(deal, { at: boundary, then: kept });
+  return kept;
 }
 
 /** The counter and index changes that move a deal's share from `before` to `after`. */
@@ -618,7 +639,7 @@ export async function durationStatsIn(store: ReadModelStore, scopes: readonly Sc
   }
   const valuesByBin = new Map<number, (position: number) => number>();
   const indexed = scopes.filter((scope) => scope.indexed);
-  const subBinsOf: SubBinCountsOf = (scope, of, bin) => (scope === allScope ? store.counters(fineCounter(scope, of, bin)) : changeSubBins!(scope, of, bin));
+  const subBinsOf: SubBinCountsOf = (scope, of, bin) => (scope === allScope ? subBinCountsIn(store, scope, of, bin) : changeSubBins!(scope, of, bin));
   const fine = indexed.length > 0 && indexed.every(({ scope }) => scope === allScope || (changeSubBins !== undefined && isChangeScope(scope)));
   await Promise.all(
     [...wanted].map(async ([bin, { count, positions }]) => {
@@ -650,10 +671,10 @@ async function valuesInSubBins(
   const subCounts = new Map<number, number>();
   const move = (sub: number, by: number) => subCounts.set(sub, (subCounts.get(sub) ?? 0) + by);
   const bounds = binBounds(bin);
-  const none: Promise<Readonly<Record<string, number>>> = Promise.resolve({});
+  const none: Promise<ReadonlyMap<number, number>> = Promise.resolve(new Map());
   const counted = await Promise.all(scopes.map((scope) => (scope.indexed ? subBinsOf(scope.scope, stat, bin) : none)));
   for (const [i, scope] of scopes.entries()) {
-    for (const [field, value] of Object.entries(counted[i]!)) move(Number(field), value);
+    for (const [sub, subCount] of counted[i]!) move(sub, subCount);
     for (const ms of scope.removedIn(stat, bounds)) move(durationSubBin(ms, bin), -1);
     for (const ms of scope.addedIn(stat, bounds)) move(durationSubBin(ms, bin), 1);
   }

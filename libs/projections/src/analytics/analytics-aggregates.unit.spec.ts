@@ -5,6 +5,7 @@ import {
   analyticsActiveIndex,
   analyticsActivityCounter,
   analyticsKeptCounter,
+  atMonthEnd,
   changeScope,
   durationBin,
   eventScope,
@@ -17,6 +18,7 @@ import {
   keptPeriodPairs,
   pairScope,
   shareAt,
+  shareOf,
   startValueOf,
   startValuesIndex,
   totalsCounter,
@@ -24,7 +26,7 @@ import {
 import { analyticsDealCollection, analyticsProjection } from './analytics.projection';
 import { fromAggregates, fromRecentDeals, queryCycleLength } from './analytics.query';
 import { type AnalyticsOptions, computeCycleAnalytics, dayMs, type GroupBy, groupKey } from './cycle-metrics';
-import { type DealTimeline, latestTime } from './deal-timeline';
+import { type DealTimeline, latestTime, timelineAt } from './deal-timeline';
 import { at, eur, leadCaptured, lost, negotiated, proposalSent, qualified } from '../pipeline/testing/deal-events';
 import { dealStream } from '../pipeline/testing/in-memory-read-model';
 import { cycleFixtureEvents, day } from './testing/cycle-fixture';
@@ -497,6 +499,28 @@ describe('a window that starts recently, from the deals changed since its start'
     const older = projected(randomDeals(20, 3));
     older.apply(Object.keys(older.indexEntries(analyticsActiveIndex)).map((member) => ({ kind: 'unindex' as const, index: analyticsActiveIndex, member })));
     expect(await fromRecentDeals(older, { basis: 'cohort', from: start, asOf: asOfs.after })).toBeUndefined();
+  });
+});
+
+describe('a stored deal cut at a month end', () => {
+  const deals = timelines(projected(randomDeals(50, 3)));
+  const boundary = Date.UTC(2025, 2, 1) - 1;
+  const moving = deals.find((deal) => deal.capturedAt <= boundary && latestTime(deal) > boundary)!;
+
+  it('is cut once per month end for a frozen timeline, and its shares derived once from that cut', () => {
+    const deal = Object.freeze({ ...moving });
+    const cut = atMonthEnd(deal, boundary);
+    expect(cut).toEqual(timelineAt(deal, boundary));
+    expect(atMonthEnd(deal, boundary)).toBe(cut);
+    expect(shareOf(cut!)).toBe(shareOf(atMonthEnd(deal, boundary)!));
+    expect(atMonthEnd(deal, boundary + 31 * dayMs)).toEqual(timelineAt(deal, boundary + 31 * dayMs));
+    expect(atMonthEnd(deal, boundary)).not.toBe(cut);
+  });
+
+  it('is cut afresh for a timeline that is not frozen, which may still change', () => {
+    const deal = { ...moving };
+    expect(atMonthEnd(deal, boundary)).toEqual(timelineAt(deal, boundary));
+    expect(atMonthEnd(deal, boundary)).not.toBe(atMonthEnd(deal, boundary));
   });
 });
 

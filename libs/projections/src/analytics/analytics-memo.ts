@@ -28,7 +28,7 @@ export class AnalyticsMemo {
   private readonly settled: RecentMap<string, Remembered<CycleAnalytics>>;
   private readonly current: RecentMap<string, Remembered<CycleAnalytics>>;
   private readonly counters: RecentMap<string, Remembered<ScopeCounters>>;
-  private readonly subBins: RecentMap<string, Remembered<Readonly<Record<string, number>>>>;
+  private readonly subBins: RecentMap<string, Remembered<ReadonlyMap<number, number>>>;
 
   /** A whole answer holds a group per owner or month: fewer of them than of per-scope figures. */
   constructor(capacity = 4_096, answerCapacity = 256) {
@@ -59,9 +59,9 @@ export class AnalyticsMemo {
   subBinCounts(
     key: string,
     revision: string,
-    read: () => Promise<Readonly<Record<string, number>>>,
+    read: () => Promise<ReadonlyMap<number, number>>,
     keep: () => Promise<boolean>,
-  ): Promise<Readonly<Record<string, number>>> {
+  ): Promise<ReadonlyMap<number, number>> {
     return sharedAnswer(this.subBins, key, revision, read, keep);
   }
 

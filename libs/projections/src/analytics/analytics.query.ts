@@ -10,13 +10,13 @@ import {
   analyticsMeta,
   analyticsMetaCollection,
   analyticsRevisionsCounter,
+  atMonthEnd,
   changeFirstIndex,
   changeLastIndex,
   changeScope,
   dealScopes,
   durationStatsIn,
   eventScope,
-  fineCounter,
   isChangeScope,
   keptCaptures,
   keptChangeMonths,
@@ -36,6 +36,7 @@ import {
   shareAt,
   shareOf,
   storedStat,
+  subBinCountsIn,
   type SubBinCountsOf,
   TornAggregates,
   totalsCounter,
@@ -360,7 +361,7 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
   const countersOf = memo && revisions ? rememberedCounters(store, memo, revisions) : (scope: string) => countersIn(store, scope);
   if (many || past.changed.length > maxCorrected) {
     if (asked === 'all' && options.groupBy === undefined) {
-      const subBinsOf = memo && revisions ? rememberedSubBins(store, memo, revisions) : (scope: string, stat: DurationStat, bin: number) => store.counters(fineCounter(scope, stat, bin));
+      const subBinsOf = memo && revisions ? rememberedSubBins(store, memo, revisions) : (scope: string, stat: DurationStat, bin: number) => subBinCountsIn(store, scope, stat, bin);
       const figures =
         events === undefined ? await fromChangeMonths(store, horizon, maxPast, countersOf, subBinsOf) : await fromPeriodPairs(store, options.from!, horizon, maxPast, countersOf);
       if (figures !== undefined) return { ...figures, groups: [] };
@@ -521,7 +522,8 @@ async function fromChangeMonths(store: ReadModelStore, horizon: number, maxDeals
     for (const document of timelines) {
       if (document === undefined) continue;
       const deal = document as unknown as DealTimeline;
-      moves.correct(shareAt(deal, boundary), shareAt(deal, horizon));
+      const then = atMonthEnd(deal, boundary);
+      moves.correct(then === undefined ? noShare : shareOf(then), shareAt(deal, horizon));
     }
     return metricsOf(store, [...totals, moves], undefined, subBinned ? subBinsOf : undefined);
   });
@@ -588,7 +590,8 @@ async function fromPeriodPairs(store: ReadModelStore, from: number, horizon: num
     for (const document of timelines) {
       if (document === undefined) continue;
       const deal = document as unknown as DealTimeline;
-      const [was, is] = [periodSharesAt(deal, boundary), periodSharesAt(deal, horizon)];
+      const then = atMonthEnd(deal, boundary);
+      const [was, is] = [then === undefined ? undefined : periodShares(then), periodSharesAt(deal, horizon)];
       movedStanding.correct(was?.standing ?? noShare, is?.standing);
       for (const askedMonth of asked) {
         const [before, after] = [was?.months.get(askedMonth), is?.months.get(askedMonth)];
@@ -664,7 +667,7 @@ function rememberedSubBins(store: ReadModelStore, memo: AnalyticsMemo, revisions
     memo.subBinCounts(
       JSON.stringify([revisions.generation, scope, stat, bin]),
       revisions.of([scope]),
-      () => store.counters(fineCounter(scope, stat, bin)),
+      () => subBinCountsIn(store, scope, stat, bin),
       unmoved(store, revisions, scope),
     );
 }
