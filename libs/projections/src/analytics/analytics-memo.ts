@@ -28,7 +28,7 @@ export class AnalyticsMemo {
   private readonly settled: RecentMap<string, Remembered<CycleAnalytics>>;
   private readonly current: RecentMap<string, Remembered<CycleAnalytics>>;
   private readonly counters: RecentMap<string, Remembered<ScopeCounters>>;
-  private readonly subBins: RecentMap<string, Remembered<ReadonlyMap<number, number>>>;
+  private readonly subBins: RecentMap<string, { readonly revision: string; readonly counts: ReadonlyMap<number, number> }>;
 
   /** A whole answer holds a group per owner or month: fewer of them than of per-scope figures. */
   constructor(capacity = 4_096, answerCapacity = 256) {
@@ -55,14 +55,18 @@ export class AnalyticsMemo {
     return sharedAnswer(this.counters, key, revision, read, keep);
   }
 
-  /** A bin's sub-bin counts (fineCounter) at the revision of their scope, as scopeCounters. */
-  subBinCounts(
-    key: string,
-    revision: string,
-    read: () => Promise<ReadonlyMap<number, number>>,
-    keep: () => Promise<boolean>,
-  ): Promise<ReadonlyMap<number, number>> {
-    return sharedAnswer(this.subBins, key, revision, read, keep);
+  /**
+   * A bin's sub-bin counts (fineCounter) remembered at the revision of their scope. A question reads
+   * a couple of hundred of them, so it checks their scopes' revisions once, after reading them all,
+   * and remembers those whose revision had not moved (rememberSubBins), rather than one check each.
+   */
+  subBinCounts(key: string, revision: string): ReadonlyMap<number, number> | undefined {
+    const known = this.subBins.get(key);
+    return known?.revision === revision ? known.counts : undefined;
+  }
+
+  rememberSubBins(key: string, revision: string, counts: ReadonlyMap<number, number>): void {
+    this.subBins.set(key, { revision, counts });
   }
 
   /**

@@ -361,9 +361,11 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
   const countersOf = memo && revisions ? rememberedCounters(store, memo, revisions) : (scope: string) => countersIn(store, scope);
   if (many || past.changed.length > maxCorrected) {
     if (asked === 'all' && options.groupBy === undefined) {
-      const subBinsOf = memo && revisions ? rememberedSubBins(store, memo, revisions) : (scope: string, stat: DurationStat, bin: number) => subBinCountsIn(store, scope, stat, bin);
+      const subBins = memo && revisions ? new SubBinReads(store, memo, revisions) : undefined;
+      const subBinsOf = subBins?.of ?? ((scope: string, stat: DurationStat, bin: number) => subBinCountsIn(store, scope, stat, bin));
       const figures =
         events === undefined ? await fromChangeMonths(store, horizon, maxPast, countersOf, subBinsOf) : await fromPeriodPairs(store, options.from!, horizon, maxPast, countersOf);
+      await subBins?.remember();
       if (figures !== undefined) return { ...figures, groups: [] };
     }
     const captured = await capturedBy(store, horizon, options.groupBy, asked, maxPast, events === undefined);
@@ -661,23 +663,47 @@ function rememberedCounters(store: ReadModelStore, memo: AnalyticsMemo, revision
 
 type CountersOf = (scope: string) => Promise<ScopeCounters>;
 
-/** A bin's sub-bin counts as read at the revision of its scope the question started from, as rememberedCounters. */
-function rememberedSubBins(store: ReadModelStore, memo: AnalyticsMemo, revisions: Revisions): SubBinCountsOf {
-  return (scope, stat, bin) =>
-    memo.subBinCounts(
-      JSON.stringify([revisions.generation, scope, stat, bin]),
-      revisions.of([scope]),
-      () => subBinCountsIn(store, scope, stat, bin),
-      unmoved(store, revisions, scope),
-    );
-}
-
 /** Whether a scope's revision is still the one the question started from. */
 function unmoved(store: ReadModelStore, revisions: Revisions, scope: string): () => Promise<boolean> {
   return async () => {
     const now = await revisionsOf(store, [scope]);
     return now?.generation === revisions.generation && now.of([scope]) === revisions.of([scope]);
   };
+}
+
+/**
+ * The sub-bin counts a question reads: those remembered at the revision of their scope the question
+ * started from, else read. Once it has read them all, `remember` keeps those of the scopes whose
+ * revision has not moved since (revisions only grow within a generation, so it had not moved when
+ * they were read either): one check of a few revisions rather than one per count.
+ */
+class SubBinReads {
+  private readonly read: Array<{ readonly key: string; readonly scope: string; readonly counts: ReadonlyMap<number, number> }> = [];
+
+  constructor(
+    private readonly store: ReadModelStore,
+    private readonly memo: AnalyticsMemo,
+    private readonly revisions: Revisions,
+  ) {}
+
+  readonly of: SubBinCountsOf = async (scope, stat, bin) => {
+    const key = JSON.stringify([this.revisions.generation, scope, stat, bin]);
+    const known = this.memo.subBinCounts(key, this.revisions.of([scope]));
+    if (known !== undefined) return known;
+    const counts = await subBinCountsIn(this.store, scope, stat, bin);
+    this.read.push({ key, scope, counts });
+    return counts;
+  };
+
+  async remember(): Promise<void> {
+    if (this.read.length === 0) return;
+    const now = await revisionsOf(this.store, [...new Set(this.read.map(({ scope }) => scope))]);
+    if (now?.generation !== this.revisions.generation) return;
+    for (const { key, scope, counts } of this.read.splice(0)) {
+      const revision = this.revisions.of([scope]);
+      if (now.of([scope]) === revision) this.memo.rememberSubBins(key, revision, counts);
+    }
+  }
 }
 
 /** Every scope the question reads, with the deals changed after the horizon taken back to their state then. */
