@@ -639,7 +639,7 @@ export async function durationStatsIn(store: ReadModelStore, scopes: readonly Sc
   }
   const valuesByBin = new Map<number, (position: number) => number>();
   const indexed = scopes.filter((scope) => scope.indexed);
-  const subBinsOf: SubBinCountsOf = (scope, of, bin) => (scope === allScope ? subBinCountsIn(store, scope, of, bin) : changeSubBins!(scope, of, bin));
+  const subBinsOf: SubBinCountsOf = (scope, of, bin) => (scope === allScope || changeSubBins === undefined ? subBinCountsIn(store, scope, of, bin) : changeSubBins(scope, of, bin));
   const fine = indexed.length > 0 && indexed.every(({ scope }) => scope === allScope || (changeSubBins !== undefined && isChangeScope(scope)));
   await Promise.all(
     [...wanted].map(async ([bin, { count, positions }]) => {
