@@ -99,7 +99,8 @@ export const keptEventMonths = 'event-months';
 export const keptCaptures = 'captures';
 export const keptChangeMonths = 'change-months';
 export const keptPeriodPairs = 'period-pairs';
-export const keptChangeSubBins = 'change-sub-bins';
+/** Named for the cut, so that a read model whose change months were cut another way reads whole bins. */
+export const keptChangeSubBins = 'change-sixteenths';
 
 /**
  * `analytics:meta/revisions`: the generation the revisions count in, and the projection's clock in
@@ -188,15 +189,18 @@ function binBounds(bin: number): Bounds {
 }
 
 /**
- * The scope `all` holds every deal, so its bins are crowded: each is cut again into `subBins`
- * sub-bins, counted in a hash per bin (`analytics:f:all:<stat>:<bin>`), so that a rank lookup
- * reads one more small hash and a range a sixty-fourth as long. Its fields fold well within a
- * rebuild batch (every deal writes the same hot hashes). The change months are cut the same way
- * (`analytics:f:change:<YYYY-MM>:<stat>:<bin>`, by the same deltas as their histograms): asOf far
- * back reads the union of a dozen or more of their indexes, whose bins hold every deal's values
- * between them. The other scopes are small enough without.
+ * The scope `all` holds every deal, so its bins are crowded: each is cut again into 64 sub-bins,
+ * counted in a hash per bin (`analytics:f:all:<stat>:<bin>`), so that a rank lookup reads one more
+ * small hash and a range a sixty-fourth as long. Its fields fold well within a rebuild batch (every
+ * deal writes the same hot hashes). The change months are cut into 16 (`analytics:f:change:<YYYY-MM>
+ * :<stat>:<bin>`, by the same deltas as their histograms): asOf far back reads the union of a dozen
+ * or more of their indexes, whose bins hold every deal's values between them, and a sixteenth of a
+ * bin is already a short read there, while each month's hashes are written apart and fold less well.
+ * The other scopes are small enough without.
  */
-const subBins = 64;
+export function subBinsOf(scope: string): number {
+  return scope === allScope ? 64 : 16;
+}
 export const fineCounter = (scope: string, stat: DurationStat, bin: number): string => `analytics:f:${scope}:${stat}:${bin}`;
 /** The sub-bin counts of one bin of a scope's statistic (fineCounter), read or remembered: sub-bin → count. */
 export type SubBinCountsOf = (scope: string, stat: DurationStat, bin: number) => Promise<ReadonlyMap<number, number>>;
@@ -206,19 +210,19 @@ export async function subBinCountsIn(store: ReadModelStore, scope: string, stat:
   return new Map(Object.entries(await store.counters(fineCounter(scope, stat, bin))).map(([sub, count]) => [Number(sub), count]));
 }
 
-/** The sub-bin of a duration inside its bin; the open-ended first and last bins are not cut. */
-export function durationSubBin(ms: number, bin: number): number {
+/** The sub-bin of a duration inside its bin, of `parts`; the open-ended first and last bins are not cut. */
+export function durationSubBin(ms: number, bin: number, parts: number): number {
   const { min, max } = binBounds(bin);
   if (!Number.isFinite(min) || !Number.isFinite(max)) return 0;
-  // Exact: (ms − min) × 64 and the width are integers well below 2^53.
-  return Math.floor(((ms - min) * subBins) / (max - min + 1));
+  // Exact: (ms − min) × parts and the width are integers well below 2^53.
+  return Math.floor(((ms - min) * parts) / (max - min + 1));
 }
 
-function subBinBounds(bin: number, sub: number): Bounds {
+function subBinBounds(bin: number, sub: number, parts: number): Bounds {
   const { min, max } = binBounds(bin);
   if (!Number.isFinite(min) || !Number.isFinite(max)) return { min, max };
   const width = max - min + 1;
-  return { min: min + Math.ceil((sub * width) / subBins), max: min + Math.ceil(((sub + 1) * width) / subBins) - 1 };
+  return { min: min + Math.ceil((sub * width) / parts), max: min + Math.ceil(((sub + 1) * width) / parts) - 1 };
 }
 
 /**
@@ -328,7 +332,7 @@ function subBinChanges(changes: ReadModelChange[], scope: string, moved: ShareDe
     for (const [ms, by] of [[was, -1], [is, 1]] as const) {
       if (ms === undefined) continue;
       const bin = durationBin(ms);
-      changes.push({ kind: 'increment', counter: fineCounter(scope, stat, bin), field: String(durationSubBin(ms, bin)), by });
+      changes.push({ kind: 'increment', counter: fineCounter(scope, stat, bin), field: String(durationSubBin(ms, bin, subBinsOf(scope))), by });
     }
   }
 }
@@ -639,13 +643,14 @@ export async function durationStatsIn(store: ReadModelStore, scopes: readonly Sc
   }
   const valuesByBin = new Map<number, (position: number) => number>();
   const indexed = scopes.filter((scope) => scope.indexed);
-  const subBinsOf: SubBinCountsOf = (scope, of, bin) => (scope === allScope || changeSubBins === undefined ? subBinCountsIn(store, scope, of, bin) : changeSubBins(scope, of, bin));
-  const fine = indexed.length > 0 && indexed.every(({ scope }) => scope === allScope || (changeSubBins !== undefined && isChangeScope(scope)));
+  const countsOf: SubBinCountsOf = (scope, of, bin) => (scope === allScope || changeSubBins === undefined ? subBinCountsIn(store, scope, of, bin) : changeSubBins(scope, of, bin));
+  // `all` is read alone, the change months together: the scopes read share one cut.
+  const fine = indexed.length > 0 && (indexed.every(({ scope }) => scope === allScope) || (changeSubBins !== undefined && indexed.every(({ scope }) => isChangeScope(scope))));
   await Promise.all(
     [...wanted].map(async ([bin, { count, positions }]) => {
       valuesByBin.set(
         bin,
-        fine ? await valuesInSubBins(store, scopes, stat, bin, count, positions, subBinsOf) : await valuesIn(store, scopes, stat, binBounds(bin), count, positions),
+        fine ? await valuesInSubBins(store, scopes, stat, bin, count, positions, countsOf) : await valuesIn(store, scopes, stat, binBounds(bin), count, positions),
       );
     }),
   );
@@ -666,17 +671,18 @@ async function valuesInSubBins(
   bin: number,
   count: number,
   positions: readonly number[],
-  subBinsOf: SubBinCountsOf,
+  countsOf: SubBinCountsOf,
 ): Promise<(position: number) => number> {
   const subCounts = new Map<number, number>();
   const move = (sub: number, by: number) => subCounts.set(sub, (subCounts.get(sub) ?? 0) + by);
   const bounds = binBounds(bin);
+  const parts = subBinsOf(scopes.find((scope) => scope.indexed)!.scope);
   const none: Promise<ReadonlyMap<number, number>> = Promise.resolve(new Map());
-  const counted = await Promise.all(scopes.map((scope) => (scope.indexed ? subBinsOf(scope.scope, stat, bin) : none)));
+  const counted = await Promise.all(scopes.map((scope) => (scope.indexed ? countsOf(scope.scope, stat, bin) : none)));
   for (const [i, scope] of scopes.entries()) {
     for (const [sub, subCount] of counted[i]!) move(sub, subCount);
-    for (const ms of scope.removedIn(stat, bounds)) move(durationSubBin(ms, bin), -1);
-    for (const ms of scope.addedIn(stat, bounds)) move(durationSubBin(ms, bin), 1);
+    for (const ms of scope.removedIn(stat, bounds)) move(durationSubBin(ms, bin, parts), -1);
+    for (const ms of scope.addedIn(stat, bounds)) move(durationSubBin(ms, bin, parts), 1);
   }
   const sorted = [...subCounts].filter(([, subCount]) => subCount !== 0).sort(([a], [b]) => a - b);
   if (sorted.some(([, subCount]) => subCount < 0) || sorted.reduce((total, [, subCount]) => total + subCount, 0) !== count) {
@@ -697,7 +703,7 @@ async function valuesInSubBins(
     before += subCount;
   }
   await Promise.all(
-    [...wanted].map(async ([sub, wantedIn]) => lookups.set(sub, await valuesIn(store, scopes, stat, subBinBounds(bin, sub), wantedIn.count, wantedIn.positions))),
+    [...wanted].map(async ([sub, wantedIn]) => lookups.set(sub, await valuesIn(store, scopes, stat, subBinBounds(bin, sub, parts), wantedIn.count, wantedIn.positions))),
   );
   return (position) => {
     const { sub, offset } = located.get(position)!;
