@@ -37,7 +37,7 @@ export class AnalyticsMemo {
     this.current = new RecentMap(answerCapacity);
     // A scope's counters hold a few hundred fields (histograms): as many scopes as answers.
     this.counters = new RecentMap(answerCapacity);
-    // A bin's sub-bin counts are at most 64 fields; asOf far back reads about 200 of them.
+    // A change month's bin has at most 16 sub-bin counts; asOf far back reads about 200 such bins.
     this.subBins = new RecentMap(capacity);
   }
 
