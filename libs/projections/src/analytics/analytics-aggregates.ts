@@ -196,7 +196,7 @@ function binBounds(bin: number): Bounds {
  * :<stat>:<bin>`, by the same deltas as their histograms): asOf far back reads the union of a dozen
  * or more of their indexes, whose bins hold every deal's values between them, and a sixteenth of a
  * bin is already a short read there, while each month's hashes are written apart and fold less well.
- * The other scopes are small enough without.
+ * The other scopes are small enough without, and are never asked for their cut.
  */
 export function subBinsOf(scope: string): number {
   return scope === allScope ? 64 : 16;
@@ -612,10 +612,10 @@ export class TornAggregates extends Error {}
  * Count, mean, median and p90 of a statistic over the union of some scopes (disjoint sets of
  * deals): the histograms locate the bin of each rank the percentiles need, and one range per scope
  * inside that bin, from its nearer end, reads the exact values. Where every indexed scope's bins are
- * cut into sub-bins (`all`'s always; the change months' where `changeSubBins` reads them), the
- * sub-bin counts narrow that range first.
+ * cut into sub-bins (`all`'s always; the change months' where the caller trusts them and gives
+ * `subBinsRead`, which reads or remembers them), the sub-bin counts narrow that range first.
  */
-export async function durationStatsIn(store: ReadModelStore, scopes: readonly ScopeTotals[], stat: DurationStat, changeSubBins?: SubBinCountsOf): Promise<DurationStats> {
+export async function durationStatsIn(store: ReadModelStore, scopes: readonly ScopeTotals[], stat: DurationStat, subBinsRead?: SubBinCountsOf): Promise<DurationStats> {
   const bins = new Map<number, number>();
   let sumMs = 0;
   for (const scope of scopes) {
@@ -643,14 +643,15 @@ export async function durationStatsIn(store: ReadModelStore, scopes: readonly Sc
   }
   const valuesByBin = new Map<number, (position: number) => number>();
   const indexed = scopes.filter((scope) => scope.indexed);
-  const countsOf: SubBinCountsOf = (scope, of, bin) => (scope === allScope || changeSubBins === undefined ? subBinCountsIn(store, scope, of, bin) : changeSubBins(scope, of, bin));
+  const countsOf = subBinsRead ?? ((scope: string, of: DurationStat, bin: number) => subBinCountsIn(store, scope, of, bin));
   // `all` is read alone, the change months together: the scopes read share one cut.
-  const fine = indexed.length > 0 && (indexed.every(({ scope }) => scope === allScope) || (changeSubBins !== undefined && indexed.every(({ scope }) => isChangeScope(scope))));
+  const fine = indexed.length > 0 && (indexed.every(({ scope }) => scope === allScope) || (subBinsRead !== undefined && indexed.every(({ scope }) => isChangeScope(scope))));
+  const parts = subBinsOf(indexed[0]?.scope ?? allScope);
   await Promise.all(
     [...wanted].map(async ([bin, { count, positions }]) => {
       valuesByBin.set(
         bin,
-        fine ? await valuesInSubBins(store, scopes, stat, bin, count, positions, countsOf) : await valuesIn(store, scopes, stat, binBounds(bin), count, positions),
+        fine ? await valuesInSubBins(store, scopes, stat, { bin, parts }, count, positions, countsOf) : await valuesIn(store, scopes, stat, binBounds(bin), count, positions),
       );
     }),
   );
@@ -668,7 +669,7 @@ async function valuesInSubBins(
   store: ReadModelStore,
   scopes: readonly ScopeTotals[],
   stat: DurationStat,
-  bin: number,
+  { bin, parts }: { readonly bin: number; readonly parts: number },
   count: number,
   positions: readonly number[],
   countsOf: SubBinCountsOf,
@@ -676,7 +677,6 @@ async function valuesInSubBins(
   const subCounts = new Map<number, number>();
   const move = (sub: number, by: number) => subCounts.set(sub, (subCounts.get(sub) ?? 0) + by);
   const bounds = binBounds(bin);
-  const parts = subBinsOf(scopes.find((scope) => scope.indexed)!.scope);
   const none: Promise<ReadonlyMap<number, number>> = Promise.resolve(new Map());
   const counted = await Promise.all(scopes.map((scope) => (scope.indexed ? countsOf(scope.scope, stat, bin) : none)));
   for (const [i, scope] of scopes.entries()) {

@@ -418,10 +418,10 @@ interface Revisions {
 }
 
 /** The scopes' revisions (some scopes', or every one's), or undefined for a read model that counts none (built before they were). */
-async function revisionsOf(store: ReadModelStore, scopes?: readonly string[]): Promise<Revisions | undefined> {
+async function revisionsOf(store: ReadModelStore, only?: readonly string[]): Promise<Revisions | undefined> {
   const generation = (await metaOf(store))?.generation;
   if (generation === undefined) return undefined;
-  const counts = await store.counters(analyticsRevisionsCounter, scopes);
+  const counts = await store.counters(analyticsRevisionsCounter, only);
   return { generation, of: (scopes) => JSON.stringify(scopes.map((scope) => counts[scope] ?? 0)) };
 }
 
@@ -779,14 +779,14 @@ async function correct(
  * The figures of some scopes' totals added up. In a period, `events` holds what happened in it,
  * durations included; the scopes give only what stood at its end (standingField).
  */
-async function metricsOf(store: ReadModelStore, scopes: readonly ScopeTotals[], events?: readonly ScopeTotals[], changeSubBins?: SubBinCountsOf): Promise<CycleMetrics> {
+async function metricsOf(store: ReadModelStore, scopes: readonly ScopeTotals[], events?: readonly ScopeTotals[], subBinsRead?: SubBinCountsOf): Promise<CycleMetrics> {
   const fields = new Map<string, number>();
   const add = (field: string, value: number) => fields.set(field, (fields.get(field) ?? 0) + value);
   for (const scope of scopes) for (const [field, value] of scope.fields) if (events === undefined || standingField(field)) add(field, value);
   for (const scope of events ?? []) for (const [field, value] of scope.fields) add(field, value);
   const durations = new Map<DurationStat, DurationStats>();
   const stored = [...new Set(durationStatNames.map(storedStat))];
-  await Promise.all(stored.map(async (stat) => durations.set(stat, await durationStatsIn(store, events ?? scopes, stat, changeSubBins))));
+  await Promise.all(stored.map(async (stat) => durations.set(stat, await durationStatsIn(store, events ?? scopes, stat, subBinsRead))));
   return metricsFrom(fields, (stat) => durations.get(storedStat(stat))!);
 }
 
