@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setImmediate } from 'node:timers/promises';
+import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { ReadModelChange } from '../read-model-store.port';
 import { describeReadModelStoreConformance } from '../testing/read-model-store-conformance';
@@ -428,6 +430,122 @@ describe('embedded read-model store, staged index entries', () => {
       expect(await second.range('p:x', { limit: 10 })).toEqual([{ member: 'c', score: 3 }]);
     } finally {
       await second.close();
+    }
+  });
+});
+
+describe('embedded read-model store, catch-up commits on a thread of their own', () => {
+  const fileFor = freshFile('read-models-catch-up-');
+  let file: string;
+  let store: EmbeddedReadModelStore;
+
+  beforeEach(() => {
+    file = fileFor();
+    store = EmbeddedReadModelStore.open(file);
+  });
+
+  afterEach(() => store.close());
+
+  const put = (id: string, value: number): ReadModelChange => ({ kind: 'put', collection: 'p:doc', id, document: { value } });
+  const threadOf = (of: EmbeddedReadModelStore) => (of as unknown as { catchUps: { worker?: Worker } }).catchUps.worker;
+
+  it('given catch-up commits, when each resolves, then the thread made it and the store reads it', async () => {
+    await store.commit('p', [put('a', 1), { kind: 'increment', counter: 'p:c', field: 'n', by: 1 }], checkpoint(1n), { catchingUp: true });
+    expect(await store.get('p:doc', 'a')).toEqual({ value: 1 });
+    await store.commit('p', [put('a', 2), { kind: 'index', index: 'p:x', member: 'a', score: 5 }], checkpoint(2n), { catchingUp: true });
+
+    expect(store.stats.catchUpCommits).toBe(2);
+    expect(await store.get('p:doc', 'a')).toEqual({ value: 2 });
+    expect(await store.counters('p:c')).toEqual({ n: 1 });
+    expect(await store.range('p:x', { limit: 10 })).toEqual([{ member: 'a', score: 5 }]);
+    expect((await store.checkpoint('p'))?.eventsProcessed).toBe(2);
+  });
+
+  it('given a catch-up commit under way, when a commit, a settle or a reset follows on the store\'s own connection, then it lands after it', async () => {
+    const catchingUp = store.commit('p', [put('a', 1), { kind: 'index', index: 'p:x', member: 'a', score: 1 }], checkpoint(1n), { catchingUp: true });
+    const live = store.commit('p', [put('a', 2)], checkpoint(2n));
+    await Promise.all([catchingUp, live]);
+    expect(await store.get('p:doc', 'a')).toEqual({ value: 2 });
+    expect((await store.checkpoint('p'))?.eventsProcessed).toBe(2);
+
+    await store.reset('p');
+    const staged = store.commit('p', [{ kind: 'index', index: 'p:x', member: 'b', score: 3 }], checkpoint(3n), { catchingUp: true });
+    await store.settle('p');
+    await staged;
+    expect(await store.range('p:x', { limit: 10 })).toEqual([{ member: 'b', score: 3 }]);
+
+    const beforeReset = store.commit('p', [put('c', 1)], checkpoint(4n), { catchingUp: true });
+    await store.reset('p');
+    await beforeReset;
+    expect(await store.get('p:doc', 'c')).toBeUndefined();
+    expect(await store.checkpoint('p')).toBeUndefined();
+  });
+
+  it('given a catch-up commit under way, when the store closes, then the commit lands first', async () => {
+    const committing = store.commit('p', [put('a', 1)], checkpoint(1n), { catchingUp: true });
+    await store.close();
+    await committing;
+
+    const reopened = EmbeddedReadModelStore.open(file);
+    try {
+      expect(await reopened.get('p:doc', 'a')).toEqual({ value: 1 });
+      expect((await reopened.checkpoint('p'))?.eventsProcessed).toBe(1);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('given a catch-up commit SQLite refuses in the thread, then it rejects with SQLite\'s error, lands nothing, and the next one commits', async () => {
+    await store.commit('p', [put('a', 1)], checkpoint(1n), { catchingUp: true });
+    const outside = new Database(file);
+    try {
+      outside.exec("CREATE TRIGGER refuse BEFORE INSERT ON counters BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END");
+      await expect(store.commit('p', [put('a', 2), { kind: 'increment', counter: 'p:c', field: 'n', by: 1 }], checkpoint(2n), { catchingUp: true })).rejects.toThrow(
+        expect.objectContaining({ message: 'refused by a trigger', code: 'SQLITE_CONSTRAINT_TRIGGER' }),
+      );
+      expect(await store.get('p:doc', 'a')).toEqual({ value: 1 });
+      expect((await store.checkpoint('p'))?.eventsProcessed).toBe(1);
+      outside.exec('DROP TRIGGER refuse');
+    } finally {
+      outside.close();
+    }
+    await store.commit('p', [put('a', 3)], checkpoint(2n), { catchingUp: true });
+    expect(await store.get('p:doc', 'a')).toEqual({ value: 3 });
+  });
+
+  it('given the thread ended, when the next catch-up commit comes, then another thread makes it', async () => {
+    await store.commit('p', [put('a', 1)], checkpoint(1n), { catchingUp: true });
+    const first = threadOf(store);
+    await first?.terminate();
+    await setImmediate();
+
+    await store.commit('p', [put('a', 2)], checkpoint(2n), { catchingUp: true });
+    expect(threadOf(store)).toBeDefined();
+    expect(threadOf(store)).not.toBe(first);
+    expect(await store.get('p:doc', 'a')).toEqual({ value: 2 });
+  });
+
+  it('keeps a process waiting only for a catch-up commit alive until it lands, and no longer', () => {
+    const storeModule = path.join(__dirname, 'embedded-read-model-store.ts');
+    const script = `
+      const { EmbeddedReadModelStore } = require(${JSON.stringify(storeModule)});
+      const store = EmbeddedReadModelStore.open(${JSON.stringify(file)});
+      const at = (n) => ({ position: { commit: BigInt(n), prepare: BigInt(n) }, eventsProcessed: n, lastRecordedAt: '2026-01-01T00:00:00.000Z' });
+      const fields = Array.from({ length: 50000 }, (_, i) => ({ kind: 'increment', counter: 'p:c', field: 'f' + i, by: 1 }));
+      // The first starts the thread; the second, long enough to outlast a turn or two, runs on it.
+      store.commit('p', fields.slice(0, 1), at(1), { catchingUp: true })
+        .then(() => store.commit('p', fields, at(2), { catchingUp: true }))
+        .then(() => console.log('committed'));
+    `;
+    const registerTs = path.join(__dirname, '../../../../scripts/register-ts.js');
+    // Exits by itself: the thread holds the process open only while a commit is under way.
+    const output = execFileSync(process.execPath, ['--require', registerTs, '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(output.trim()).toBe('committed');
+    const written = new Database(file, { readonly: true });
+    try {
+      expect(written.prepare("SELECT sum(value) FROM counters WHERE counter = 'p:c'").pluck().get()).toBe(50_001);
+    } finally {
+      written.close();
     }
   });
 });

@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers';
 import { setImmediate } from 'node:timers/promises';
-import { ensureSqliteSchema, RecentMap, useWal } from '@deals/platform';
+import { ensureSqliteSchema, RecentMap } from '@deals/platform';
 import Database from 'better-sqlite3';
 import {
   counterFields,
@@ -8,7 +8,6 @@ import {
   frozenDocument,
   mergedScores,
   netChanges,
-  type NetChanges,
   nonNegativeInteger,
   positiveInteger,
   projectionNamespace,
@@ -27,155 +26,26 @@ import type {
   ReadModelStore,
   ScoreRangeOptions,
 } from '../read-model-store.port';
+import { CatchUpThread } from './catch-up-thread';
+import { prepareStatements, type RangeParams, type Statements } from './embedded-statements';
+import { EmbeddedWrites, everyDocument, scoreIndex, useReadModelPragmas } from './embedded-writes';
 
 const schemaVersion = 6;
+
+export interface EmbeddedReadModelStoreStats {
+  /** Catch-up commits made on the store's catch-up thread (CatchUpThread). */
+  readonly catchUpCommits: number;
+}
 const defaultScanPageSize = 500;
-const maxRememberedNames = 100_000;
 /**
  * Documents a connection keeps between reads: about 10 MB of deals' timelines and pipeline rows as
  * JSON, and up to about 15 MB more for those read frozen, parsed (20,000 timelines: 11 MB, 16 MB).
  */
 const cachedDocuments = 20_000;
-/** Changes a reader may fall behind by and still drop only the documents they name, rather than all it keeps. */
-const keptChanges = 65_536;
 /** How many change rows a reader applies one by one before it drops everything instead. */
 const maxChangesApplied = 10_000;
-/** Written in place of a document's id when a commit changed documents without naming them: a catch-up's, or a reset. */
-const everyDocument = '*';
 /** A document's key in a connection's document cache. */
 const documentKey = (collection: string, id: string): string => `${collection}\u0000${id}`;
-
-interface CheckpointRow {
-  readonly commit_position: string;
-  readonly prepare_position: string;
-  readonly events_processed: number;
-  readonly last_recorded_at: string;
-}
-
-interface EntryRow {
-  readonly member: string;
-  readonly score: number;
-}
-
-/** Bounds and keyset cursor of a range query; the `after` columns are bound only by the statements that use them. */
-interface RangeParams {
-  readonly name: number;
-  readonly min: number;
-  readonly max: number;
-  readonly limit: number;
-  readonly offset: number;
-  readonly score?: number;
-  readonly member?: string;
-}
-
-function prepareStatements(db: Database.Database) {
-  // The keyset term comes first in each range query: written so, SQLite seeks the (name_id, score, member)
-  // index to the cursor instead of walking every tie before it.
-  const rangeSql = (columns: string, where: string, order: 'ASC' | 'DESC') =>
-    `SELECT ${columns} FROM index_entries
-     WHERE name_id = @name ${where} AND score >= @min AND score <= @max
-     ORDER BY score ${order}, member ${order} LIMIT @limit OFFSET @offset`;
-  const range = (where: string, order: 'ASC' | 'DESC') => db.prepare<RangeParams, EntryRow>(rangeSql('member, score', where, order));
-  const scores = (order: 'ASC' | 'DESC') => db.prepare<RangeParams, number>(rangeSql('score', '', order)).pluck();
-  return {
-    // Deferred: the snapshot is taken by the first read inside it.
-    beginRead: db.prepare('BEGIN'),
-    endRead: db.prepare('COMMIT'),
-    putDocument: db.prepare<[string, string, string]>(
-      `INSERT INTO documents (collection, id, json) VALUES (?, ?, ?)
-       ON CONFLICT (collection, id) DO UPDATE SET json = excluded.json`,
-    ),
-    deleteDocument: db.prepare<[string, string]>('DELETE FROM documents WHERE collection = ? AND id = ?'),
-    increment: db.prepare<[string, string, number]>(
-      `INSERT INTO counters (counter, field, value) VALUES (?, ?, ?)
-       ON CONFLICT (counter, field) DO UPDATE SET value = value + excluded.value`,
-    ),
-    index: db.prepare<[number, string, number, number]>(
-      `INSERT INTO index_entries (projection_id, member, name_id, score) VALUES (?, ?, ?, ?)
-       ON CONFLICT (projection_id, member, name_id) DO UPDATE SET score = excluded.score`,
-    ),
-    unindex: db.prepare<[number, string, number]>('DELETE FROM index_entries WHERE projection_id = ? AND member = ? AND name_id = ?'),
-    nameId: db.prepare<[string], { id: number }>('SELECT id FROM names WHERE name = ?'),
-    addName: db.prepare<[string], { id: number }>('INSERT INTO names (name) VALUES (?) RETURNING id'),
-    putCheckpoint: db.prepare<[string, string, string, number, string]>(
-      `INSERT INTO checkpoints (projection, commit_position, prepare_position, events_processed, last_recorded_at)
-       VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (projection) DO UPDATE SET commit_position = excluded.commit_position,
-         prepare_position = excluded.prepare_position, events_processed = excluded.events_processed,
-         last_recorded_at = excluded.last_recorded_at`,
-    ),
-    checkpoint: db.prepare<[string], CheckpointRow>(
-      'SELECT commit_position, prepare_position, events_processed, last_recorded_at FROM checkpoints WHERE projection = ?',
-    ),
-    document: db.prepare<[string, string], string>('SELECT json FROM documents WHERE collection = ? AND id = ?').pluck(),
-    logChange: db.prepare<[string, string]>('INSERT INTO document_changes (collection, id) VALUES (?, ?)'),
-    pruneChanges: db.prepare<[number]>('DELETE FROM document_changes WHERE seq <= ?'),
-    changesAfter: db.prepare<[number, number], [seq: number, collection: string, id: string]>(
-      'SELECT seq, collection, id FROM document_changes WHERE seq > ? ORDER BY seq LIMIT ?',
-    ).raw(true),
-    changeBounds: db.prepare<[], [oldest: number | null, newest: number | null]>('SELECT min(seq), max(seq) FROM document_changes').raw(true),
-    lastWritten: db.prepare<[string], number | null>('SELECT max(rowid) FROM documents WHERE collection = ?').pluck(),
-    page: db
-      .prepare<[string, number, number, number], [rowid: number, id: string, json: string]>(
-        'SELECT rowid, id, json FROM documents WHERE collection = ? AND rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?',
-      )
-      .raw(true),
-    counters: db.prepare<[string], [field: string, value: number]>('SELECT field, value FROM counters WHERE counter = ?').raw(true),
-    counterFields: db
-      .prepare<[string, string], [field: string, value: number]>('SELECT field, value FROM counters WHERE counter = ? AND field IN (SELECT value FROM json_each(?))')
-      .raw(true),
-    rangeForwards: range('', 'ASC'),
-    rangeForwardsAfter: range('AND (score, member) > (@score, @member)', 'ASC'),
-    rangeBackwards: range('', 'DESC'),
-    rangeBackwardsAfter: range('AND (score, member) < (@score, @member)', 'DESC'),
-    scoresForwards: scores('ASC'),
-    scoresBackwards: scores('DESC'),
-    count: db.prepare<[number, number, number], { n: number }>(
-      'SELECT count(*) AS n FROM index_entries WHERE name_id = ? AND score >= ? AND score <= ?',
-    ),
-    // SQLite walks the entries it counts: the LIMIT stops the walk at the caller's bound. A statement
-    // of its own, since the subquery makes an unbounded count about half as slow again.
-    countUpTo: db.prepare<[number, number, number, number], { n: number }>(
-      'SELECT count(*) AS n FROM (SELECT 1 FROM index_entries WHERE name_id = ? AND score >= ? AND score <= ? LIMIT ?)',
-    ),
-    // Names between `p:` (inclusive) and `p;` (exclusive) are exactly those starting with `p:`, since ';'
-    // follows ':' in byte order: a range on the primary key, with no LIKE wildcard to escape.
-    resetDocuments: db.prepare<[string, string]>('DELETE FROM documents WHERE collection >= ? AND collection < ?'),
-    resetCounters: db.prepare<[string, string]>('DELETE FROM counters WHERE counter >= ? AND counter < ?'),
-    resetIndexes: db.prepare<[number]>('DELETE FROM index_entries WHERE projection_id = ?'),
-    entriesOf: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM index_entries WHERE projection_id = ?'),
-    resetCheckpoint: db.prepare<[string]>('DELETE FROM checkpoints WHERE projection = ?'),
-    staging: db.prepare<[string], { changes: number }>('SELECT changes FROM staging WHERE projection = ?'),
-    startStaging: db.prepare<[string]>('INSERT INTO staging (projection) VALUES (?)'),
-    countStaged: db.prepare<[number, string]>('UPDATE staging SET changes = changes + ? WHERE projection = ?'),
-    // Counts no further than the bound, so that a large index costs no more to weigh than the change it is weighed against.
-    entriesUpTo: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM (SELECT 1 FROM index_entries LIMIT ?)'),
-    stopStaging: db.prepare<[string]>('DELETE FROM staging WHERE projection = ?'),
-    // A null score stages an unindex.
-    stage: db.prepare<[number, string, number | null]>('INSERT INTO staged_index_entries (name_id, member, score) VALUES (?, ?, ?)'),
-    // The last staged change of each entry (max(seq): SQLite takes the bare columns from that row). The
-    // GROUP BY sorts them into key order, so that index_entries fills page by page (an ORDER BY would
-    // sort them a second time). Unindexed entries are left out: a staging projection has no entries in
-    // index_entries (see EmbeddedReadModelStore).
-    mergeStaged: db.prepare<[number, string, string]>(
-      `INSERT INTO index_entries (projection_id, member, name_id, score)
-       SELECT ?, member, name_id, score FROM (
-         SELECT member, name_id, score, max(seq) FROM staged_index_entries
-         WHERE name_id IN (SELECT id FROM names WHERE name >= ? AND name < ?)
-         GROUP BY member, name_id
-       ) WHERE score IS NOT NULL
-       ON CONFLICT (projection_id, member, name_id) DO UPDATE SET score = excluded.score`,
-    ),
-    othersStaging: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM staging WHERE projection != ? LIMIT 1'),
-    // Without a WHERE clause SQLite frees the table's pages wholesale instead of deleting row by row.
-    dropAllStaged: db.prepare('DELETE FROM staged_index_entries'),
-    dropStaged: db.prepare<[string, string]>(
-      'DELETE FROM staged_index_entries WHERE name_id IN (SELECT id FROM names WHERE name >= ? AND name < ?)',
-    ),
-  };
-}
-
-type Statements = ReturnType<typeof prepareStatements>;
 
 /**
  * Read models in one SQLite file (WAL). A commit is one transaction holding every change and the
@@ -221,13 +91,7 @@ type Statements = ReturnType<typeof prepareStatements>;
 export class EmbeddedReadModelStore implements ReadModelStore {
   private readonly statements: Statements;
   private readonly unionStatements = new Map<string, Database.Statement<[Record<string, number>], number>>();
-  private readonly write: Database.Transaction<
-    (projection: string, changes: NetChanges, checkpoint: Checkpoint, looked: Map<string, number>, catchingUp: boolean) => void
-  >;
-  private readonly clear: Database.Transaction<(projection: string) => void>;
-  private readonly unstage: Database.Transaction<(projection: string) => void>;
-  /** Index name → its number in `names`, for names known committed; emptied when it grows too large. */
-  private readonly nameIds = new Map<string, number>();
+  private readonly writes: EmbeddedWrites;
   /** True while the reads of this turn of the event loop share a read transaction (see snapshot). */
   private reading = false;
   /**
@@ -242,116 +106,36 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   /** True once this turn's read transaction has applied the log to documentCache. */
   private cacheCurrent = false;
 
-  private constructor(private readonly db: Database.Database) {
+  /** Catch-up commits, on a thread of their own once the first comes. */
+  private readonly catchUps: CatchUpThread;
+
+  private constructor(
+    private readonly db: Database.Database,
+    path: string,
+  ) {
     const statements = prepareStatements(db);
     this.statements = statements;
-    // Dropped and built again around a change to at least as many entries as it leaves alone: one sort
-    // of what is left, rather than an insert or delete at a random place per entry (see EmbeddedReadModelStore).
-    const withScoreIndex = (rebuild: boolean, change: () => void) => {
-      if (rebuild) db.exec('DROP INDEX index_entries_by_score');
-      change();
-      if (rebuild) db.exec(scoreIndex);
-    };
-    const mergeStaged = (projection: string) => {
-      const staged = statements.staging.get(projection);
-      if (staged === undefined) return;
-      const [from, to] = namesOf(projection);
-      // Numbered by the commit that staged the first entry (see write), or by the upgrade to version 6.
-      const projectionId = this.nameId(from);
-      if (projectionId === undefined) throw new Error(`The projection ${projection} stages entries but has no number`);
-      const larger = (statements.entriesUpTo.get(staged.changes)?.n ?? 0) < staged.changes;
-      withScoreIndex(larger, () => statements.mergeStaged.run(projectionId, from, to));
-      if (statements.othersStaging.get(projection) === undefined) statements.dropAllStaged.run();
-      else statements.dropStaged.run(from, to);
-      statements.stopStaging.run(projection);
-    };
-    this.unstage = db.transaction(mergeStaged);
-    // Every change to a document is logged in its commit, so that each connection knows which of the
-    // documents it keeps to drop (cachedDocument); the oldest are pruned as the log grows.
-    const logChange = (collection: string, id: string) => {
-      const seq = Number(statements.logChange.run(collection, id).lastInsertRowid);
-      if (seq % 4_096 === 0) statements.pruneChanges.run(seq - keptChanges);
-    };
-    this.write = db.transaction((projection: string, changes: NetChanges, checkpoint: Checkpoint, looked: Map<string, number>, catchingUp: boolean) => {
-      let staging = statements.staging.get(projection) !== undefined;
-      if (staging && !catchingUp) {
-        mergeStaged(projection);
-        staging = false;
-      } else if (!staging && catchingUp && statements.checkpoint.get(projection) === undefined) {
-        statements.startStaging.run(projection);
-        staging = true;
-      }
-      let changedDocuments = false;
-      for (const [collection, documents] of changes.documents) {
-        for (const [id, json] of documents) {
-          if (json === null) statements.deleteDocument.run(collection, id);
-          else statements.putDocument.run(collection, id, json);
-          // A catch-up writes many documents that no reader is asking about yet: one row tells readers to drop them all.
-          if (!catchingUp) logChange(collection, id);
-          changedDocuments = true;
-        }
-      }
-      if (catchingUp && changedDocuments) logChange(everyDocument, everyDocument);
-      for (const [counter, fields] of changes.counters) {
-        for (const [field, by] of fields) statements.increment.run(counter, field, by);
-      }
-      let stagedChanges = 0;
-      let projectionId: number | undefined;
-      for (const [index, members] of changes.indexes) {
-        // Numbered while staging too: the merge keys the entries by it.
-        projectionId ??= this.writableNameId(projectionNamespace(projection), looked);
-        const nameId = this.writableNameId(index, looked);
-        for (const [member, score] of members) {
-          if (staging) {
-            statements.stage.run(nameId, member, score);
-            stagedChanges++;
-          } else if (score === null) statements.unindex.run(projectionId, member, nameId);
-          else statements.index.run(projectionId, member, nameId, score);
-        }
-      }
-      if (stagedChanges > 0) statements.countStaged.run(stagedChanges, projection);
-      statements.putCheckpoint.run(
-        projection,
-        checkpoint.position.commit.toString(),
-        checkpoint.position.prepare.toString(),
-        checkpoint.eventsProcessed,
-        checkpoint.lastRecordedAt,
-      );
-    });
-    this.clear = db.transaction((projection: string) => {
-      const [from, to] = namesOf(projection);
-      statements.resetDocuments.run(from, to);
-      logChange(everyDocument, everyDocument);
-      statements.resetCounters.run(from, to);
-      // No number: the projection never wrote an index entry.
-      const projectionId = this.nameId(from);
-      const own = projectionId === undefined ? 0 : (statements.entriesOf.get(projectionId)?.n ?? 0);
-      if (projectionId !== undefined && own > 0) {
-        const most = (statements.entriesUpTo.get(4 * own + 1)?.n ?? 0) <= 4 * own;
-        withScoreIndex(most, () => statements.resetIndexes.run(projectionId));
-      }
-      statements.dropStaged.run(from, to);
-      statements.stopStaging.run(projection);
-      statements.resetCheckpoint.run(projection);
-    });
+    this.writes = new EmbeddedWrites(db, statements);
+    this.catchUps = new CatchUpThread(path);
+  }
+
+  /** Catch-up commits made on the catch-up thread. */
+  get stats(): EmbeddedReadModelStoreStats {
+    return { catchUpCommits: this.catchUps.committed };
   }
 
   /** Opens the file, creating it and its schema when missing. */
   static open(path: string): EmbeddedReadModelStore {
     const db = new Database(path);
     try {
-      useWal(db, path, 5_000);
-      db.pragma('synchronous = NORMAL');
-      // Checkpoints every 40 MB of WAL rather than 4 MB: a rebuild rewrites the same pages (index tails,
-      // chain heads) commit after commit, and each checkpoint copies them and fsyncs the file once more.
-      db.pragma('wal_autocheckpoint = 10000');
+      useReadModelPragmas(db, path);
       migrateFromVersion1(db);
       migrateFromVersion2(db);
       migrateFromVersion3(db);
       migrateFromVersion4(db);
       migrateFromVersion5(db);
       ensureSqliteSchema(db, path, schemaVersion, schema);
-      return new EmbeddedReadModelStore(db);
+      return new EmbeddedReadModelStore(db, path);
     } catch (error) {
       db.close();
       throw error;
@@ -360,16 +144,22 @@ export class EmbeddedReadModelStore implements ReadModelStore {
 
   async commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint, options: CommitOptions = {}): Promise<void> {
     const net = netChanges(projection, changes);
-    // IMMEDIATE takes the write lock up front, so another process's writer makes this wait, not fail.
-    const looked = new Map<string, number>();
+    const valid = validCheckpoint(checkpoint);
+    if (options.catchingUp === true) {
+      await this.catchUps.commit(projection, net, valid);
+    } else {
+      // In order: what the catch-up thread was asked to commit before lands first.
+      if (this.catchUps.busy) await this.catchUps.idle();
+      this.endRead();
+      this.writes.commit(projection, net, valid, false);
+    }
+    // The next read sees this commit: a snapshot older than it may still be open.
     this.endRead();
-    this.write.immediate(projection, net, validCheckpoint(checkpoint), looked, options.catchingUp === true);
-    // Remembered once committed: a rollback would take new names back, and their numbers could go to others.
-    for (const [name, id] of looked) this.remember(name, id);
   }
 
   async settle(projection: string): Promise<void> {
     projectionNamespace(projection);
+    await this.catchUps.idle();
     this.settleIndexesOf(projection);
   }
 
@@ -434,31 +224,8 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     if (this.statements.staging.get(projection) === undefined) return;
     const reading = this.reading;
     this.endRead();
-    this.unstage.immediate(projection);
+    this.writes.unstage.immediate(projection);
     if (reading) this.snapshot();
-  }
-
-  /** The number of a name (an index's, or a projection's namespace), adding it when it is new; runs inside a commit. */
-  private writableNameId(name: string, looked: Map<string, number>): number {
-    const id = this.nameIds.get(name) ?? this.statements.nameId.get(name)?.id ?? this.statements.addName.get(name)?.id;
-    if (id === undefined) throw new Error(`Cannot number the index name ${name}`);
-    looked.set(name, id);
-    return id;
-  }
-
-  /** The number of a name (an index's, or a projection's namespace), or undefined when no commit has written it yet. */
-  private nameId(name: string): number | undefined {
-    const known = this.nameIds.get(name);
-    if (known !== undefined) return known;
-    const id = this.statements.nameId.get(name)?.id;
-    if (id !== undefined) this.remember(name, id);
-    return id;
-  }
-
-  private remember(name: string, id: number): void {
-    // Bounded: one index per deal (audit) would otherwise keep every deal's name in memory.
-    if (this.nameIds.size >= maxRememberedNames) this.nameIds.clear();
-    this.nameIds.set(name, id);
   }
 
   async checkpoint(projection: string): Promise<Checkpoint | undefined> {
@@ -553,7 +320,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     if (limit === 0 || indexes.length === 0) return [];
     this.snapshot();
     for (const projection of new Set(indexes.map(owner))) this.settleIndexesOf(projection);
-    const names = [...new Set(indexes.flatMap((index) => this.nameId(index) ?? []))];
+    const names = [...new Set(indexes.flatMap((index) => this.writes.nameId(index) ?? []))];
     const reverse = options.reverse ?? false;
     const read = (group: readonly number[], groupOffset: number, groupLimit: number): number[] => {
       const params: Record<string, number> = { min: options.min ?? -Infinity, max: options.max ?? Infinity, limit: groupLimit, offset: groupOffset };
@@ -591,7 +358,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     if (limit === 0) return undefined;
     this.snapshot();
     this.settleIndexesOf(owner(index));
-    const nameId = this.nameId(index);
+    const nameId = this.writes.nameId(index);
     if (nameId === undefined) return undefined;
     return { name: nameId, min: options.min ?? -Infinity, max: options.max ?? Infinity, limit, offset };
   }
@@ -600,23 +367,23 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     const most = countLimit(limit);
     this.snapshot();
     this.settleIndexesOf(owner(index));
-    const nameId = this.nameId(index);
+    const nameId = this.writes.nameId(index);
     if (nameId === undefined) return 0;
     const counted = Number.isFinite(most) ? this.statements.countUpTo.get(nameId, min, max, most) : this.statements.count.get(nameId, min, max);
     return counted?.n ?? 0;
   }
 
   async reset(projection: string): Promise<void> {
+    await this.catchUps.idle();
     this.endRead();
-    this.clear.immediate(projection);
+    this.writes.clear.immediate(projection);
   }
 
   async close(): Promise<void> {
+    await this.catchUps.close();
     if (this.db.open) this.db.close();
   }
 }
-
-const scoreIndex = 'CREATE INDEX index_entries_by_score ON index_entries (name_id, score, member)';
 
 /** Terms in one union read, well under SQLite's cap on a compound SELECT's (500 by default). */
 const maxUnionTerms = 100;
@@ -779,14 +546,6 @@ function migrateFromVersion5(db: Database.Database): void {
       PRAGMA user_version = 6;
     `);
   }).immediate();
-}
-
-/**
- * The bounds of every name a projection owns: from `p:` (inclusive) to `p;` (exclusive), since ';'
- * follows ':' in byte order, so a range on a primary key with no LIKE wildcard to escape.
- */
-function namesOf(projection: string): [from: string, to: string] {
-  return [projectionNamespace(projection), `${projection};`];
 }
 
 /** The projection that owns a name: what comes before its first colon. */
