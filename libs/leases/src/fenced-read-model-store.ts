@@ -1,4 +1,4 @@
-import type { Checkpoint, CommitOptions, GetOptions, IndexEntry, JsonObject, RangeOptions, ReadModelChange, ReadModelStore, ScoreRangeOptions } from '@deals/read-models';
+import type { Checkpoint, CommitOptions, GetOptions, IndexEntry, JsonObject, RangeOptions, ReadModelChanges, ReadModelStore, ScoreRangeOptions } from '@deals/read-models';
 
 /** Whatever says whether this process may write now; LeaderElection is one. */
 export interface Fence {
@@ -22,7 +22,7 @@ export class FencedReadModelStore implements ReadModelStore {
     private readonly fence: Fence,
   ) {}
 
-  async commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint, options?: CommitOptions): Promise<void> {
+  async commit(projection: string, changes: ReadModelChanges, checkpoint: Checkpoint, options?: CommitOptions): Promise<void> {
     this.fence.assertHeld();
     return this.inner.commit(projection, changes, checkpoint, options);
   }

@@ -1,6 +1,6 @@
 /** What every read-model adapter enforces the same way, so that they behave alike. */
 import { ChangeSet } from './change-set';
-import type { Checkpoint, RangeOptions, ReadModelChange, ScoreRangeOptions } from './read-model-store.port';
+import type { Checkpoint, RangeOptions, ReadModelChanges, ScoreRangeOptions } from './read-model-store.port';
 
 export { projectionNamespace } from './change-set';
 
@@ -17,7 +17,7 @@ export interface NetChanges {
  * the whole commit up front: the adapters' atomicity never depends on a store rolling back (Redis
  * does not). JSON.stringify throws on what JSON cannot hold (a bigint, a cycle).
  */
-export function netChanges(projection: string, changes: readonly ReadModelChange[]): NetChanges {
+export function netChanges(projection: string, changes: ReadModelChanges): NetChanges {
   const set = ChangeSet.of(projection, changes);
   // Serialized last, so that a document put again later in the batch is never serialized.
   const documents = new Map<string, Map<string, string | null>>();

@@ -1,4 +1,4 @@
-import type { JsonObject, ReadModelChange } from './read-model-store.port';
+import type { JsonObject, ReadModelChange, ReadModelChanges } from './read-model-store.port';
 
 /**
  * Changes folded into their net effect as they are added. Each kind of change writes its own kind of
@@ -11,18 +11,17 @@ import type { JsonObject, ReadModelChange } from './read-model-store.port';
  */
 export class ChangeSet {
   /**
-   * The arrays toChanges() answered, with the set and its state then: an adapter handed such an array
-   * unchanged reuses the fold (see ChangeSet.of) instead of checking and folding every change again.
+   * The changes checked and folded for the projection: a change set of its own as it is (its changes
+   * were checked as they came), or a new one holding an array's. Throws, like add(), on a malformed
+   * change or one outside the projection's namespace.
    */
-  private static readonly answered = new WeakMap<readonly ReadModelChange[], { readonly set: ChangeSet; readonly adds: number }>();
-
-  /**
-   * The changes checked and folded for the projection: the set an unchanged toChanges() array came
-   * from, or a new one holding them. Throws, like add(), on a malformed change.
-   */
-  static of(projection: string, changes: readonly ReadModelChange[]): ChangeSet {
-    const answered = ChangeSet.answered.get(changes);
-    if (answered !== undefined && answered.set.adds === answered.adds && answered.set.namespace === projectionNamespace(projection)) return answered.set;
+  static of(projection: string, changes: ReadModelChanges): ChangeSet {
+    if (changes instanceof ChangeSet) {
+      if (changes.namespace !== projectionNamespace(projection)) {
+        throw new TypeError(`A change set of ${JSON.stringify(changes.namespace)} is outside the projection's namespace ${projectionNamespace(projection)}`);
+      }
+      return changes;
+    }
     const set = new ChangeSet(projection);
     set.add(changes);
     return set;
@@ -35,8 +34,6 @@ export class ChangeSet {
   /** index → member → score, or null when unindexed. */
   readonly indexes = new Map<string, Map<string, number | null>>();
   private readonly namespace: string;
-  /** Calls of add(), so that an array toChanges() answered is known stale once more changes come. */
-  private adds = 0;
 
   constructor(projection: string) {
     this.namespace = projectionNamespace(projection);
@@ -45,15 +42,11 @@ export class ChangeSet {
   /** Checks every change first, so that a bad one (thrown as a TypeError or RangeError) adds nothing. */
   add(changes: readonly ReadModelChange[]): void {
     for (const change of changes) this.check(change);
-    this.adds += 1;
     for (const change of changes) this.fold(change);
   }
 
-  /**
-   * The net effect, as few changes as do the same; frozen (array and changes), so that a store handed
-   * it back may trust it still says what was folded.
-   */
-  toChanges(): readonly ReadModelChange[] {
+  /** The net effect, as few changes as do the same. */
+  toChanges(): ReadModelChange[] {
     const changes: ReadModelChange[] = [];
     for (const [collection, documents] of this.documents) {
       for (const [id, document] of documents) {
@@ -68,9 +61,6 @@ export class ChangeSet {
         changes.push(score === null ? { kind: 'unindex', index, member } : { kind: 'index', index, member, score });
       }
     }
-    for (const change of changes) Object.freeze(change);
-    Object.freeze(changes);
-    ChangeSet.answered.set(changes, { set: this, adds: this.adds });
     return changes;
   }
 

@@ -8,6 +8,7 @@
  * Projection names hold no colon. Ids and members are ordered by their UTF-8 bytes in every adapter.
  */
 import type { Position } from '@deals/event-store';
+import type { ChangeSet } from './change-set';
 
 export type JsonObject = { readonly [key: string]: unknown };
 
@@ -20,6 +21,12 @@ export type ReadModelChange =
   /** Add or re-score a member of a sorted index. */
   | { readonly kind: 'index'; readonly index: string; readonly member: string; readonly score: number }
   | { readonly kind: 'unindex'; readonly index: string; readonly member: string };
+
+/**
+ * A commit's changes: a list, or a ChangeSet of the projection's that holds them checked and folded
+ * already (a projection runner's batch), which the store takes as it is rather than folding again.
+ */
+export type ReadModelChanges = readonly ReadModelChange[] | ChangeSet;
 
 export interface Checkpoint {
   /** Position of the last event whose changes are committed. */
@@ -78,7 +85,7 @@ export interface ReadModelStore {
    * Rejects, writing nothing, when a change is malformed (a non-finite number, a document that is not
    * a JSON object) or names something outside `${projection}:`.
    */
-  commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint, options?: CommitOptions): Promise<void>;
+  commit(projection: string, changes: ReadModelChanges, checkpoint: Checkpoint, options?: CommitOptions): Promise<void>;
 
   /**
    * Does the work catch-up commits deferred (see CommitOptions), so that the next read does not pay for

@@ -427,14 +427,13 @@ export class ProjectionRunner {
   private async commit(prepared: Prepared): Promise<void> {
     const { changes, checkpoint } = prepared;
     if (changes === undefined || checkpoint === undefined) return;
-    const changeList = changes.toChanges();
     // Catching up, more commits follow: the store may defer index work until settle(). Live, and the
     // batch a stop() commits, go as they always did.
     if (this.live || this.stopRequested) {
-      await this.store.commit(this.projection.name, changeList, checkpoint);
+      await this.store.commit(this.projection.name, changes, checkpoint);
     } else {
       this.deferred = true;
-      await this.store.commit(this.projection.name, changeList, checkpoint, { catchingUp: true });
+      await this.store.commit(this.projection.name, changes, checkpoint, { catchingUp: true });
     }
     this.committed = checkpoint;
     this.committedAt = performance.now();

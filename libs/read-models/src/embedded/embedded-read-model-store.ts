@@ -22,7 +22,7 @@ import type {
   IndexEntry,
   JsonObject,
   RangeOptions,
-  ReadModelChange,
+  ReadModelChanges,
   ReadModelStore,
   ScoreRangeOptions,
 } from '../read-model-store.port';
@@ -142,7 +142,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     }
   }
 
-  async commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint, options: CommitOptions = {}): Promise<void> {
+  async commit(projection: string, changes: ReadModelChanges, checkpoint: Checkpoint, options: CommitOptions = {}): Promise<void> {
     const net = netChanges(projection, changes);
     const valid = validCheckpoint(checkpoint);
     if (options.catchingUp === true) {

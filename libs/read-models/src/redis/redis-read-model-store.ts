@@ -8,7 +8,7 @@ import type {
   JsonObject,
   RangeOptions,
   ScoreRangeOptions,
-  ReadModelChange,
+  ReadModelChanges,
   ReadModelStore,
 } from '../read-model-store.port';
 
@@ -106,7 +106,7 @@ export class RedisReadModelStore implements ReadModelStore {
     return new RedisReadModelStore(redis, options.keyPrefix ?? 'deals:');
   }
 
-  async commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint): Promise<void> {
+  async commit(projection: string, changes: ReadModelChanges, checkpoint: Checkpoint): Promise<void> {
     const net = netChanges(projection, changes);
     const { position, eventsProcessed, lastRecordedAt } = validCheckpoint(checkpoint);
     const transaction = this.redis.multi();

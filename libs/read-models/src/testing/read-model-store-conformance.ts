@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ChangeSet } from '../change-set';
 import type { Checkpoint, IndexEntry, JsonObject, ReadModelChange, ReadModelStore, ScoreRangeOptions } from '../read-model-store.port';
 
 export interface ReadModelStoreFixture {
@@ -63,6 +64,20 @@ export function describeReadModelStoreConformance(
         expect(await store.get(`${p}:deal`, 'd')).toEqual({ stage: 'proposal' });
         expect(await store.counters(`${p}:totals`)).toEqual({ n: 2, amount: 0.3, debt: -2.5 });
         expect(await everything(store, `${p}:activity`)).toEqual([entry('e', -1), entry('b', 20), entry('a', 30)]);
+      });
+
+      it('commits a change set of the projection as it commits the changes folded into it, and refuses one of another', async () => {
+        const p = projectionName();
+        const set = new ChangeSet(p);
+        set.add([put(`${p}:deal`, 'a', { stage: 'lead' }), increment(`${p}:totals`, 'n', 2), index(`${p}:activity`, 'a', 5)]);
+        set.add([put(`${p}:deal`, 'a', { stage: 'won' }), increment(`${p}:totals`, 'n', 3), index(`${p}:activity`, 'a', 7)]);
+        await store.commit(p, set, checkpointAt(1n));
+
+        expect(await store.get(`${p}:deal`, 'a')).toEqual({ stage: 'won' });
+        expect(await store.counters(`${p}:totals`)).toEqual({ n: 5 });
+        expect(await everything(store, `${p}:activity`)).toEqual([entry('a', 7)]);
+        await expect(store.commit(projectionName(), set, checkpointAt(2n))).rejects.toThrow(/outside the projection's namespace/);
+        expect((await store.checkpoint(p))?.eventsProcessed).toBe(1);
       });
 
       it('adds to counters across commits, with many fields, negative and fractional amounts', async () => {

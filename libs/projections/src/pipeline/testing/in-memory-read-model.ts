@@ -2,6 +2,7 @@ import { setImmediate } from 'node:timers/promises';
 import type { StoredDealEvent } from '@deals/deal-streams';
 import type { DealEvent } from '@deals/domain';
 import {
+  ChangeSet,
   type Checkpoint,
   counterFields,
   countLimit,
@@ -15,6 +16,7 @@ import {
   type RangeOptions,
   type ScoreRangeOptions,
   type ReadModelChange,
+  type ReadModelChanges,
   type ReadModelStore,
   roundCounter,
   unionScoresOneByOne,
@@ -59,11 +61,11 @@ export class InMemoryReadModelStore implements ReadModelStore {
     }
   }
 
-  async commit(projection: string, changes: readonly ReadModelChange[], checkpoint: Checkpoint): Promise<void> {
+  async commit(projection: string, changes: ReadModelChanges, checkpoint: Checkpoint): Promise<void> {
     // The adapters' own checks, before anything is applied: a bad commit changes nothing.
     netChanges(projection, changes);
     validCheckpoint(checkpoint);
-    this.apply(changes);
+    this.apply(changes instanceof ChangeSet ? changes.toChanges() : changes);
     this.checkpoints.set(projection, checkpoint);
   }
 
