@@ -52,7 +52,12 @@ export class CatchUpThread {
       this.pending.set(id, { resolve, reject });
       // Held open while a commit is under way: a process waiting only for it must not exit meanwhile.
       worker.ref();
-      worker.postMessage({ id, projection, changes, checkpoint } satisfies CatchUpRequest);
+      try {
+        worker.postMessage({ id, projection, changes, checkpoint } satisfies CatchUpRequest);
+      } catch (error) {
+        this.settled(worker, id);
+        throw error;
+      }
     });
     this.last = committed.catch(() => {});
     return committed;
@@ -89,9 +94,7 @@ export class CatchUpThread {
     const worker = new Worker(script, { workerData: { path: this.path } satisfies CatchUpThreadData, execArgv });
     worker.unref();
     worker.on('message', (reply: CatchUpReply) => {
-      const pending = this.pending.get(reply.id);
-      this.pending.delete(reply.id);
-      if (this.pending.size === 0) worker.unref();
+      const pending = this.settled(worker, reply.id);
       if (reply.error === undefined) {
         this.commits++;
         pending?.resolve();
@@ -105,5 +108,13 @@ export class CatchUpThread {
     worker.on('error', failed);
     worker.on('exit', (code) => failed(new Error(`The read models' catch-up thread exited (code ${code}) before its commit ended`)));
     return worker;
+  }
+
+  /** A commit no longer under way: the thread stops holding the process open once none is. */
+  private settled(worker: Worker, id: number): Pending | undefined {
+    const pending = this.pending.get(id);
+    this.pending.delete(id);
+    if (this.pending.size === 0) worker.unref();
+    return pending;
   }
 }

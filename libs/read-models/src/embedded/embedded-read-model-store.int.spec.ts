@@ -5,7 +5,9 @@ import path from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import type { NetChanges } from '../adapter-rules';
 import type { ReadModelChange } from '../read-model-store.port';
+import { CatchUpThread } from './catch-up-thread';
 import { describeReadModelStoreConformance } from '../testing/read-model-store-conformance';
 import { EmbeddedReadModelStore } from './embedded-read-model-store';
 
@@ -523,6 +525,19 @@ describe('embedded read-model store, catch-up commits on a thread of their own',
     expect(threadOf(store)).toBeDefined();
     expect(threadOf(store)).not.toBe(first);
     expect(await store.get('p:doc', 'a')).toEqual({ value: 2 });
+  });
+
+  it('given changes the thread cannot be handed, then that commit rejects and nothing stays under way', async () => {
+    const thread = new CatchUpThread(file);
+    try {
+      const uncloneable = { documents: new Map(), counters: new Map(), indexes: new Map([['p:x', () => 1]]) } as unknown as NetChanges;
+      await expect(thread.commit('p', uncloneable, checkpoint(1n))).rejects.toThrow(/could not be cloned/);
+      expect(thread.busy).toBe(false);
+      await thread.commit('p', { documents: new Map(), counters: new Map([['p:c', new Map([['n', 1]])]]), indexes: new Map() }, checkpoint(1n));
+      expect(await store.counters('p:c')).toEqual({ n: 1 });
+    } finally {
+      await thread.close();
+    }
   });
 
   it('keeps a process waiting only for a catch-up commit alive until it lands, and no longer', () => {
