@@ -20,6 +20,9 @@ export function useReadModelPragmas(db: Database.Database, path: string): void {
   // Checkpoints every 40 MB of WAL rather than 4 MB: a rebuild rewrites the same pages (index tails,
   // chain heads) commit after commit, and each checkpoint copies them and fsyncs the file once more.
   db.pragma('wal_autocheckpoint = 10000');
+  // One helper thread for SQLite's large sorts (the merge of staged entries, the score index built
+  // afresh): the merge holds the caller's thread with the second core idle. Small sorts never use it.
+  db.pragma('threads = 1');
 }
 
 /**
