@@ -7,3 +7,4 @@ export * from './wal-checkpoints';
 export * from './redis-connection';
 export * from './seeded-random';
 export * from './sqlite-wal';
+export * from './thread-entry';

@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { type BeforeApplicationShutdown, Injectable, Logger, type LogLevel, type OnApplicationBootstrap } from '@nestjs/common';
-import type { AppConfig } from '@deals/platform';
+import { type AppConfig, threadEntry } from '@deals/platform';
 import type { ProjectorThreadData, ProjectorThreadMessage } from './projector-thread';
 
 /** How long a stopping thread may take to commit the batch in hand before it is ended. */
@@ -45,9 +43,7 @@ export class ProjectorThread implements OnApplicationBootstrap, BeforeApplicatio
 
   private start(): Promise<void> {
     const data: ProjectorThreadData = { config: this.config, logLevels: this.logLevels };
-    const script = threadScript();
-    // The TypeScript source needs the loader the tests' child processes use.
-    const execArgv = script.endsWith('.ts') ? ['--require', join(__dirname, '../../../../scripts/register-ts.js')] : [];
+    const { script, execArgv } = threadEntry(__dirname, 'projector-thread');
     const worker = new Worker(script, { workerData: data, execArgv });
     this.worker = worker;
     let running = false;
@@ -75,10 +71,4 @@ export class ProjectorThread implements OnApplicationBootstrap, BeforeApplicatio
       });
     });
   }
-}
-
-/** The thread's entry: compiled JavaScript beside this file, or the TypeScript source under tests and the benchmark. */
-function threadScript(): string {
-  const compiled = join(__dirname, 'projector-thread.js');
-  return existsSync(compiled) ? compiled : join(__dirname, 'projector-thread.ts');
 }

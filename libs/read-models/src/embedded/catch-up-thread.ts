@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { threadEntry } from '@deals/platform';
 import type { NetChanges } from '../adapter-rules';
 import type { Checkpoint } from '../read-model-store.port';
 
@@ -86,11 +85,7 @@ export class CatchUpThread {
   }
 
   private start(): Worker {
-    const compiled = join(__dirname, 'catch-up-thread.worker.js');
-    // The TypeScript source needs the loader the tests' child processes use.
-    const [script, execArgv] = existsSync(compiled)
-      ? [compiled, []]
-      : [join(__dirname, 'catch-up-thread.worker.ts'), ['--require', join(__dirname, '../../../../scripts/register-ts.js')]];
+    const { script, execArgv } = threadEntry(__dirname, 'catch-up-thread.worker');
     const worker = new Worker(script, { workerData: { path: this.path } satisfies CatchUpThreadData, execArgv });
     worker.unref();
     worker.on('message', (reply: CatchUpReply) => {

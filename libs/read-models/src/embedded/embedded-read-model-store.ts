@@ -31,11 +31,6 @@ import { prepareStatements, type RangeParams, type Statements } from './embedded
 import { EmbeddedWrites, everyDocument, scoreIndex, useReadModelPragmas } from './embedded-writes';
 
 const schemaVersion = 6;
-
-export interface EmbeddedReadModelStoreStats {
-  /** Catch-up commits made on the store's catch-up thread (CatchUpThread). */
-  readonly catchUpCommits: number;
-}
 const defaultScanPageSize = 500;
 /**
  * Documents a connection keeps between reads: about 10 MB of deals' timelines and pipeline rows as
@@ -46,6 +41,11 @@ const cachedDocuments = 20_000;
 const maxChangesApplied = 10_000;
 /** A document's key in a connection's document cache. */
 const documentKey = (collection: string, id: string): string => `${collection}\u0000${id}`;
+
+export interface EmbeddedReadModelStoreStats {
+  /** Catch-up commits made on the store's catch-up thread (CatchUpThread). */
+  readonly catchUpCommits: number;
+}
 
 /**
  * Read models in one SQLite file (WAL). A commit is one transaction holding every change and the
@@ -145,16 +145,13 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   async commit(projection: string, changes: ReadModelChanges, checkpoint: Checkpoint, options: CommitOptions = {}): Promise<void> {
     const net = netChanges(projection, changes);
     const valid = validCheckpoint(checkpoint);
-    if (options.catchingUp === true) {
-      await this.catchUps.commit(projection, net, valid);
-    } else {
-      // In order: what the catch-up thread was asked to commit before lands first.
-      if (this.catchUps.busy) await this.catchUps.idle();
-      this.endRead();
-      this.writes.commit(projection, net, valid, false);
-    }
-    // The next read sees this commit: a snapshot older than it may still be open.
+    if (options.catchingUp === true) await this.catchUps.commit(projection, net, valid);
+    // In order: what the catch-up thread was asked to commit before lands first.
+    else if (this.catchUps.busy) await this.catchUps.idle();
+    // A snapshot open from before would hide the thread's commit from the next read, and a commit of
+    // this connection's own cannot start inside one.
     this.endRead();
+    if (options.catchingUp !== true) this.writes.commit(projection, net, valid, false);
   }
 
   async settle(projection: string): Promise<void> {

@@ -62,10 +62,12 @@ export class InMemoryReadModelStore implements ReadModelStore {
   }
 
   async commit(projection: string, changes: ReadModelChanges, checkpoint: Checkpoint): Promise<void> {
-    // The adapters' own checks, before anything is applied: a bad commit changes nothing.
-    netChanges(projection, changes);
+    // The adapters' own checks (folding, then serialising every document), before anything is
+    // applied: a bad commit changes nothing. The net changes do what the changes in order would.
+    const set = ChangeSet.of(projection, changes);
+    netChanges(projection, set);
     validCheckpoint(checkpoint);
-    this.apply(changes instanceof ChangeSet ? changes.toChanges() : changes);
+    this.apply(set.toChanges());
     this.checkpoints.set(projection, checkpoint);
   }
 
