@@ -8,6 +8,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppModule } from './app.module';
+import { authenticateBeforeBody } from './auth/authenticate-before-body';
 import { appLogger } from './infrastructure/app-logger';
 import { ApiError } from './http/api-error';
 import { acceptedCorrelationId, type RequestWithCorrelation } from './http/command-context';
@@ -51,6 +52,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     request.correlationId = acceptedCorrelationId(request.headers['x-correlation-id']) ?? randomUUID();
     void reply.header('x-correlation-id', request.correlationId);
   });
+  authenticateBeforeBody(fastify, config.apiKeys);
   acceptJsonOnly(fastify);
   app.useGlobalFilters(new ErrorFilter());
   app.useGlobalPipes(createValidationPipe());

@@ -1,4 +1,4 @@
-import type { AppConfig, ApiKey, Role } from '@deals/platform';
+import type { AppConfig, Role } from '@deals/platform';
 import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApiError } from '../http/api-error';
@@ -23,7 +23,7 @@ export class ApiKeyGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const key = this.authenticate(request.headers.authorization);
+    const key = this.keys.authenticate(request.headers.authorization);
     const allowed = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets) ?? [];
     if (!key.roles.includes('admin') && !allowed.some((role) => key.roles.includes(role))) {
       throw new ApiError(403, 'FORBIDDEN', `This needs one of the roles: ${['admin', ...allowed].join(', ')}`, {
@@ -33,15 +33,5 @@ export class ApiKeyGuard implements CanActivate {
     }
     request.actor = { name: key.actor, roles: key.roles };
     return true;
-  }
-
-  private authenticate(header: string | undefined): ApiKey {
-    const match = /^Bearer ([^\s]+)$/i.exec(header ?? '');
-    if (!match) {
-      throw new ApiError(401, 'UNAUTHENTICATED', 'Send an API key as "Authorization: Bearer <key>"');
-    }
-    const key = this.keys.find(match[1]!);
-    if (!key) throw new ApiError(401, 'UNAUTHENTICATED', 'The API key is not known');
-    return key;
   }
 }

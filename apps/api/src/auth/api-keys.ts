@@ -1,5 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { ApiKey } from '@deals/platform';
+import { ApiError } from '../http/api-error';
 
 function digest(text: string): Buffer {
   // One-shot hash: no Hash object per request.
@@ -17,5 +18,16 @@ export class ApiKeyRing {
   find(presented: string): ApiKey | undefined {
     const given = digest(presented);
     return this.keys.find((candidate) => timingSafeEqual(candidate.digest, given));
+  }
+
+  /** The key an `Authorization: Bearer <key>` header presents; 401 UNAUTHENTICATED when there is none or it is not known. */
+  authenticate(header: string | undefined): ApiKey {
+    const match = /^Bearer ([^\s]+)$/i.exec(header ?? '');
+    if (!match) {
+      throw new ApiError(401, 'UNAUTHENTICATED', 'Send an API key as "Authorization: Bearer <key>"');
+    }
+    const key = this.find(match[1]!);
+    if (!key) throw new ApiError(401, 'UNAUTHENTICATED', 'The API key is not known');
+    return key;
   }
 }

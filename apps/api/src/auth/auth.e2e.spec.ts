@@ -1,7 +1,7 @@
 import type { EventStore } from '@deals/event-store';
 import { ConfigError, loadConfig, parseApiKeys } from '@deals/platform';
 import { EVENT_STORE } from '../infrastructure/tokens';
-import { actors, bodies, keys, startTestApp, type TestApp, type TestResponse } from '../testing/test-app';
+import { actors, bodies, keys, type RequestOptions, startTestApp, type TestApp, type TestResponse } from '../testing/test-app';
 
 type Role = keyof typeof keys;
 type Stage = 'lead' | 'qualified' | 'proposal' | 'closed';
@@ -117,6 +117,30 @@ describe('Authentication', () => {
   it('checks the key before the body: an unauthenticated request with an invalid body gets 401, not 400', async () => {
     const response = await api.request('POST', '/deals', { as: null, body: { title: 42 } });
     expectError(response, 401, 'UNAUTHENTICATED');
+  });
+
+  it.each<[string, () => Pick<RequestOptions, 'rawBody' | 'headers'>]>([
+    ['JSON that does not parse', () => ({ rawBody: '{"title":' })],
+    ['a body over BODY_LIMIT_BYTES', () => ({ rawBody: JSON.stringify(bodies.lead({ title: 'x'.repeat(200_000) })) })],
+    ['a body that is not JSON', () => ({ rawBody: 'title=x', headers: { 'content-type': 'text/plain' } })],
+    ['a chunked body', () => ({ rawBody: new Blob(['{"title":']).stream() })],
+  ])('reads no body before the key: %s without a key gets 401, not the body’s error', async (_label, request) => {
+    for (const header of [undefined, 'Bearer unknown-key-000000000001']) {
+      const before = await head();
+      const { rawBody, headers } = request();
+      const response = await api.request('POST', '/deals', {
+        as: null,
+        ...(rawBody === undefined ? {} : { rawBody }),
+        headers: { ...headers, ...(header === undefined ? {} : { authorization: header }) },
+      });
+      expectError(response, 401, 'UNAUTHENTICATED');
+      expect(response.headers.get('www-authenticate')).toBe('Bearer');
+      expect(await head()).toBe(before);
+    }
+  });
+
+  it('still reads the body of a caller whose key is known: malformed JSON from a known key gets 400 MALFORMED_JSON', async () => {
+    expectError(await api.request('POST', '/deals', { rawBody: '{"title":' }), 400, 'MALFORMED_JSON');
   });
 
   it('treats the Bearer scheme name case-insensitively (RFC 7235)', async () => {

@@ -488,6 +488,20 @@ describe.each(allEndpoints.map((endpoint) => [endpoints[endpoint].route, endpoin
   },
 );
 
+describe('MALFORMED_JSON says in details.reason what is wrong', () => {
+  it.each<[string, string | Uint8Array, RegExp]>([
+    ['where the JSON broke', '{"title":"Acme",}', /property name in JSON at position 16/],
+    ['that the body ended early', '{"title":', /end of JSON input/],
+    ['a __proto__ key', '{"__proto__":{"isAdmin":true}}', /__proto__ or constructor\.prototype key/],
+    ['a constructor.prototype key', '{"constructor":{"prototype":{"isAdmin":true}}}', /__proto__ or constructor\.prototype key/],
+    ['bytes that are not UTF-8', new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x7d]), /not UTF-8/],
+  ])('%s', async (_label, rawBody, reason) => {
+    const response = await api.request('POST', '/deals', { rawBody });
+    expect({ status: response.status, code: response.body?.code }).toEqual({ status: 400, code: 'MALFORMED_JSON' });
+    expect(response.body.details.reason).toMatch(reason);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Deal ids and headers
 

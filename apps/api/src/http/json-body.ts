@@ -14,13 +14,27 @@ export function acceptJsonOnly(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     if (!isUtf8(body as Buffer)) return done(new ApiError(400, 'MALFORMED_JSON', 'The body is not valid JSON', { reason: 'the body is not UTF-8' }), undefined);
-    void parseJson(request, (body as Buffer).toString('utf8'), (error: Error | null, value?: unknown) => {
-      if (error) return done(new ApiError(400, 'MALFORMED_JSON', 'The body is not valid JSON', { reason: error.message }), undefined);
+    const text = (body as Buffer).toString('utf8');
+    void parseJson(request, text, (error: Error | null, value?: unknown) => {
+      if (error) return done(new ApiError(400, 'MALFORMED_JSON', 'The body is not valid JSON', { reason: whyNotJson(text) }), undefined);
       const problem = shapeProblem(value);
       if (problem) return done(new ApiError(400, 'VALIDATION_FAILED', `Invalid request: ${problem.field}`, [problem]), undefined);
       done(null, value);
     });
   });
+}
+
+/**
+ * What is wrong with a body Fastify's parser refused, in words a client can act on: Fastify answers
+ * every refusal with one message, hiding where the JSON broke and that a prototype key was the cause.
+ */
+function whyNotJson(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    return (error as SyntaxError).message;
+  }
+  return 'the body has a __proto__ or constructor.prototype key, refused as a prototype-pollution attempt';
 }
 
 /** No request body needs more than a few levels; this bound keeps recursion far from the stack limit. */

@@ -1,4 +1,6 @@
 import { isCurrencyCode } from '@deals/domain';
+import { applyDecorators } from '@nestjs/common';
+import { Transform } from 'class-transformer';
 import { registerDecorator, ValidateIf, type ValidationArguments, type ValidationOptions } from 'class-validator';
 
 // Control characters (C0, DEL and C1, U+0085 among them) other than tab and line breaks have no
@@ -66,6 +68,27 @@ export function IsText(maxLength: number, { multiline = false } = {}, options?: 
     },
     isText,
     options,
+  );
+}
+
+/** A whole number from `min` to `max`, with one message for whatever else comes (class-validator's IsInt, Min and Max each add their own, some of them beside the point). */
+export function IsWholeNumber(min: number, max: number, options?: ValidationOptions): PropertyDecorator {
+  return define(
+    'isWholeNumber',
+    ({ property }) => `${property} must be a whole number from ${min} to ${max}`,
+    (value) => Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max,
+    options,
+  );
+}
+
+/**
+ * A page size in a query string, from 1 to `max`. Query values are text: only decimal digits become
+ * a number, anything else stays text and is refused.
+ */
+export function PageSize(max: number): PropertyDecorator {
+  return applyDecorators(
+    Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value)),
+    IsWholeNumber(1, max),
   );
 }
 

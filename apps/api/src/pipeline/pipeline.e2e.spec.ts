@@ -181,6 +181,11 @@ describe('GET /pipeline', () => {
       expect(response.body.details.map((detail: { field: string }) => detail.field)).toContain(field);
     });
 
+    it.each(['0', '201', '-1', '1.5', 'abc', '1e2', ''])('limit=%s with one problem that says the range', async (limit) => {
+      const response = await api.request('GET', `/pipeline?limit=${limit}`);
+      expect(response.body.details).toEqual([{ field: 'limit', problems: ['limit must be a whole number from 1 to 200'] }]);
+    });
+
     it('a cursor issued for other filters', async () => {
       const first = await api.request('GET', '/pipeline?limit=1');
       const response = await api.request('GET', `/pipeline?limit=1&owner=piet&cursor=${first.body.deals.nextCursor}`);

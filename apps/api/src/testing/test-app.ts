@@ -30,8 +30,8 @@ export interface TestApp {
 export interface RequestOptions {
   readonly as?: keyof typeof keys | null;
   readonly body?: unknown;
-  /** Sent as is, for malformed bodies. */
-  readonly rawBody?: string | Uint8Array;
+  /** Sent as is, for malformed bodies; a stream goes chunked. */
+  readonly rawBody?: string | Uint8Array | ReadableStream<Uint8Array>;
   readonly headers?: Record<string, string>;
 }
 
@@ -78,7 +78,9 @@ export async function startTestApp(
           ...headers,
         },
         ...(rawBody !== undefined ? { body: rawBody } : body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
+        // A stream body needs half duplex in fetch.
+        ...(rawBody instanceof ReadableStream ? { duplex: 'half' } : {}),
+      } as RequestInit);
       const text = await response.text();
       let parsed: unknown = undefined;
       try {

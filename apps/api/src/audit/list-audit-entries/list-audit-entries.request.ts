@@ -1,8 +1,8 @@
 import { dealEventTypes, type DealEventType } from '@deals/domain';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
-import { IsIsoTime, IsText, OptionalNotNull } from '../../http/validators';
+import { IsIn, IsUUID, Matches, MaxLength } from 'class-validator';
+import { IsIsoTime, IsText, OptionalNotNull, PageSize } from '../../http/validators';
 import { type AuditTimeField, auditTimeFields } from '@deals/projections';
 
 export const listFormats = ['json', 'csv', 'jsonl'] as const;
@@ -10,9 +10,6 @@ export type ListFormat = (typeof listFormats)[number];
 
 export const maxPageSize = 500;
 export const defaultPageSize = 100;
-
-/** A query string value is text; only whole decimal numbers become numbers, anything else stays text and fails IsInt. */
-const wholeNumber = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value);
 
 /** Deal ids are stored in lower case. */
 const lowerCase = ({ value }: { value: unknown }): unknown => (typeof value === 'string' ? value.toLowerCase() : value);
@@ -61,10 +58,7 @@ export class ListAuditEntriesRequest {
 
   @ApiPropertyOptional({ description: 'Entries per page (format=json only)', minimum: 1, maximum: maxPageSize, default: defaultPageSize })
   @OptionalNotNull()
-  @Transform(wholeNumber)
-  @IsInt()
-  @Min(1)
-  @Max(maxPageSize)
+  @PageSize(maxPageSize)
   limit?: number;
 
   @ApiPropertyOptional({

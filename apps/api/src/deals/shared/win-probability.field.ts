@@ -1,7 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, Max, Min } from 'class-validator';
-import { OptionalNotNull } from '../../http/validators';
+import { IsWholeNumber, OptionalNotNull } from '../../http/validators';
 
 /** The optional `winProbability` of proposals and negotiation rounds: a whole percentage. */
 export function WinProbabilityField(): PropertyDecorator {
@@ -14,8 +13,6 @@ export function WinProbabilityField(): PropertyDecorator {
       description: "The seller's estimate of the chance to win, in percent; overrides the stage's default probability in the weighted pipeline",
     }),
     OptionalNotNull(),
-    IsInt(),
-    Min(0),
-    Max(100),
+    IsWholeNumber(0, 100),
   );
 }

@@ -1,15 +1,12 @@
 import { type Stage, stages } from '@deals/domain';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, Matches, Max, MaxLength, Min } from 'class-validator';
-import { IsText, OptionalNotNull } from '../../http/validators';
+import { IsBoolean, IsIn, Matches, MaxLength } from 'class-validator';
+import { IsText, OptionalNotNull, PageSize } from '../../http/validators';
 
 export const pipelineQueryKeys = ['owner', 'source', 'stage', 'rotting', 'limit', 'cursor'] as const;
 export const maxPipelineLimit = 200;
 export const defaultPipelineLimit = 50;
-
-/** A query string value is text; only whole decimal numbers become numbers, anything else stays text and fails IsInt. */
-const wholeNumber = ({ value }: { value: unknown }): unknown => (typeof value === 'string' && /^\d{1,6}$/.test(value) ? Number(value) : value);
 
 /** Only the words true and false are booleans; anything else stays text and fails IsBoolean. */
 const trueOrFalse = ({ value }: { value: unknown }): unknown => (value === 'true' ? true : value === 'false' ? false : value);
@@ -39,10 +36,7 @@ export class GetPipelineRequest {
 
   @ApiPropertyOptional({ description: 'Deals per page', minimum: 1, maximum: maxPipelineLimit, default: defaultPipelineLimit })
   @OptionalNotNull()
-  @Transform(wholeNumber)
-  @IsInt()
-  @Min(1)
-  @Max(maxPipelineLimit)
+  @PageSize(maxPipelineLimit)
   limit?: number;
 
   @ApiPropertyOptional({ description: 'deals.nextCursor of the previous page, sent with the same filters' })
