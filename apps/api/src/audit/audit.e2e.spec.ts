@@ -235,6 +235,12 @@ describe('GET /audit', () => {
     expect(list.parameters.map((parameter: { name: string }) => parameter.name).sort()).toEqual(
       ['actor', 'cursor', 'dealId', 'format', 'from', 'limit', 'timeField', 'to', 'type'],
     );
+    expect(list.parameters.find((parameter: { name: string }) => parameter.name === 'limit').schema).toEqual({
+      type: 'integer',
+      minimum: 1,
+      maximum: 500,
+      default: 100,
+    });
     expect(list.security).toEqual([{ bearer: [] }]);
     expect(document.paths['/audit/verify'].get.security).toEqual([{ bearer: [] }]);
     expect(document.paths['/audit/verify'].get.parameters ?? []).toEqual([]);

@@ -56,7 +56,7 @@ export class ListAuditEntriesRequest {
   @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor must be a nextCursor this service returned' })
   cursor?: string;
 
-  @ApiPropertyOptional({ description: 'Entries per page (format=json only)', minimum: 1, maximum: maxPageSize, default: defaultPageSize })
+  @ApiPropertyOptional({ description: 'Entries per page (format=json only)', type: 'integer', minimum: 1, maximum: maxPageSize, default: defaultPageSize })
   @OptionalNotNull()
   @PageSize(maxPageSize)
   limit?: number;

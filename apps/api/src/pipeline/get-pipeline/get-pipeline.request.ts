@@ -34,7 +34,7 @@ export class GetPipelineRequest {
   @IsBoolean({ message: 'rotting must be true or false' })
   rotting?: boolean;
 
-  @ApiPropertyOptional({ description: 'Deals per page', minimum: 1, maximum: maxPipelineLimit, default: defaultPipelineLimit })
+  @ApiPropertyOptional({ description: 'Deals per page', type: 'integer', minimum: 1, maximum: maxPipelineLimit, default: defaultPipelineLimit })
   @OptionalNotNull()
   @PageSize(maxPipelineLimit)
   limit?: number;
