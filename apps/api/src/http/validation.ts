@@ -16,13 +16,28 @@ export function fieldErrors(errors: readonly ValidationError[], parent = ''): Fi
   });
 }
 
-/** Refuses a body that is not a JSON object before class-validator sees it. */
+/**
+ * Refuses a body that is not a JSON object, and a query parameter given more than once (it arrives
+ * as a list, which no parameter takes), before class-validator sees them: its messages would describe
+ * the list, not the repetition.
+ */
 class BodyValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'body' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
       throw new ApiError(400, 'VALIDATION_FAILED', 'The body must be a JSON object', [
         { field: 'body', problems: ['must be a JSON object'] },
       ]);
+    }
+    if (metadata.type === 'query' && typeof value === 'object' && value !== null) {
+      const repeated = Object.entries(value).filter(([, given]) => Array.isArray(given)).map(([name]) => name);
+      if (repeated.length > 0) {
+        throw new ApiError(
+          400,
+          'VALIDATION_FAILED',
+          `Invalid request: ${repeated.join(', ')}`,
+          repeated.map((field) => ({ field, problems: [`${field} must be given once`] })),
+        );
+      }
     }
     return super.transform(value, metadata);
   }

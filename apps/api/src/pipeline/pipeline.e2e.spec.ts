@@ -186,6 +186,11 @@ describe('GET /pipeline', () => {
       expect(response.body.details).toEqual([{ field: 'limit', problems: ['limit must be a whole number from 1 to 200'] }]);
     });
 
+    it('a parameter given twice, with one problem that says so', async () => {
+      const response = await api.request('GET', '/pipeline?owner=a&owner=b&limit=5');
+      expect(response.body.details).toEqual([{ field: 'owner', problems: ['owner must be given once'] }]);
+    });
+
     it('a cursor issued for other filters', async () => {
       const first = await api.request('GET', '/pipeline?limit=1');
       const response = await api.request('GET', `/pipeline?limit=1&owner=piet&cursor=${first.body.deals.nextCursor}`);
