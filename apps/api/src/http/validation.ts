@@ -1,5 +1,5 @@
 import { type ArgumentMetadata, ValidationPipe } from '@nestjs/common';
-import type { ValidationError } from 'class-validator';
+import { getMetadataStorage, type ValidationError } from 'class-validator';
 import { ApiError } from './api-error';
 
 export interface FieldError {
@@ -28,8 +28,10 @@ class BodyValidationPipe extends ValidationPipe {
         { field: 'body', problems: ['must be a JSON object'] },
       ]);
     }
-    if (metadata.type === 'query' && typeof value === 'object' && value !== null) {
-      const repeated = Object.entries(value).filter(([, given]) => Array.isArray(given)).map(([name]) => name);
+    if (metadata.type === 'query' && metadata.metatype !== undefined && typeof value === 'object' && value !== null) {
+      // Parameters the route declares; an unknown one, repeated or not, is refused as unknown.
+      const declared = new Set(getMetadataStorage().getTargetValidationMetadatas(metadata.metatype, '', true, false).map((rule) => rule.propertyName));
+      const repeated = Object.entries(value).filter(([name, given]) => Array.isArray(given) && declared.has(name)).map(([name]) => name);
       if (repeated.length > 0) {
         throw new ApiError(
           400,

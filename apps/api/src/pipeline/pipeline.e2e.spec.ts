@@ -189,6 +189,8 @@ describe('GET /pipeline', () => {
     it('a parameter given twice, with one problem that says so', async () => {
       const response = await api.request('GET', '/pipeline?owner=a&owner=b&limit=5');
       expect(response.body.details).toEqual([{ field: 'owner', problems: ['owner must be given once'] }]);
+      const unknown = await api.request('GET', '/pipeline?sort=a&sort=b');
+      expect(unknown.body.details).toEqual([{ field: 'sort', problems: ['property sort should not exist'] }]);
     });
 
     it('a cursor issued for other filters', async () => {
