@@ -139,6 +139,11 @@ describe('Authentication', () => {
     }
   });
 
+  it('leaves a GET with a body to its route: /health answers without a key', async () => {
+    const answer = await api.rawExchange('GET /health HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}');
+    expect(answer.status).toBe(200);
+  });
+
   it('still reads the body of a caller whose key is known: malformed JSON from a known key gets 400 MALFORMED_JSON', async () => {
     expectError(await api.request('POST', '/deals', { rawBody: '{"title":' }), 400, 'MALFORMED_JSON');
   });

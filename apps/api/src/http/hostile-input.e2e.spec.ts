@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { connect } from 'node:net';
 import type { EventStore } from '@deals/event-store';
 import { EVENT_STORE } from '../infrastructure/tokens';
 import { bodies, type RequestOptions, startTestApp, type TestApp, type TestResponse } from '../testing/test-app';
@@ -933,25 +932,11 @@ it('refuses one Idempotency-Key used on two different endpoints with 422', async
 // ---------------------------------------------------------------------------------------------
 
 describe('Requests the HTTP parser refuses before any route', () => {
-  /** Sends raw bytes on a fresh connection and reads the answer until the server closes it. */
-  async function rawExchange(bytes: string): Promise<{ status: number; headers: string; body: unknown }> {
-    const { port } = new URL(api.url);
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = connect(Number(port), '127.0.0.1', () => socket.end(bytes));
-      let received = '';
-      socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
-      socket.on('close', () => resolve(received));
-      socket.on('error', reject);
-    });
-    const [head = '', body = ''] = answer.split('\r\n\r\n');
-    return { status: Number(head.split(' ')[1]), headers: head.toLowerCase(), body: JSON.parse(body) };
-  }
-
   it.each([
     ['a URL of 20,000 characters', `GET /pipeline?owner=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`],
     ['a header of 20,000 characters', `GET /health HTTP/1.1\r\nHost: x\r\nX-Filler: ${'a'.repeat(20_000)}\r\n\r\n`],
   ])('%s → 431 HEADERS_TOO_LARGE in the error shape, and the connection closes', async (_label, bytes) => {
-    const answer = await rawExchange(bytes);
+    const answer = await api.rawExchange(bytes);
     expect(answer.status).toBe(431);
     expect(answer.headers).toContain('content-type: application/json');
     expect(answer.body).toEqual({ statusCode: 431, code: 'HEADERS_TOO_LARGE', message: expect.any(String) });
@@ -962,7 +947,7 @@ describe('Requests the HTTP parser refuses before any route', () => {
     ['a header line without a colon', 'GET /health HTTP/1.1\r\nHost: x\r\nnot a header\r\n\r\n'],
     ['a Content-Length that is not a number', 'POST /deals HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n'],
   ])('%s → 400 MALFORMED_REQUEST in the error shape', async (_label, bytes) => {
-    const answer = await rawExchange(bytes);
+    const answer = await api.rawExchange(bytes);
     expect(answer.status).toBe(400);
     expect(answer.body).toEqual({ statusCode: 400, code: 'MALFORMED_REQUEST', message: expect.any(String) });
   });

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AppConfig, type Clock, loadConfig } from '@deals/platform';
@@ -22,6 +23,8 @@ export interface TestApp {
   readonly config: AppConfig;
   /** A request over a real socket, as the given role. */
   request(method: string, path: string, options?: RequestOptions): Promise<TestResponse>;
+  /** Sends raw bytes on a fresh connection (what fetch will not send) and reads the answer until the server closes it. */
+  rawExchange(bytes: string): Promise<{ status: number; headers: string; body: unknown }>;
   /** Resolves once every projection has processed every event written so far. */
   waitForProjections(): Promise<void>;
   close(): Promise<void>;
@@ -89,6 +92,18 @@ export async function startTestApp(
         parsed = undefined;
       }
       return { status: response.status, headers: response.headers, body: parsed, text };
+    },
+    async rawExchange(bytes) {
+      const { port } = new URL(url);
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.end(bytes));
+        let received = '';
+        socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
+        socket.on('close', () => resolve(received));
+        socket.on('error', reject);
+      });
+      const [head = '', body = ''] = answer.split('\r\n\r\n');
+      return { status: Number(head.split(' ')[1]), headers: head.toLowerCase(), body: JSON.parse(body) };
     },
     waitForProjections: () => app.get(ProjectionStatusService).caughtUp(),
     async close() {
