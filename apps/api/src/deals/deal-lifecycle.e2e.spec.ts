@@ -104,6 +104,17 @@ describe('Deal lifecycle over HTTP', () => {
     expect(history.body.entries.map((entry: { type: string }) => entry.type)).toEqual(['LeadCaptured', 'Closed']);
   });
 
+  it('refuses a win without finalAmount, saying it is required when won; a loss needs none', async () => {
+    const dealId = await capture();
+    const { finalAmount: _left, ...withoutAmount } = bodies.won();
+    const response = await api.request('POST', `/deals/${dealId}/closing`, { body: withoutAmount });
+    expect(response.status).toBe(400);
+    expect(response.body.details).toEqual([{ field: 'finalAmount', problems: [expect.stringMatching(/^finalAmount is required when the outcome is won: /)] }]);
+    const wrong = await api.request('POST', `/deals/${dealId}/closing`, { body: bodies.won({ finalAmount: 'lots' }) });
+    expect(wrong.body.details).toEqual([{ field: 'finalAmount', problems: [expect.stringMatching(/^finalAmount must be a number/)] }]);
+    await step(dealId, 'closing', bodies.lost(), { version: 1, stage: 'lost' });
+  });
+
   it('keeps an audit history with who, when and from which request, oldest first', async () => {
     const dealId = await capture({ occurredAt: '2025-01-10T09:00:00Z' });
     const correlationId = 'import-batch-42';

@@ -176,11 +176,15 @@ export function IsAmount(options?: ValidationOptions): PropertyDecorator {
   return define('isAmount', ({ property }) => `${property} must be ${amountRule}`, isAmount, options);
 }
 
-/** `{ amount, currency }` with an ISO 4217 currency, or, where the deal already has a currency, a bare amount. */
-export function IsMoneyOrAmount(options?: ValidationOptions): PropertyDecorator {
+/**
+ * `{ amount, currency }` with an ISO 4217 currency, or, where the deal already has a currency, a bare
+ * amount. `requiredWhen` says, when the field is left out where it is validated, why it is needed.
+ */
+export function IsMoneyOrAmount(options?: ValidationOptions, requiredWhen?: string): PropertyDecorator {
+  const rule = `${amountRule}, or { amount, currency } with an ISO 4217 currency code`;
   return define(
     'isMoneyOrAmount',
-    ({ property }) => `${property} must be ${amountRule}, or { amount, currency } with an ISO 4217 currency code`,
+    ({ property, value }) => (value === undefined && requiredWhen !== undefined ? `${property} is required when ${requiredWhen}: ${rule}` : `${property} must be ${rule}`),
     (value) => isAmount(value) || isMoney(value),
     options,
   );
