@@ -487,6 +487,11 @@ describe.each(allEndpoints.map((endpoint) => [endpoints[endpoint].route, endpoin
   },
 );
 
+it.each([['a string', 'Ada <ada@acme.example>'], ['a list', []], ['a number', 42]])('a contact that is %s gets one problem, that it must be an object', async (_label, contact) => {
+  const response = await api.request('POST', '/deals', { body: bodies.lead({ contact }) });
+  expect(response.body.details).toEqual([{ field: 'contact', problems: ['contact must be an object'] }]);
+});
+
 describe('MALFORMED_JSON says in details.reason what is wrong', () => {
   it.each<[string, string | Uint8Array, RegExp]>([
     ['where the JSON broke', '{"title":"Acme",}', /property name in JSON at position 16/],

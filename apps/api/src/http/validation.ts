@@ -11,7 +11,11 @@ export interface FieldError {
 export function fieldErrors(errors: readonly ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
     const field = parent ? `${parent}.${error.property}` : error.property;
-    const own = error.constraints ? [{ field, problems: Object.values(error.constraints) }] : [];
+    const constraints = { ...error.constraints };
+    // "nested property X must be either object or array" only repeats what isObject says.
+    if ('isObject' in constraints) delete constraints['nestedValidation'];
+    const problems = Object.values(constraints);
+    const own = problems.length > 0 ? [{ field, problems }] : [];
     return [...own, ...fieldErrors(error.children ?? [], field)];
   });
 }
