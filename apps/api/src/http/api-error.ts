@@ -6,6 +6,12 @@ export interface ErrorBody {
   readonly details?: unknown;
 }
 
+/** A bad field of a request, and what is wrong with it. */
+export interface FieldError {
+  readonly field: string;
+  readonly problems: readonly string[];
+}
+
 export class ApiError extends Error {
   constructor(
     readonly statusCode: number,
@@ -25,4 +31,14 @@ export class ApiError extends Error {
       ...(this.details === undefined ? {} : { details: this.details }),
     };
   }
+}
+
+/** 400 VALIDATION_FAILED naming each bad field: what every refusal of a request's values answers. */
+export function validationFailed(details: readonly FieldError[]): ApiError {
+  return new ApiError(400, 'VALIDATION_FAILED', `Invalid request: ${details.map(({ field }) => field).join(', ')}`, details);
+}
+
+/** validationFailed for one field and one problem. */
+export function invalidField(field: string, problem: string): ApiError {
+  return validationFailed([{ field, problems: [problem] }]);
 }

@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext, type PipeTransform, Injectable } from '@nestjs/common';
 import type { AuthenticatedRequest } from '../auth/authenticated-actor';
 import type { CommandContext } from '../deals/execute-deal-command';
-import { ApiError } from './api-error';
+import { ApiError, invalidField } from './api-error';
 
 const tokenPattern = /^[\x21-\x7e]{1,255}$/;
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -88,7 +88,7 @@ export const CommandRequest = createParamDecorator((_: unknown, context: Executi
 export class DealIdPipe implements PipeTransform<string, string> {
   transform(value: string): string {
     if (!uuidPattern.test(value)) {
-      throw new ApiError(400, 'VALIDATION_FAILED', 'Invalid request: id', [{ field: 'id', problems: ['id must be a UUID'] }]);
+      throw invalidField('id', 'id must be a UUID');
     }
     return canonicalDealId(value);
   }

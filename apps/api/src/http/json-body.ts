@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';
-import { ApiError } from './api-error';
+import { ApiError, validationFailed } from './api-error';
 
 /**
  * Bodies are JSON and nothing else: other media types get 415, and JSON that does not parse, is not
@@ -18,7 +18,7 @@ export function acceptJsonOnly(fastify: FastifyInstance): void {
     void parseJson(request, text, (error: Error | null, value?: unknown) => {
       if (error) return done(new ApiError(400, 'MALFORMED_JSON', 'The body is not valid JSON', { reason: whyNotJson(text) }), undefined);
       const problem = shapeProblem(value);
-      if (problem) return done(new ApiError(400, 'VALIDATION_FAILED', `Invalid request: ${problem.field}`, [problem]), undefined);
+      if (problem) return done(validationFailed([problem]), undefined);
       done(null, value);
     });
   });

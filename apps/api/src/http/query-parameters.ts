@@ -1,4 +1,4 @@
-import { ApiError } from './api-error';
+import { validationFailed } from './api-error';
 
 /**
  * Refuses query parameters the validation pipe cannot see. class-transformer skips names of
@@ -12,10 +12,5 @@ export function refuseUnexpectedParameters(url: string, allowed?: readonly strin
   const names = [...new Set([...new URLSearchParams(query).keys()])];
   const unexpected = names.filter((name) => name in Object.prototype || (allowed !== undefined && !allowed.includes(name)));
   if (unexpected.length === 0) return;
-  throw new ApiError(
-    400,
-    'VALIDATION_FAILED',
-    `Invalid request: ${unexpected.join(', ')}`,
-    unexpected.map((field) => ({ field, problems: [`property ${field} should not exist`] })),
-  );
+  throw validationFailed(unexpected.map((field) => ({ field, problems: [`property ${field} should not exist`] })));
 }

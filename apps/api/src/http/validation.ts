@@ -1,11 +1,6 @@
 import { type ArgumentMetadata, ValidationPipe } from '@nestjs/common';
 import { getMetadataStorage, type ValidationError } from 'class-validator';
-import { ApiError } from './api-error';
-
-export interface FieldError {
-  readonly field: string;
-  readonly problems: readonly string[];
-}
+import { ApiError, type FieldError, validationFailed } from './api-error';
 
 /** Flattens nested class-validator errors into one entry per bad field, named by its path. */
 export function fieldErrors(errors: readonly ValidationError[], parent = ''): FieldError[] {
@@ -25,7 +20,7 @@ export function fieldErrors(errors: readonly ValidationError[], parent = ''): Fi
  * as a list, which no parameter takes), before class-validator sees them: its messages would describe
  * the list, not the repetition.
  */
-class BodyValidationPipe extends ValidationPipe {
+class RequestValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'body' && (typeof value !== 'object' || value === null || Array.isArray(value))) {
       throw new ApiError(400, 'VALIDATION_FAILED', 'The body must be a JSON object', [
@@ -33,17 +28,11 @@ class BodyValidationPipe extends ValidationPipe {
       ]);
     }
     if (metadata.type === 'query' && metadata.metatype !== undefined && typeof value === 'object' && value !== null) {
-      // Parameters the route declares; an unknown one, repeated or not, is refused as unknown.
-      const declared = new Set(getMetadataStorage().getTargetValidationMetadatas(metadata.metatype, '', true, false).map((rule) => rule.propertyName));
-      const repeated = Object.entries(value).filter(([name, given]) => Array.isArray(given) && declared.has(name)).map(([name]) => name);
-      if (repeated.length > 0) {
-        throw new ApiError(
-          400,
-          'VALIDATION_FAILED',
-          `Invalid request: ${repeated.join(', ')}`,
-          repeated.map((field) => ({ field, problems: [`${field} must be given once`] })),
-        );
-      }
+      const lists = Object.entries(value).filter(([, given]) => Array.isArray(given));
+      // Only a declared parameter is refused as repeated; an unknown one, repeated or not, as unknown.
+      const declared = lists.length === 0 ? [] : getMetadataStorage().getTargetValidationMetadatas(metadata.metatype, '', true, false).map((rule) => rule.propertyName);
+      const repeated = lists.filter(([name]) => declared.includes(name)).map(([field]) => ({ field, problems: [`${field} must be given once`] }));
+      if (repeated.length > 0) throw validationFailed(repeated);
     }
     return super.transform(value, metadata);
   }
@@ -51,17 +40,13 @@ class BodyValidationPipe extends ValidationPipe {
 
 /** Unknown fields are refused, types are not coerced, and every bad field is named in the answer. */
 export function createValidationPipe(): ValidationPipe {
-  return new BodyValidationPipe({
+  return new RequestValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,
     transform: true,
     transformOptions: { enableImplicitConversion: false },
     validationError: { target: false, value: false },
-    exceptionFactory: (errors) => {
-      const details = fieldErrors(errors);
-      const names = details.map((detail) => detail.field).join(', ');
-      return new ApiError(400, 'VALIDATION_FAILED', `Invalid request: ${names}`, details);
-    },
+    exceptionFactory: (errors) => validationFailed(fieldErrors(errors)),
   });
 }

@@ -180,7 +180,7 @@ export function IsAmount(options?: ValidationOptions): PropertyDecorator {
  * `{ amount, currency }` with an ISO 4217 currency, or, where the deal already has a currency, a bare
  * amount. `requiredWhen` says, when the field is left out where it is validated, why it is needed.
  */
-export function IsMoneyOrAmount(options?: ValidationOptions, requiredWhen?: string): PropertyDecorator {
+export function IsMoneyOrAmount({ requiredWhen, ...options }: ValidationOptions & { readonly requiredWhen?: string } = {}): PropertyDecorator {
   const rule = `${amountRule}, or { amount, currency } with an ISO 4217 currency code`;
   return define(
     'isMoneyOrAmount',

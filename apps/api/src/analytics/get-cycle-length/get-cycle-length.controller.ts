@@ -5,7 +5,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swa
 import { ErrorAnswers, guardedAnswers } from '../../http/error-answers';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
-import { ApiError } from '../../http/api-error';
+import { invalidField } from '../../http/api-error';
 import { refuseUnexpectedParameters } from '../../http/query-parameters';
 import { writeRemembered } from '../../http/remembered-json';
 import { setLagHeaders } from '../../projections/projection-lag';
@@ -47,13 +47,9 @@ export class GetCycleLengthController {
     const fromDate = from === undefined ? undefined : new Date(from);
     const toDate = to === undefined ? undefined : new Date(to);
     const asOfDate = asOf === undefined ? undefined : new Date(asOf);
-    if (fromDate && toDate && fromDate.getTime() >= toDate.getTime()) throw invalid('to', 'to must be later than from');
+    if (fromDate && toDate && fromDate.getTime() >= toDate.getTime()) throw invalidField('to', 'to must be later than from');
     // The future has no numbers yet; answering as if it had would look like a forecast.
-    if (asOfDate && asOfDate.getTime() > this.clock.now().getTime()) throw invalid('asOf', 'asOf must not lie in the future');
+    if (asOfDate && asOfDate.getTime() > this.clock.now().getTime()) throw invalidField('asOf', 'asOf must not lie in the future');
     return { basis, groupBy, from: fromDate, to: toDate, asOf: asOfDate };
   }
-}
-
-function invalid(field: string, problem: string): ApiError {
-  return new ApiError(400, 'VALIDATION_FAILED', `Invalid request: ${field}`, [{ field, problems: [problem] }]);
 }

@@ -12,7 +12,7 @@ import {
 import { ErrorAnswers, guardedAnswers } from '../../http/error-answers';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Roles } from '../../auth/roles';
-import { ApiError } from '../../http/api-error';
+import { invalidField } from '../../http/api-error';
 import type { AuditFilter } from '@deals/projections';
 import { setLagHeaders } from '../../projections/projection-lag';
 import { refuseUnexpectedParameters } from '../../http/query-parameters';
@@ -63,7 +63,7 @@ export class ListAuditEntriesController {
       return;
     }
     for (const field of ['cursor', 'limit'] as const) {
-      if (request[field] !== undefined) throw invalid(field, `${field} applies to format=json; an export streams the whole filtered set`);
+      if (request[field] !== undefined) throw invalidField(field, `${field} applies to format=json; an export streams the whole filtered set`);
     }
     await this.export(filter, format, reply);
   }
@@ -85,7 +85,7 @@ export class ListAuditEntriesController {
 
 function toFilter(request: ListAuditEntriesRequest): AuditFilter {
   if (request.from !== undefined && request.to !== undefined && Date.parse(request.from) >= Date.parse(request.to)) {
-    throw invalid('to', 'to must be later than from');
+    throw invalidField('to', 'to must be later than from');
   }
   return {
     ...(request.actor === undefined ? {} : { actor: request.actor }),
@@ -95,8 +95,4 @@ function toFilter(request: ListAuditEntriesRequest): AuditFilter {
     ...(request.to === undefined ? {} : { to: request.to }),
     ...(request.timeField === undefined ? {} : { timeField: request.timeField }),
   };
-}
-
-function invalid(field: string, problem: string): ApiError {
-  return new ApiError(400, 'VALIDATION_FAILED', `Invalid request: ${field}`, [{ field, problems: [problem] }]);
 }

@@ -2,7 +2,7 @@ import { formatPosition, type Position } from '@deals/event-store';
 import type { ReadModelStore } from '@deals/read-models';
 import { Inject } from '@nestjs/common';
 import { type IQueryHandler, Query, QueryHandler } from '@nestjs/cqrs';
-import { ApiError } from '../../http/api-error';
+import { invalidField } from '../../http/api-error';
 import { READ_MODEL_STORE } from '../../infrastructure/tokens';
 import { ProjectionStatusService } from '../../projections/projection-status.service';
 import {
@@ -50,7 +50,7 @@ export class ListAuditEntriesHandler implements IQueryHandler<ListAuditEntriesQu
       return { ...page, projection };
     } catch (error) {
       if (error instanceof InvalidAuditCursorError) {
-        throw new ApiError(400, 'VALIDATION_FAILED', 'Invalid request: cursor', [{ field: 'cursor', problems: [error.message] }]);
+        throw invalidField('cursor', error.message);
       }
       throw error;
     }

@@ -12,7 +12,7 @@ export class CloseDealRequest {
 
   @ApiPropertyOptional({ ...moneyOrAmountSchema, description: 'Required when won', example: 49500 })
   @ValidateIf((request: CloseDealRequest) => request.outcome === 'won' || request.finalAmount !== undefined)
-  @IsMoneyOrAmount(undefined, 'the outcome is won')
+  @IsMoneyOrAmount({ requiredWhen: 'the outcome is won' })
   finalAmount?: number | { amount: number; currency: string };
 
   @ApiProperty({ example: 'Best fit on integration; signed for two years', maxLength: 2000 })

@@ -2,7 +2,7 @@ import { type AppConfig, Clock } from '@deals/platform';
 import type { ReadModelStore } from '@deals/read-models';
 import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { ApiError } from '../../http/api-error';
+import { invalidField } from '../../http/api-error';
 import { APP_CONFIG, READ_MODEL_STORE } from '../../infrastructure/tokens';
 import { ProjectionStatusService } from '../../projections/projection-status.service';
 import { InvalidCursorError, PipelineMemo, type PipelineRequest, type PipelineView, pipelineProjectionName, queryPipeline } from '@deals/projections';
@@ -38,7 +38,7 @@ export class GetPipelineHandler implements IQueryHandler<GetPipelineQuery, Pipel
       return { ...view, projection };
     } catch (error) {
       if (error instanceof InvalidCursorError) {
-        throw new ApiError(400, 'VALIDATION_FAILED', 'Invalid request: cursor', [{ field: 'cursor', problems: [error.message] }]);
+        throw invalidField('cursor', error.message);
       }
       throw error;
     }
