@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import type { Growth } from './growth';
+import type { Target } from './targets';
 
 export const root = resolve(__dirname, '..');
 
@@ -20,6 +21,8 @@ export interface Figure {
   /** Our figure divided by the baseline's, with the baseline named: "5.2x Emmett-PostgreSQL". */
   readonly ratio?: string;
   readonly note?: string;
+  /** What issue #5 asks of this figure, checked under the table (targets.ts). */
+  readonly target?: Target;
 }
 
 export interface ScenarioContext {
@@ -53,8 +56,8 @@ export function summarize(values: readonly number[]): { median: number; min: num
 }
 
 /** A figure for a scenario that could not run here, with the reason in the table. */
-export function notRun(scenario: string, variant: string, unit: string, reason: string): Figure {
-  return { scenario, variant, unit, median: NaN, min: NaN, max: NaN, note: `not run: ${reason}` };
+export function notRun(scenario: string, variant: string, unit: string, reason: string, target?: Target): Figure {
+  return { scenario, variant, unit, median: NaN, min: NaN, max: NaN, note: `not run: ${reason}`, ...(target ? { target } : {}) };
 }
 
 /** Runs a TypeScript worker under bench/ in its own process and returns what it printed on stdout. */

@@ -15,6 +15,7 @@ import { queriesScenario } from './scenarios/queries';
 import { rebuildScenario } from './scenarios/rebuild';
 import { appendScenario, storeReadScenario } from './scenarios/append';
 import { relayScenario } from './scenarios/relay';
+import { metWord, type Verdict, verdicts } from './targets';
 
 /** The smallest data set the generator makes. */
 const minimumEvents = 1_000;
@@ -92,6 +93,9 @@ async function main(): Promise<void> {
     }
     console.log(`\n${dataset.events.toLocaleString('en-US')} events; ${runs} run(s) each; ${machine.cores} cores, Node ${machine.node}, commit ${machine.commit}\n`);
     console.log(table([...byScenario.values()].flat()));
+    const checked = verdicts([...byScenario.values()].flat());
+    console.log(`\nTargets (issue #5; docs/performance.md): ${summary(checked)}${values.smoke ? '. A smoke run: its data set is far below the sizes the targets name' : ''}\n`);
+    console.log(verdictTable(checked));
     sized.push({ events: dataset.events, byScenario });
   }
   const growthFigures = growth
@@ -104,10 +108,25 @@ async function main(): Promise<void> {
   const out = join(root, '.bench', 'results');
   mkdirSync(out, { recursive: true });
   const file = join(out, `bench-${machine.when.replace(/[:.]/g, '-')}.json`);
-  const results = sized.map(({ events: size, byScenario }) => ({ dataset: { events: size, runs }, figures: [...byScenario.values()].flat() }));
+  const results = sized.map(({ events: size, byScenario }) => {
+    const figures = [...byScenario.values()].flat();
+    return { dataset: { events: size, runs }, figures, verdicts: verdicts(figures) };
+  });
   const json = growth ? { machine, runs: results, growth: growthFigures } : { machine, ...results[0] };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   console.log(`\nResults: ${file}`);
+}
+
+function summary(checked: readonly Verdict[]): string {
+  const count = (met: boolean | undefined) => checked.filter((verdict) => verdict.met === met).length;
+  return `${count(true)} met, ${count(false)} missed, ${count(undefined)} not measured`;
+}
+
+function verdictTable(checked: readonly Verdict[]): string {
+  return renderTable(
+    ['scenario', 'variant', 'target', 'met?', 'measured'],
+    checked.map((verdict) => [verdict.scenario, verdict.variant, verdict.goal, metWord(verdict.met), verdict.measured]),
+  );
 }
 
 function growthTable(sizes: readonly number[], rows: readonly GrowthRow[]): string {

@@ -2,6 +2,7 @@
 // event per append) and a full read, each beside raw better-sqlite3 doing the same I/O in the same run.
 import type { Figure, Scenario, ScenarioContext } from '../harness';
 import { runWorker, summarize } from '../harness';
+import { atLeast } from '../targets';
 import type { AppendWorkerResult } from './append-worker';
 
 async function measure(context: ScenarioContext, mode: string, count: number): Promise<AppendWorkerResult[]> {
@@ -60,11 +61,16 @@ export const appendScenario: Scenario = {
         ...concurrent,
         ratio: times(concurrent, rawMany, 'raw 64/tx'),
         note: `${concurrentEvents.toLocaleString('en-US')} events; no Emmett row: Emmett-SQLite fails with 4 writers`,
+        target: { goal: '≥ 100k events/s from 64 writers, 1M events', bounds: [atLeast('rate', 'events/s', concurrent.median, 100_000)] },
       },
       {
         ...sequential,
         ratio: `${times(sequential, emmett, 'Emmett-SQLite')}; ${times(sequential, rawOne, 'raw 1/tx')}`,
         note: `${sequentialEvents.toLocaleString('en-US')} events`,
+        target: {
+          goal: '≥ ½ the raw single-event transactions and ≥ 10x Emmett-SQLite',
+          bounds: [atLeast('vs raw 1/tx', 'x', sequential.median / rawOne.median, 0.5), atLeast('vs Emmett-SQLite', 'x', sequential.median / emmett.median, 10)],
+        },
       },
       emmett,
       rawOne,

@@ -12,6 +12,7 @@ import { postgresqlAnswers, postgresqlUrl, startEmmettPostgresqlHttp } from '../
 import { type BaselineServer, benchApiKey } from '../baselines/server-process';
 import type { LoadResult } from '../load/generator';
 import { type Figure, notRun, root, runWorker, type Scenario, summarize } from '../harness';
+import { atLeast, p99AtMost, type Target } from '../targets';
 
 const clients = 64;
 const apiKey = benchApiKey;
@@ -134,6 +135,23 @@ function figure(variant: string, results: readonly LoadResult[], extra: Partial<
   };
 }
 
+/** Issue #5: 5x Emmett-PostgreSQL, 30% of the bare server, p99 25 ms; a baseline that did not run leaves its bound unmeasured. */
+function target(ours: Figure, baselines: ReadonlyArray<{ label: string; median: number }>): Target {
+  const versus = (label: string) => {
+    const theirs = baselines.find((baseline) => baseline.label === label)?.median;
+    return theirs === undefined ? undefined : ours.median / theirs;
+  };
+  const share = versus('bare node:http');
+  return {
+    goal: '≥ 5x Emmett-PostgreSQL, ≥ 30% of bare node:http, p99 ≤ 25 ms',
+    bounds: [
+      atLeast('vs Emmett-PostgreSQL', 'x', versus('Emmett-PostgreSQL'), 5),
+      atLeast('share of bare node:http', '%', share === undefined ? undefined : 100 * share, 30),
+      p99AtMost(ours.p99Ms, 25),
+    ],
+  };
+}
+
 function ratio(ours: number, theirs: number, label: string): string {
   return label === 'bare node:http' ? `${Math.round((ours / theirs) * 100)}% of ${label}` : `${(ours / theirs).toFixed(1)}x ${label}`;
 }
@@ -192,9 +210,11 @@ export const commandsScenario: Scenario = {
       baselineFigures.push(why ? { ...theirs, note: `${theirs.note ?? ''}${why}` } : theirs);
       measuredBaselines.push({ label: baseline.label, median: theirs.median });
     }
-    const withRatios = oursFigures.map((ours) =>
-      measuredBaselines.length ? { ...ours, ratio: measuredBaselines.map(({ label, median }) => ratio(ours.median, median, label)).join('; ') } : ours,
-    );
+    const withRatios = oursFigures.map((ours) => ({
+      ...ours,
+      ...(measuredBaselines.length ? { ratio: measuredBaselines.map(({ label, median }) => ratio(ours.median, median, label)).join('; ') } : {}),
+      target: target(ours, measuredBaselines),
+    }));
     return [...withRatios, ...baselineFigures];
   },
 };

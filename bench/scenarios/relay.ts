@@ -8,11 +8,16 @@ import { join } from 'node:path';
 import { fromKafkaMessage } from '@deals/relay';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { type Figure, notRun, runWorker, type Scenario, summarize } from '../harness';
+import { atLeast, p99AtMost, type Target } from '../targets';
 
 const scenario = 'Kafka relay';
 const partitions = 3;
 /** Appends per second in the latency run: a busy service's steady load, well under the relay's capacity. */
 const liveRate = 2_000;
+
+// Issue #5: at least 20k events/s to the local broker, p99 from append to consumer at most 500 ms.
+const catchUpTarget = (rate: number): Target => ({ goal: '≥ 20k events/s', bounds: [atLeast('rate', 'events/s', rate, 20_000)] });
+const delayTarget = (p99Ms: number): Target => ({ goal: 'p99 append→consumer ≤ 500 ms', bounds: [p99AtMost(p99Ms, 500)] });
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -70,9 +75,9 @@ export const relayScenario: Scenario = {
     if (!admin) {
       const reason = `no Kafka broker at ${brokers}`;
       return [
-        notRun(scenario, 'catch-up, whole data set', 'events/s', reason),
+        notRun(scenario, 'catch-up, whole data set', 'events/s', reason, catchUpTarget(NaN)),
         notRun(scenario, 'limit: kafkajs producer alone', 'events/s', reason),
-        notRun(scenario, `live, ${liveRate} appends/s`, 'ms append→consumer (p99)', reason),
+        notRun(scenario, `live, ${liveRate} appends/s`, 'ms append→consumer (p99)', reason, delayTarget(NaN)),
       ];
     }
     const withTopic = async <T>(work: (topic: string, dir: string) => Promise<T>): Promise<T> => {
@@ -129,6 +134,7 @@ export const relayScenario: Scenario = {
         peakRssMb: Math.max(...rss),
         ratio: `${Math.round((100 * summarize(rates).median) / limit.median)}% of the limit`,
         note: `${events.toLocaleString('en-US')} events (timed from the first ack), ${Math.round(summarize(cpuPerEvent).median)} µs CPU/event; acks=all, idempotent, ${partitions} partitions; no baseline`,
+        target: catchUpTarget(summarize(rates).median),
       };
 
       const seconds = smoke ? 3 : 20;
@@ -153,6 +159,7 @@ export const relayScenario: Scenario = {
         p50Ms: summarize(p50s).median,
         p99Ms: summarize(p99s).median,
         note: `${seconds} s of one-event appends to ${partitions}-partition topic; relay in the appending process; no baseline`,
+        target: delayTarget(summarize(p99s).median),
       };
       return [catchUp, limit, latency];
     } finally {
