@@ -9,7 +9,7 @@
 // milliseconds; so are two questions of the mix, for their latency without queueing, and two recent
 // windows. The API remembers analytics answers until its projections commit again (AnalyticsMemo), so
 // the mix is run a last time while deal commands are written, for what it costs when the answers keep
-// changing.
+// changing, overall and question by question.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { percentile } from '@deals/projections';
@@ -297,14 +297,17 @@ export const queriesScenario: Scenario = {
         runLoad({ url: api.url.origin, key: salesKey, clients: 16, seconds, warmupSeconds: warmup, ratePerSecond: writeRate }),
       ]);
       const writing = [...written.results.values()];
+      const whileWriting = `mix, ${clients} clients, ${writeRate} commands/s written`;
       figures.push(
         figure(
           scenario,
-          `mix, ${clients} clients, ${writeRate} commands/s written`,
+          whileWriting,
           [sample(writing.flatMap((result) => result.latencies), written.seconds, writing.reduce((sum, result) => sum + result.errors, 0))],
           `${note}; a commit makes the scopes it changed be read again; commands ${load.okPerSecond.toFixed(0)}/s answered, p99 ${load.p99Ms.toFixed(0)} ms`,
         ),
       );
+      // Each question's own latency while the answers keep changing: which of them the writes slow.
+      for (const [name, result] of written.results) figures.push(figure(`  ${name}`, whileWriting, [sample(result.latencies, written.seconds, result.errors)], note));
       return figures;
     } finally {
       await api.stop();
