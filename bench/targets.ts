@@ -26,8 +26,8 @@ export interface Verdict {
   readonly goal: string;
   /** Each bound: its value and limit. */
   readonly measured: string;
-  /** Every bound held (true), one failed (false), or none failed but one could not be measured (undefined). */
-  readonly met: boolean | undefined;
+  /** Every bound held (true), one failed (false), or none failed but one could not be measured (null, so that the JSON keeps it). */
+  readonly met: boolean | null;
 }
 
 export const atLeast = (name: string, unit: string, value: number | undefined, limit: number): Bound => ({ name, unit, value, atLeast: limit });
@@ -58,7 +58,7 @@ function describe(bound: Bound): string {
 
 export function verdictOf(scenario: string, variant: string, target: Target): Verdict {
   const measured = target.bounds.filter(measuredHere);
-  const met = measured.some((bound) => !holds(bound)) ? false : measured.length === target.bounds.length ? true : undefined;
+  const met = measured.some((bound) => !holds(bound)) ? false : measured.length === target.bounds.length ? true : null;
   return { scenario, variant, goal: target.goal, measured: target.bounds.map(describe).join('; '), met };
 }
 
@@ -76,6 +76,6 @@ export function verdicts(figures: ReadonlyArray<{ readonly scenario: string; rea
   });
 }
 
-export function metWord(met: boolean | undefined): string {
-  return met === undefined ? 'not measured' : met ? 'yes' : 'no';
+export function metWord(met: boolean | null): string {
+  return met === null ? 'not measured' : met ? 'yes' : 'no';
 }
