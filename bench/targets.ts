@@ -48,12 +48,18 @@ function amount(value: number): string {
   return Math.abs(value) >= 100 ? Math.round(value).toLocaleString('en-US') : Number(value.toPrecision(3)).toLocaleString('en-US');
 }
 
-const withUnit = (value: number, unit: string): string => (unit === 'x' || unit === '%' ? `${amount(value)}${unit}` : `${amount(value)} ${unit}`);
+const joinUnit = (text: string, unit: string): string => (unit === 'x' || unit === '%' ? `${text}${unit}` : `${text} ${unit}`);
+const withUnit = (value: number, unit: string): string => joinUnit(amount(value), unit);
 
 function describe(bound: Bound): string {
-  const limit = bound.atLeast !== undefined ? `≥ ${withUnit(bound.atLeast, bound.unit)}` : `≤ ${withUnit(bound.atMost!, bound.unit)}`;
+  const edge = bound.atLeast ?? bound.atMost!;
+  const limit = `${bound.atLeast !== undefined ? '≥' : '≤'} ${withUnit(edge, bound.unit)}`;
   if (!measuredHere(bound)) return `${bound.name}: not measured (${limit})`;
-  return `${bound.name} ${withUnit(bound.value, bound.unit)} (${limit}) ${holds(bound) ? 'ok' : 'missed'}`;
+  const ok = holds(bound);
+  let shown = withUnit(bound.value, bound.unit);
+  // A value that misses by less than the rounding shows enough digits not to read as the limit itself.
+  if (!ok && shown === withUnit(edge, bound.unit)) shown = joinUnit(String(Number(bound.value.toPrecision(9))), bound.unit);
+  return `${bound.name} ${shown} (${limit}) ${ok ? 'ok' : 'missed'}`;
 }
 
 export function verdictOf(scenario: string, variant: string, target: Target): Verdict {

@@ -24,6 +24,11 @@ describe('benchmark targets checked against the figures of a run', () => {
     expect(verdict.measured).toBe('vs Emmett-PostgreSQL 5.06x (≥ 5x) ok; share of bare node:http 31% (≥ 30%) ok; p99 42.8 ms (≤ 25 ms) missed');
   });
 
+  it('given a value that misses by less than the rounding, when checked, then it is shown with the digits that tell it from the limit', () => {
+    expect(verdictOf('s', 'v', { goal: 'g', bounds: [atLeast('vs Emmett-PostgreSQL', 'x', 4.9996, 5)] }).measured).toBe('vs Emmett-PostgreSQL 4.9996x (≥ 5x) missed');
+    expect(verdictOf('s', 'v', { goal: 'g', bounds: [p99AtMost(20.0004, 20)] }).measured).toBe('p99 20.0004 ms (≤ 20 ms) missed');
+  });
+
   it('given a value exactly at its limit, when checked, then the bound holds', () => {
     expect(verdictOf('s', 'v', { goal: 'g', bounds: [atLeast('rate', 'events/s', 100_000, 100_000), atMost('p99', 'ms', 25, 25)] }).met).toBe(true);
   });
