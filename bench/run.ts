@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(),
     when: new Date().toISOString(),
   };
-  const sized: Array<{ readonly events: number; readonly byScenario: ReadonlyMap<string, Figure[]> }> = [];
+  const sized: Array<{ readonly events: number; readonly byScenario: ReadonlyMap<string, Figure[]>; readonly checked: readonly Verdict[] }> = [];
   for (const size of growth ? growthSizes(events, minimumEvents) : [events]) {
     const eventsFile = join(root, '.bench', 'data', `events-${size}.sqlite`);
     console.error(`Data set: about ${size} events (${eventsFile})`);
@@ -94,12 +94,13 @@ async function main(): Promise<void> {
       byScenario.set(scenario.name, await scenario.run(context));
     }
     console.log(`\n${dataset.events.toLocaleString('en-US')} events; ${runs} run(s) each; ${machine.cores} cores, Node ${machine.node}, commit ${machine.commit}\n`);
-    console.log(table([...byScenario.values()].flat()));
-    const checked = verdicts([...byScenario.values()].flat());
+    const figures = [...byScenario.values()].flat();
+    console.log(table(figures));
+    const checked = verdicts(figures);
     const caveat = size === targetEvents ? '' : `. Measured on ${dataset.events.toLocaleString('en-US')} events, not the 1M the targets name: indicative only`;
     console.log(`\nTargets (issue #5; docs/performance.md): ${summary(checked)}${caveat}\n`);
     console.log(verdictTable(checked));
-    sized.push({ events: dataset.events, byScenario });
+    sized.push({ events: dataset.events, byScenario, checked });
   }
   const growthFigures = growth
     ? chosen.flatMap((scenario) => growthRows(scenario.growth!, sized.map(({ events: size, byScenario }) => ({ events: size, figures: byScenario.get(scenario.name) ?? [] }))))
@@ -111,10 +112,7 @@ async function main(): Promise<void> {
   const out = join(root, '.bench', 'results');
   mkdirSync(out, { recursive: true });
   const file = join(out, `bench-${machine.when.replace(/[:.]/g, '-')}.json`);
-  const results = sized.map(({ events: size, byScenario }) => {
-    const figures = [...byScenario.values()].flat();
-    return { dataset: { events: size, runs }, figures, verdicts: verdicts(figures) };
-  });
+  const results = sized.map(({ events: size, byScenario, checked }) => ({ dataset: { events: size, runs }, figures: [...byScenario.values()].flat(), verdicts: checked }));
   const json = growth ? { machine, runs: results, growth: growthFigures } : { machine, ...results[0] };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   console.log(`\nResults: ${file}`);
