@@ -484,7 +484,9 @@ export function scopeCounters(counters: Readonly<Record<string, number>>): Scope
   const fields = new Map<string, number>();
   const bins = new Map<DurationStat, Map<number, number>>();
   const sums = new Map<DurationStat, number>();
-  for (const [name, value] of Object.entries(counters)) {
+  // for…in rather than Object.entries: no pair per field, of the several hundred a scope's totals hold.
+  for (const name in counters) {
+    const value = counters[name]!;
     const hash = name.indexOf('#');
     if (hash < 0) {
       fields.set(name, value);
@@ -725,14 +727,25 @@ async function valuesAt(
 ): Promise<(position: number) => number> {
   const values = new Map<number, number>();
   await Promise.all(
-    positions.map(async (position) => {
-      const reverse = count - 1 - position < position;
-      const [score] = await store.scores(index, { min, max, reverse, offset: reverse ? count - 1 - position : position, limit: 1 });
-      if (score === undefined) throw new TornAggregates(`${stat} holds fewer values in [${min}, ${max}] than its histogram counts`);
-      values.set(position, score);
+    adjacentRuns(positions).map(async ({ first, last }) => {
+      const reverse = count - 1 - last < first;
+      const scores = await store.scores(index, { min, max, reverse, offset: reverse ? count - 1 - last : first, limit: last - first + 1 });
+      if (scores.length <= last - first) throw new TornAggregates(`${stat} holds fewer values in [${min}, ${max}] than its histogram counts`);
+      scores.forEach((score, i) => values.set(reverse ? last - i : first + i, score));
     }),
   );
   return (position) => values.get(position)!;
+}
+
+/** Positions as runs of adjacent ones (an even count's median is two): one read per run. */
+export function adjacentRuns(positions: readonly number[]): Array<{ readonly first: number; readonly last: number }> {
+  const runs: Array<{ first: number; last: number }> = [];
+  for (const position of [...new Set(positions)].sort((a, b) => a - b)) {
+    const run = runs.at(-1);
+    if (run !== undefined && run.last + 1 === position) run.last = position;
+    else runs.push({ first: position, last: position });
+  }
+  return runs;
 }
 
 /**

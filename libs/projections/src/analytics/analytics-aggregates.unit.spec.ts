@@ -2,6 +2,7 @@ import { seededRandom } from '@deals/platform';
 import type { StoredDealEvent } from '@deals/deal-streams';
 import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
 import {
+  adjacentRuns,
   analyticsActiveIndex,
   analyticsActivityCounter,
   analyticsKeptCounter,
@@ -547,6 +548,24 @@ describe('histogram bins', () => {
       expect(sub).toBeGreaterThanOrEqual(0);
       expect(sub).toBeLessThan(64);
     }
+  });
+});
+
+describe('the positions a percentile reads', () => {
+  it('given an even count\'s median and a p90, when grouped, then adjacent positions share one read', () => {
+    expect(adjacentRuns([49, 50, 89, 90])).toEqual([
+      { first: 49, last: 50 },
+      { first: 89, last: 90 },
+    ]);
+  });
+
+  it('given positions out of order, repeated and apart, when grouped, then each run is sorted and each position read once', () => {
+    expect(adjacentRuns([7, 3, 4, 4, 9, 8, 0])).toEqual([
+      { first: 0, last: 0 },
+      { first: 3, last: 4 },
+      { first: 7, last: 9 },
+    ]);
+    expect(adjacentRuns([])).toEqual([]);
   });
 });
 

@@ -280,13 +280,14 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   }
 
   async counters(counter: string, fields?: readonly string[]): Promise<Record<string, number>> {
-    const result: Record<string, number> = {};
     const named = fields && counterFields(fields);
-    if (named?.length === 0) return result;
+    if (named?.length === 0) return {};
     this.snapshot();
-    const rows = named ? this.statements.counterFields.all(counter, JSON.stringify(named)) : this.statements.counters.all(counter);
-    for (const [field, value] of rows) result[field] = roundCounter(value);
-    return result;
+    // An aggregate: one row, `{}` when the hash has no fields.
+    const json = named ? this.statements.counterFields.get(counter, JSON.stringify(named)) : this.statements.counters.get(counter);
+    const values = JSON.parse(json!) as Record<string, number>;
+    for (const field in values) values[field] = roundCounter(values[field]!);
+    return values;
   }
 
   async range(index: string, options: RangeOptions): Promise<IndexEntry[]> {

@@ -77,10 +77,12 @@ export function prepareStatements(db: Database.Database) {
         'SELECT rowid, id, json FROM documents WHERE collection = ? AND rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?',
       )
       .raw(true),
-    counters: db.prepare<[string], [field: string, value: number]>('SELECT field, value FROM counters WHERE counter = ?').raw(true),
+    // A hash as one JSON object: SQLite builds it and JSON.parse makes the object, half the cost of a
+    // row per field turned into JavaScript values one by one (a scope's totals hold several hundred).
+    counters: db.prepare<[string], string>('SELECT json_group_object(field, value) FROM counters WHERE counter = ?').pluck(),
     counterFields: db
-      .prepare<[string, string], [field: string, value: number]>('SELECT field, value FROM counters WHERE counter = ? AND field IN (SELECT value FROM json_each(?))')
-      .raw(true),
+      .prepare<[string, string], string>('SELECT json_group_object(field, value) FROM counters WHERE counter = ? AND field IN (SELECT value FROM json_each(?))')
+      .pluck(),
     rangeForwards: range('', 'ASC'),
     rangeForwardsAfter: range('AND (score, member) > (@score, @member)', 'ASC'),
     rangeBackwards: range('', 'DESC'),
