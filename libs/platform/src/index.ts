@@ -8,3 +8,4 @@ export * from './redis-connection';
 export * from './seeded-random';
 export * from './sqlite-wal';
 export * from './thread-entry';
+export * from './turn-shared';

@@ -1,6 +1,6 @@
 import type { EventStore } from '@deals/event-store';
 import { FencedReadModelStore, LeaderElection, type LeaderElectionStatus, type LeaseStore } from '@deals/leases';
-import type { AppConfig } from '@deals/platform';
+import { type AppConfig, TurnShared } from '@deals/platform';
 import { ProjectionRunner, type ProjectionStatus } from '@deals/projections';
 import type { ReadModelStore } from '@deals/read-models';
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
@@ -33,6 +33,7 @@ export class ProjectionStatusService implements OnApplicationBootstrap, BeforeAp
   /** Idle until this process leads; replaced at each term, so a term starts from the stored checkpoints. */
   private runners: ReadonlyMap<string, ProjectionRunner>;
   readonly election: LeaderElection | undefined;
+  private readonly statusesThisTurn = new TurnShared<string, ProjectionStatus>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly eventStore: EventStore,
@@ -83,8 +84,10 @@ export class ProjectionStatusService implements OnApplicationBootstrap, BeforeAp
     await this.election?.stop();
   }
 
+  /** Every answer read from a projection reports its lag: the answers of one turn share one read of it. */
   async status(projection: string): Promise<ProjectionStatus> {
-    return this.runner(projection).status();
+    const runner = this.runner(projection);
+    return this.statusesThisTurn.get(projection, () => runner.status());
   }
 
   async statuses(): Promise<ProjectionStatus[]> {
