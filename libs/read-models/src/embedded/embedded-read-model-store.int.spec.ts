@@ -10,6 +10,7 @@ import type { ReadModelChange } from '../read-model-store.port';
 import { CatchUpThread } from './catch-up-thread';
 import { describeReadModelStoreConformance } from '../testing/read-model-store-conformance';
 import { EmbeddedReadModelStore } from './embedded-read-model-store';
+import { prepareStatements } from './embedded-statements';
 
 describeReadModelStoreConformance('embedded', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'read-models-'));
@@ -337,6 +338,17 @@ describe('embedded read-model store, documents kept between reads', () => {
       outside.close();
     }
     expect(await read('d0', 'd8191')).toEqual([{ n: 8 }, { n: 8 }]);
+  });
+
+  it('reads the bounds of the log from its two ends, never a scan of the rows it keeps', () => {
+    const db = new Database(file, { readonly: true });
+    try {
+      const plan = db.prepare(`EXPLAIN QUERY PLAN ${prepareStatements(db).changeBounds.source}`).all() as Array<{ detail: string }>;
+      expect(plan.map(({ detail }) => detail)).toEqual(expect.arrayContaining([expect.stringMatching(/^SEARCH document_changes/)]));
+      expect(plan.filter(({ detail }) => /^SCAN document_changes/.test(detail))).toEqual([]);
+    } finally {
+      db.close();
+    }
   });
 
   it('hands the same frozen document to every frozen read until it changes', async () => {

@@ -70,7 +70,11 @@ export function prepareStatements(db: Database.Database) {
     changesAfter: db.prepare<[number, number], [seq: number, collection: string, id: string]>(
       'SELECT seq, collection, id FROM document_changes WHERE seq > ? ORDER BY seq LIMIT ?',
     ).raw(true),
-    changeBounds: db.prepare<[], [oldest: number | null, newest: number | null]>('SELECT min(seq), max(seq) FROM document_changes').raw(true),
+    // Each bound its own subquery: SQLite seeks a lone min() or max() at the table's end, but a query
+    // asking both scans every row, and the log keeps 65,536 (every reading turn asks, under writes).
+    changeBounds: db
+      .prepare<[], [oldest: number | null, newest: number | null]>('SELECT (SELECT min(seq) FROM document_changes), (SELECT max(seq) FROM document_changes)')
+      .raw(true),
     lastWritten: db.prepare<[string], number | null>('SELECT max(rowid) FROM documents WHERE collection = ?').pluck(),
     page: db
       .prepare<[string, number, number, number], [rowid: number, id: string, json: string]>(
