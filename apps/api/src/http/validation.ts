@@ -52,6 +52,8 @@ class RequestValidationPipe extends ValidationPipe {
   }
 
   private async validQuery(value: object, metadata: ArgumentMetadata): Promise<unknown> {
+    // A parameter of no class of ours is handed over as it came (the request's own object): not kept.
+    if (!this.toValidate(metadata)) return super.transform(value, metadata);
     const key = JSON.stringify(value);
     let valid = this.validQueries.get(metadata.metatype);
     const known = valid?.get(key);

@@ -43,6 +43,16 @@ describe('request validation, query strings', () => {
     expect(JSON.stringify(first)).toContain('limit must be a whole number from 1 to 200');
   });
 
+  it('given query parameters of no class of ours, when validated, then they are handed over as they came and not kept', async () => {
+    const pipe = createValidationPipe();
+    const given = { owner: 'owner-07' };
+
+    const handed = await pipe.transform(given, { type: 'query', metatype: Object, data: '' });
+
+    expect(handed).toBe(given);
+    expect(Object.isFrozen(given)).toBe(false);
+  });
+
   it('given a parameter given twice, when validated after the same parameter given once, then the repetition is refused', async () => {
     const pipe = createValidationPipe();
     await pipe.transform({ owner: 'owner-07' }, query);
