@@ -436,7 +436,7 @@ function rememberedFigures(store: ReadModelStore, memo: AnalyticsMemo, revisions
         return figuresOfTotals(store, totals.slice(0, scopes.length), events && totals.slice(scopes.length), group);
       },
       async () => {
-        const now = await revisionsOf(store);
+        const now = await revisionsOf(store, read);
         return now?.generation === revisions.generation ? now.of(read) : undefined;
       },
     );
