@@ -71,7 +71,7 @@ export function prepareStatements(db: Database.Database) {
       'SELECT seq, collection, id FROM document_changes WHERE seq > ? ORDER BY seq LIMIT ?',
     ).raw(true),
     // Each bound its own subquery: SQLite seeks a lone min() or max() at the table's end, but a query
-    // asking both scans every row, and the log keeps 65,536 (every reading turn asks, under writes).
+    // asking both scans every row, and the log keeps up to 65,536 (every turn that reads a document asks).
     changeBounds: db
       .prepare<[], [oldest: number | null, newest: number | null]>('SELECT (SELECT min(seq) FROM document_changes), (SELECT max(seq) FROM document_changes)')
       .raw(true),
