@@ -219,17 +219,18 @@ export class RedisReadModelStore implements ReadModelStore {
   async counters(counter: string, fields?: readonly string[]): Promise<Record<string, number>> {
     const key = this.key(kinds.counter, counter);
     const named = fields && counterFields(fields);
-    const result: Record<string, number> = {};
+    const entries: [string, number][] = [];
     if (named === undefined) {
-      for (const [field, value] of Object.entries(await this.redis.hgetall(key))) result[field] = roundCounter(Number(value));
+      for (const [field, value] of Object.entries(await this.redis.hgetall(key))) entries.push([field, roundCounter(Number(value))]);
     } else if (named.length > 0) {
       const values = await this.redis.hmget(key, ...named);
       named.forEach((field, index) => {
         const value = values[index];
-        if (value !== null && value !== undefined) result[field] = roundCounter(Number(value));
+        if (value !== null && value !== undefined) entries.push([field, roundCounter(Number(value))]);
       });
     }
-    return result;
+    // fromEntries defines each field as its own, where assignment would let `__proto__` set the prototype.
+    return Object.fromEntries(entries);
   }
 
   async range(index: string, options: RangeOptions): Promise<IndexEntry[]> {

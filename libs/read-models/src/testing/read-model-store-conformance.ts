@@ -389,6 +389,19 @@ export function describeReadModelStoreConformance(
         expect(await store.counters(`${p}:other`, fields)).toEqual({ 'f:1': 5 });
       });
 
+      it('reads a field named like an object property as a field of its own', async () => {
+        const p = projectionName();
+        await store.commit(p, [increment(`${p}:totals`, '__proto__', 2), increment(`${p}:totals`, 'constructor', 3)], checkpointAt(1n));
+
+        for (const read of [await store.counters(`${p}:totals`), await store.counters(`${p}:totals`, ['__proto__', 'constructor', 'toString'])]) {
+          expect(Object.getPrototypeOf(read)).toBe(Object.prototype);
+          expect(Object.entries(read).sort()).toEqual([
+            ['__proto__', 2],
+            ['constructor', 3],
+          ]);
+        }
+      });
+
       it('refuses field names that are not strings', async () => {
         await expect(store.counters(`${projectionName()}:totals`, [1] as unknown as string[])).rejects.toThrow(TypeError);
       });
