@@ -53,7 +53,7 @@ export class FencedReadModelStore implements ReadModelStore {
     return this.inner.scan(collection, options);
   }
 
-  counters(counter: string, fields?: readonly string[]): Promise<Record<string, number>> {
+  counters(counter: string, fields?: readonly string[]): Promise<Readonly<Record<string, number>>> {
     return this.inner.counters(counter, fields);
   }
 

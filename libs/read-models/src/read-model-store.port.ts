@@ -113,9 +113,10 @@ export interface ReadModelStore {
   /**
    * The fields of a counter hash ({} when absent), rounded to six decimals to hide floating-point
    * noise: all of them, or only those named in `fields` that exist, so that a caller needing a few
-   * fields of a wide hash does not read the rest.
+   * fields of a wide hash does not read the rest. Read-only: an adapter may hand every reader the
+   * same object until the hash changes.
    */
-  counters(counter: string, fields?: readonly string[]): Promise<Record<string, number>>;
+  counters(counter: string, fields?: readonly string[]): Promise<Readonly<Record<string, number>>>;
 
   range(index: string, options: RangeOptions): Promise<IndexEntry[]>;
 

@@ -22,7 +22,7 @@ class CountingStore extends InMemoryReadModelStore {
   /** The change months' sub-bin counts read (analytics:f:change:<YYYY-MM>:<stat>:<bin>), by month. */
   readonly subBinsRead: string[] = [];
 
-  override async counters(counter: string, fields?: readonly string[]): Promise<Record<string, number>> {
+  override async counters(counter: string, fields?: readonly string[]): Promise<Readonly<Record<string, number>>> {
     if (counter.startsWith('analytics:f:change:')) this.subBinsRead.push(counter.slice('analytics:f:change:'.length, 'analytics:f:change:YYYY-MM'.length));
     if (counter.startsWith('analytics:t:')) {
       this.counterReads++;

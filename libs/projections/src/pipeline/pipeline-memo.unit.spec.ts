@@ -18,7 +18,7 @@ class CountingStore extends InMemoryReadModelStore {
   duringNextRead: (() => Promise<void>) | undefined;
   commits = 0;
 
-  override async counters(counter: string, fields?: readonly string[]): Promise<Record<string, number>> {
+  override async counters(counter: string, fields?: readonly string[]): Promise<Readonly<Record<string, number>>> {
     this.reads++;
     const during = this.duringNextRead;
     this.duringNextRead = undefined;

@@ -85,7 +85,7 @@ async function afterUpgrade(file: string, check: (store: EmbeddedReadModelStore)
   } finally {
     await store.close();
   }
-  expect(userVersion(file)).toBe(6);
+  expect(userVersion(file)).toBe(7);
 }
 
 describe('embedded read-model store, on a file of schema version 1', () => {
@@ -261,6 +261,104 @@ describe('embedded read-model store, on a file of schema version 5', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('embedded read-model store, on a file of schema version 6', () => {
+  // Version 6: counters without stamps.
+  const file = olderFile('read-models-v6-', `
+      ${unchangedTables}
+      CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE) STRICT;
+      CREATE TABLE index_entries (projection_id INTEGER NOT NULL, member TEXT NOT NULL, name_id INTEGER NOT NULL, score REAL NOT NULL,
+        PRIMARY KEY (projection_id, member, name_id)) STRICT, WITHOUT ROWID;
+      CREATE INDEX index_entries_by_score ON index_entries (name_id, score, member);
+      CREATE TABLE staging (projection TEXT PRIMARY KEY, changes INTEGER NOT NULL DEFAULT 0) STRICT, WITHOUT ROWID;
+      CREATE TABLE staged_index_entries (seq INTEGER PRIMARY KEY, name_id INTEGER NOT NULL, member TEXT NOT NULL, score REAL) STRICT;
+      CREATE TABLE document_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, collection TEXT NOT NULL, id TEXT NOT NULL) STRICT;
+      CREATE INDEX documents_in_write_order ON documents (collection);
+      INSERT INTO counters VALUES ('p:totals', 'n', 2), ('p:totals', 'm', 5);
+      INSERT INTO checkpoints VALUES ('p', '7', '7', 7, '2026-01-01T00:00:00.000Z');
+      PRAGMA user_version = 6;
+    `);
+
+  it('keeps every counter, and a hash read before a commit reads the commit\'s change after it', async () => {
+    await afterUpgrade(file(), async (store) => {
+      expect(await store.counters('p:totals')).toEqual({ n: 2, m: 5 });
+      await store.commit('p', [{ kind: 'increment', counter: 'p:totals', field: 'n', by: 1 }], checkpoint(8n));
+      expect(await store.counters('p:totals')).toEqual({ n: 3, m: 5 });
+    });
+  });
+});
+
+describe('embedded read-model store, counter hashes kept between reads', () => {
+  const fileFor = freshFile('read-models-counters-');
+  let reader: EmbeddedReadModelStore;
+  let writer: EmbeddedReadModelStore;
+
+  beforeEach(() => {
+    const file = fileFor();
+    reader = EmbeddedReadModelStore.open(file);
+    writer = EmbeddedReadModelStore.open(file);
+  });
+  afterEach(async () => {
+    await reader.close();
+    await writer.close();
+  });
+
+  const increment = (counter: string, field: string, by: number): ReadModelChange => ({ kind: 'increment', counter, field, by });
+  /** A hash as the reader reads it in a turn of its own, as a reader in another process would. */
+  async function read(counter: string): Promise<Readonly<Record<string, number>>> {
+    await setImmediate();
+    return reader.counters(counter);
+  }
+
+  it('given hashes a reader has read, when another connection changes some fields and adds others, then the reader reads each hash as it now is', async () => {
+    const fields = Array.from({ length: 300 }, (_, i) => increment('p:a', `f${i}`, i));
+    await writer.commit('p', [...fields, increment('p:b', 'n', 1)], checkpoint(1n));
+    expect(await read('p:a')).toEqual(Object.fromEntries(fields.map((change, i) => [`f${i}`, i])));
+    expect(await read('p:b')).toEqual({ n: 1 });
+    await writer.commit('p', [increment('p:a', 'f7', 0.5), increment('p:a', 'f299', -299), increment('p:a', 'new', 2)], checkpoint(2n));
+    await writer.commit('p', [increment('p:b', 'n', 1)], checkpoint(3n));
+    expect(await read('p:a')).toEqual({ ...Object.fromEntries(fields.map((change, i) => [`f${i}`, i])), f7: 7.5, f299: 0, new: 2 });
+    expect(await read('p:b')).toEqual({ n: 2 });
+  });
+
+  it('given a hash a reader has read, when a catch-up commit changes it, then the reader reads the change', async () => {
+    await writer.commit('p', [increment('p:a', 'n', 1)], checkpoint(1n));
+    expect(await read('p:a')).toEqual({ n: 1 });
+    await writer.commit('p', [increment('p:a', 'n', 1), increment('p:a', 'm', 1)], checkpoint(2n), { catchingUp: true });
+    await writer.settle('p');
+    expect(await read('p:a')).toEqual({ n: 2, m: 1 });
+  });
+
+  it('given a hash a reader has read, when a reset deletes its fields and a commit writes some again, then the reader reads only those', async () => {
+    await writer.commit('p', [increment('p:a', 'n', 1), increment('p:a', 'm', 1)], checkpoint(1n));
+    expect(await read('p:a')).toEqual({ n: 1, m: 1 });
+    await writer.reset('p');
+    await writer.commit('p', [increment('p:a', 'n', 5)], checkpoint(1n));
+    expect(await read('p:a')).toEqual({ n: 5 });
+  });
+
+  it('reads one state within a turn: a commit of another connection shows from the next turn on', async () => {
+    await writer.commit('p', [increment('p:a', 'n', 1)], checkpoint(1n));
+    await setImmediate();
+    expect(await reader.counters('p:a')).toEqual({ n: 1 });
+    await writer.commit('p', [increment('p:a', 'n', 1)], checkpoint(2n));
+    expect(await reader.counters('p:a')).toEqual({ n: 1 });
+    expect(await read('p:a')).toEqual({ n: 2 });
+  });
+
+  it('hands the same frozen hash to every whole read until it changes', async () => {
+    await writer.commit('p', [increment('p:a', 'n', 1), increment('p:b', 'n', 1)], checkpoint(1n));
+    const first = await read('p:a');
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(await read('p:a')).toBe(first);
+    await writer.commit('p', [increment('p:b', 'n', 1)], checkpoint(2n));
+    expect(await read('p:a')).toBe(first);
+    await writer.commit('p', [increment('p:a', 'n', 1)], checkpoint(3n));
+    const changed = await read('p:a');
+    expect(changed).not.toBe(first);
+    expect(changed).toEqual({ n: 2 });
   });
 });
 

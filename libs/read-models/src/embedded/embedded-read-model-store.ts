@@ -30,13 +30,15 @@ import { CatchUpThread } from './catch-up-thread';
 import { prepareStatements, type RangeParams, type Statements } from './embedded-statements';
 import { EmbeddedWrites, everyDocument, scoreIndex, useReadModelPragmas } from './embedded-writes';
 
-const schemaVersion = 6;
+const schemaVersion = 7;
 const defaultScanPageSize = 500;
 /**
  * Documents a connection keeps between reads: about 10 MB of deals' timelines and pipeline rows as
  * JSON, and up to about 15 MB more for those read frozen, parsed (20,000 timelines: 11 MB, 16 MB).
  */
 const cachedDocuments = 20_000;
+/** Counter hashes a connection keeps between reads: a scope's totals hold about 500 fields. */
+const cachedCounters = 1_024;
 /** How many change rows a reader applies one by one before it drops everything instead. */
 const maxChangesApplied = 10_000;
 /** A document's key in a connection's document cache. */
@@ -106,6 +108,16 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   /** True once this turn's read transaction has applied the log to documentCache. */
   private cacheCurrent = false;
 
+  /**
+   * Whole counter hashes as read, frozen, each with the stamp it is current at. A commit stamps every
+   * field it changes, so a hash read again costs only the fields stamped since, not its several
+   * hundred (the analytics totals of the scopes a commit changed, read again by the next question).
+   */
+  private readonly counterCache = new RecentMap<string, CachedCounters>(cachedCounters);
+  /** counter_stamps as this turn's read transaction sees it, once read. */
+  private turnStamp: number | undefined;
+  private seenResets = 0;
+
   /** Catch-up commits, on a thread of their own once the first comes. */
   private readonly catchUps: CatchUpThread;
 
@@ -134,6 +146,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
       migrateFromVersion3(db);
       migrateFromVersion4(db);
       migrateFromVersion5(db);
+      migrateFromVersion6(db);
       ensureSqliteSchema(db, path, schemaVersion, schema);
       return new EmbeddedReadModelStore(db, path);
     } catch (error) {
@@ -179,6 +192,7 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     if (!this.reading) return;
     this.reading = false;
     this.cacheCurrent = false;
+    this.turnStamp = undefined;
     if (this.db.inTransaction) this.statements.endRead.run();
   };
 
@@ -279,15 +293,36 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     }
   }
 
-  async counters(counter: string, fields?: readonly string[]): Promise<Record<string, number>> {
+  async counters(counter: string, fields?: readonly string[]): Promise<Readonly<Record<string, number>>> {
     const named = fields && counterFields(fields);
     if (named?.length === 0) return {};
     this.snapshot();
-    // An aggregate: one row, `{}` when the hash has no fields.
-    const json = named ? this.statements.counterFields.get(counter, JSON.stringify(named)) : this.statements.counters.get(counter);
-    const values = JSON.parse(json!) as Record<string, number>;
-    for (const field in values) values[field] = roundCounter(values[field]!);
+    if (named) return counterValues(this.statements.counterFields.get(counter, JSON.stringify(named))!);
+    const stamp = this.counterStamp();
+    const cached = this.counterCache.get(counter);
+    if (cached?.stamp === stamp) return cached.values;
+    let values: Readonly<Record<string, number>>;
+    if (cached === undefined) values = Object.freeze(counterValues(this.statements.counters.get(counter)!));
+    else {
+      const changed = counterValues(this.statements.countersSince.get(counter, cached.stamp)!);
+      // Spread, not assignment: a field named `__proto__` stays a field.
+      values = Object.keys(changed).length === 0 ? cached.values : Object.freeze({ ...cached.values, ...changed });
+    }
+    // Within this snapshot every field stamped up to `stamp` has been read: the next read needs only later ones.
+    this.counterCache.set(counter, { stamp, values });
     return values;
+  }
+
+  /** The latest counter stamp this turn's snapshot holds; a reset since the cache was filled empties it (deleted fields carry no stamp). */
+  private counterStamp(): number {
+    if (this.turnStamp !== undefined) return this.turnStamp;
+    const [latest, resets] = this.statements.counterStamps.get()!;
+    if (resets !== this.seenResets) {
+      this.counterCache.clear();
+      this.seenResets = resets;
+    }
+    this.turnStamp = latest;
+    return latest;
   }
 
   async range(index: string, options: RangeOptions): Promise<IndexEntry[]> {
@@ -437,6 +472,17 @@ CREATE TABLE document_changes (
 ) STRICT;
 `;
 
+// The stamp of the latest commit that changed counters (each field it changed carries it), and the
+// resets that deleted some: what each connection's counter cache follows (EmbeddedReadModelStore.counters).
+const counterStamps = `
+CREATE TABLE counter_stamps (
+  only   INTEGER PRIMARY KEY CHECK (only = 0),
+  latest INTEGER NOT NULL,
+  resets INTEGER NOT NULL
+) STRICT;
+INSERT INTO counter_stamps (only, latest, resets) VALUES (0, 0, 0);
+`;
+
 const schema = `
 CREATE TABLE documents (
   collection TEXT NOT NULL,
@@ -450,8 +496,10 @@ CREATE TABLE counters (
   counter TEXT NOT NULL,
   field   TEXT NOT NULL,
   value   REAL NOT NULL,
+  stamp   INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (counter, field)
 ) STRICT, WITHOUT ROWID;
+${counterStamps}
 ${indexTables}
 ${stagingTables}
 -- Positions as decimal text: they are 64-bit unsigned in EventStoreDB, beyond what a JS number holds.
@@ -546,6 +594,14 @@ function migrateFromVersion5(db: Database.Database): void {
   }).immediate();
 }
 
+/** Version 6 kept no stamps on counters: every field gets 0, older than any commit's. */
+function migrateFromVersion6(db: Database.Database): void {
+  db.transaction(() => {
+    if (Number(db.pragma('user_version', { simple: true })) !== 6) return;
+    db.exec(`ALTER TABLE counters ADD COLUMN stamp INTEGER NOT NULL DEFAULT 0; ${counterStamps} PRAGMA user_version = 7;`);
+  }).immediate();
+}
+
 /** The projection that owns a name: what comes before its first colon. */
 function owner(name: string): string {
   return name.slice(0, Math.max(0, name.indexOf(':')));
@@ -553,6 +609,19 @@ function owner(name: string): string {
 
 function parse(json: string): JsonObject {
   return JSON.parse(json) as JsonObject;
+}
+
+/** A counter hash read as one JSON object (an aggregate: `{}` when it has no fields), rounded as every read is. */
+function counterValues(json: string): Record<string, number> {
+  const values = JSON.parse(json) as Record<string, number>;
+  for (const field in values) values[field] = roundCounter(values[field]!);
+  return values;
+}
+
+/** A counter hash as counterCache keeps it: current up to the stamp. */
+interface CachedCounters {
+  readonly stamp: number;
+  readonly values: Readonly<Record<string, number>>;
 }
 
 /** A document as documentCache keeps it: its JSON, and the frozen object frozen reads share. */

@@ -43,10 +43,13 @@ export function prepareStatements(db: Database.Database) {
        ON CONFLICT (collection, id) DO UPDATE SET json = excluded.json`,
     ),
     deleteDocument: db.prepare<[string, string]>('DELETE FROM documents WHERE collection = ? AND id = ?'),
-    increment: db.prepare<[string, string, number]>(
-      `INSERT INTO counters (counter, field, value) VALUES (?, ?, ?)
-       ON CONFLICT (counter, field) DO UPDATE SET value = value + excluded.value`,
+    increment: db.prepare<[string, string, number, number]>(
+      `INSERT INTO counters (counter, field, value, stamp) VALUES (?, ?, ?, ?)
+       ON CONFLICT (counter, field) DO UPDATE SET value = value + excluded.value, stamp = excluded.stamp`,
     ),
+    nextCounterStamp: db.prepare<[], number>('UPDATE counter_stamps SET latest = latest + 1 RETURNING latest').pluck(),
+    countReset: db.prepare('UPDATE counter_stamps SET resets = resets + 1'),
+    counterStamps: db.prepare<[], [latest: number, resets: number]>('SELECT latest, resets FROM counter_stamps').raw(true),
     index: db.prepare<[number, string, number, number]>(
       `INSERT INTO index_entries (projection_id, member, name_id, score) VALUES (?, ?, ?, ?)
        ON CONFLICT (projection_id, member, name_id) DO UPDATE SET score = excluded.score`,
@@ -84,6 +87,10 @@ export function prepareStatements(db: Database.Database) {
     // A hash as one JSON object: SQLite builds it and JSON.parse makes the object, half the cost of a
     // row per field turned into JavaScript values one by one (a scope's totals hold several hundred).
     counters: db.prepare<[string], string>('SELECT json_group_object(field, value) FROM counters WHERE counter = ?').pluck(),
+    // The fields a commit stamped after a connection last read the hash (its rows are few: a scan of them costs less than their JSON).
+    countersSince: db
+      .prepare<[string, number], string>('SELECT json_group_object(field, value) FROM counters WHERE counter = ? AND stamp > ?')
+      .pluck(),
     counterFields: db
       .prepare<[string, string], string>('SELECT json_group_object(field, value) FROM counters WHERE counter = ? AND field IN (SELECT value FROM json_each(?))')
       .pluck(),

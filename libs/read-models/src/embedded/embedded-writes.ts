@@ -93,8 +93,12 @@ export class EmbeddedWrites {
         }
       }
       if (catchingUp && changedDocuments) logChange(everyDocument, everyDocument);
-      for (const [counter, fields] of changes.counters) {
-        for (const [field, by] of fields) statements.increment.run(counter, field, by);
+      if (changes.counters.size > 0) {
+        // Every field this commit changes carries its stamp, so that readers re-read only those (EmbeddedReadModelStore.counters).
+        const stamp = statements.nextCounterStamp.get()!;
+        for (const [counter, fields] of changes.counters) {
+          for (const [field, by] of fields) statements.increment.run(counter, field, by, stamp);
+        }
       }
       let stagedChanges = 0;
       let projectionId: number | undefined;
@@ -123,7 +127,8 @@ export class EmbeddedWrites {
       const [from, to] = namesOf(projection);
       statements.resetDocuments.run(from, to);
       logChange(everyDocument, everyDocument);
-      statements.resetCounters.run(from, to);
+      // Deleted fields carry no stamp: readers drop every hash they keep instead.
+      if (statements.resetCounters.run(from, to).changes > 0) statements.countReset.run();
       // No number: the projection never wrote an index entry.
       const projectionId = this.nameId(from);
       const own = projectionId === undefined ? 0 : (statements.entriesOf.get(projectionId)?.n ?? 0);

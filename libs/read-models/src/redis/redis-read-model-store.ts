@@ -216,7 +216,7 @@ export class RedisReadModelStore implements ReadModelStore {
     }
   }
 
-  async counters(counter: string, fields?: readonly string[]): Promise<Record<string, number>> {
+  async counters(counter: string, fields?: readonly string[]): Promise<Readonly<Record<string, number>>> {
     const key = this.key(kinds.counter, counter);
     const named = fields && counterFields(fields);
     const entries: [string, number][] = [];

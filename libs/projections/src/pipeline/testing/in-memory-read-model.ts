@@ -109,7 +109,7 @@ export class InMemoryReadModelStore implements ReadModelStore {
     }
   }
 
-  async counters(counter: string, fields?: readonly string[]): Promise<Record<string, number>> {
+  async counters(counter: string, fields?: readonly string[]): Promise<Readonly<Record<string, number>>> {
     const named = fields && new Set(counterFields(fields));
     const entries = [...(this.counterHashes.get(counter) ?? [])].filter(([field]) => named === undefined || named.has(field));
     return Object.fromEntries(entries.map(([field, value]) => [field, roundCounter(value)]));
