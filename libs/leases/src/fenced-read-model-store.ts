@@ -1,4 +1,4 @@
-import type { Checkpoint, CommitOptions, GetOptions, IndexEntry, JsonObject, RangeOptions, ReadModelChanges, ReadModelStore, ScoreRangeOptions } from '@deals/read-models';
+import type { Checkpoint, CommitOptions, CounterChanges, GetOptions, IndexEntry, JsonObject, RangeOptions, ReadModelChanges, ReadModelStore, ScoreRangeOptions } from '@deals/read-models';
 
 /** Whatever says whether this process may write now; LeaderElection is one. */
 export interface Fence {
@@ -55,6 +55,10 @@ export class FencedReadModelStore implements ReadModelStore {
 
   counters(counter: string, fields?: readonly string[]): Promise<Readonly<Record<string, number>>> {
     return this.inner.counters(counter, fields);
+  }
+
+  countersSince(counter: string, since: number | undefined): Promise<CounterChanges> {
+    return this.inner.countersSince(counter, since);
   }
 
   range(index: string, options: RangeOptions): Promise<IndexEntry[]> {

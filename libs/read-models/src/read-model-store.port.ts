@@ -37,6 +37,15 @@ export interface Checkpoint {
   readonly lastRecordedAt: string;
 }
 
+/** What ReadModelStore.countersSince answers. */
+export interface CounterChanges {
+  /** Rounded as `counters` rounds them. */
+  readonly fields: Readonly<Record<string, number>>;
+  readonly whole: boolean;
+  /** To ask from next time; undefined from a store that answers every hash whole. */
+  readonly stamp: number | undefined;
+}
+
 export interface IndexEntry {
   readonly member: string;
   readonly score: number;
@@ -113,10 +122,18 @@ export interface ReadModelStore {
   /**
    * The fields of a counter hash ({} when absent), rounded to six decimals to hide floating-point
    * noise: all of them, or only those named in `fields` that exist, so that a caller needing a few
-   * fields of a wide hash does not read the rest. Read-only: an adapter may hand every reader the
-   * same object until the hash changes.
+   * fields of a wide hash does not read the rest.
    */
   counters(counter: string, fields?: readonly string[]): Promise<Readonly<Record<string, number>>>;
+
+  /**
+   * A counter hash as it changed since `since`, a stamp an earlier answer gave: the fields changed
+   * since then, each as it is now, or every field (`whole`) when `since` is undefined or the store
+   * cannot answer from it (a reset since). So a caller that keeps a wide hash brings it up to date
+   * by taking these fields over what it kept, rather than reading every field again. A store that
+   * keeps no stamps answers whole every time, with no stamp.
+   */
+  countersSince(counter: string, since: number | undefined): Promise<CounterChanges>;
 
   range(index: string, options: RangeOptions): Promise<IndexEntry[]>;
 

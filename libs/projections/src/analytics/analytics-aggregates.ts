@@ -481,27 +481,40 @@ export interface ScopeCounters {
 }
 
 export function scopeCounters(counters: Readonly<Record<string, number>>): ScopeCounters {
-  const fields = new Map<string, number>();
-  const bins = new Map<DurationStat, Map<number, number>>();
-  const sums = new Map<DurationStat, number>();
+  return withCounters({ fields: new Map(), bins: new Map(), sums: new Map() }, counters);
+}
+
+/**
+ * Counters kept from an earlier read with some fields taken over them, as they now are
+ * (ReadModelStore.countersSince). What kept holds is shared, not changed: only the maps a changed
+ * field lies in are copied.
+ */
+export function withCounters(kept: ScopeCounters, changed: Readonly<Record<string, number>>): ScopeCounters {
+  let fields: Map<string, number> | undefined;
+  let sums: Map<DurationStat, number> | undefined;
+  let bins: Map<DurationStat, ReadonlyMap<number, number>> | undefined;
+  const copied = new Map<DurationStat, Map<number, number>>();
   // for…in rather than Object.entries: no pair per field, of the several hundred a scope's totals hold.
-  for (const name in counters) {
-    const value = counters[name]!;
+  for (const name in changed) {
+    const value = changed[name]!;
     const hash = name.indexOf('#');
     if (hash < 0) {
-      fields.set(name, value);
+      (fields ??= new Map(kept.fields)).set(name, value);
       continue;
     }
     const stat = name.slice(0, hash) as DurationStat;
     const what = name.slice(hash + 1);
-    if (what === 's') sums.set(stat, value);
+    if (what === 's') (sums ??= new Map(kept.sums)).set(stat, value);
     else {
-      let histogram = bins.get(stat);
-      if (!histogram) bins.set(stat, (histogram = new Map()));
+      let histogram = copied.get(stat);
+      if (!histogram) {
+        copied.set(stat, (histogram = new Map(kept.bins.get(stat))));
+        (bins ??= new Map(kept.bins)).set(stat, histogram);
+      }
       histogram.set(Number(what), value);
     }
   }
-  return { fields, bins, sums };
+  return { fields: fields ?? kept.fields, bins: bins ?? kept.bins, sums: sums ?? kept.sums };
 }
 
 /**

@@ -18,12 +18,14 @@ import {
   keptEventMonths,
   keptPeriodPairs,
   pairScope,
+  scopeCounters,
   shareAt,
   shareOf,
   startValueOf,
   startValuesIndex,
   subBinsOf,
   totalsCounter,
+  withCounters,
 } from './analytics-aggregates';
 import { analyticsDealCollection, analyticsProjection } from './analytics.projection';
 import { fromAggregates, fromRecentDeals, queryCycleLength } from './analytics.query';
@@ -566,6 +568,25 @@ describe('the positions a percentile reads', () => {
       { first: 7, last: 9 },
     ]);
     expect(adjacentRuns([])).toEqual([]);
+  });
+});
+
+describe('a scope\'s counters brought up to date', () => {
+  const kept = { won: 3, 'c:EUR:wonValue': 900, 'cycle#s': 50, 'cycle#40': 2, 'cycle#41': 1, 'proposal:latest#s': 7, 'proposal:latest#12': 1 };
+
+  it('given counters kept, when changed fields are taken over them, then they read as the whole hash now would, and what was kept is unchanged', () => {
+    const before = scopeCounters(kept);
+    const changed = { won: 4, 'cycle#s': 80, 'cycle#41': 0, 'cycle#43': 1, 'lost': 1 };
+    expect(withCounters(before, changed)).toEqual(scopeCounters({ ...kept, ...changed }));
+    expect(before).toEqual(scopeCounters(kept));
+  });
+
+  it('given no field changed, then the kept maps are handed on as they are', () => {
+    const before = scopeCounters(kept);
+    const after = withCounters(before, {});
+    expect([after.fields, after.bins, after.sums]).toEqual([before.fields, before.bins, before.sums]);
+    expect(after.bins).toBe(before.bins);
+    expect(withCounters(before, { 'cycle#40': 1 }).bins.get('proposal:latest')).toBe(before.bins.get('proposal:latest'));
   });
 });
 

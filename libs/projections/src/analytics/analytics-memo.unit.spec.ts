@@ -1,5 +1,5 @@
 import type { StoredDealEvent } from '@deals/deal-streams';
-import type { Checkpoint, GetOptions, JsonObject } from '@deals/read-models';
+import type { Checkpoint, CounterChanges, GetOptions, JsonObject } from '@deals/read-models';
 import { at, eur, leadCaptured, qualified } from '../pipeline/testing/deal-events';
 import { dealStream } from '../pipeline/testing/in-memory-read-model';
 import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
@@ -24,14 +24,27 @@ class CountingStore extends InMemoryReadModelStore {
 
   override async counters(counter: string, fields?: readonly string[]): Promise<Readonly<Record<string, number>>> {
     if (counter.startsWith('analytics:f:change:')) this.subBinsRead.push(counter.slice('analytics:f:change:'.length, 'analytics:f:change:YYYY-MM'.length));
-    if (counter.startsWith('analytics:t:')) {
-      this.counterReads++;
-      this.totalsRead.push(counter.slice('analytics:t:'.length));
-      const during = this.duringNextRead;
-      this.duringNextRead = undefined;
-      await during?.();
-    }
+    await this.reading(counter);
     return super.counters(counter, fields);
+  }
+
+  /** Per totals read: how many fields the store handed over. */
+  readonly fieldsRead: number[] = [];
+
+  override async countersSince(counter: string, since: number | undefined): Promise<CounterChanges> {
+    await this.reading(counter);
+    const changes = await super.countersSince(counter, since);
+    this.fieldsRead.push(Object.keys(changes.fields).length);
+    return changes;
+  }
+
+  private async reading(counter: string): Promise<void> {
+    if (!counter.startsWith('analytics:t:')) return;
+    this.counterReads++;
+    this.totalsRead.push(counter.slice('analytics:t:'.length));
+    const during = this.duringNextRead;
+    this.duringNextRead = undefined;
+    await during?.();
   }
 
   /** Runs once, as the timelines are next read: a commit landing while figures are added up from them. */
@@ -119,6 +132,20 @@ describe('analytics memo', () => {
     const answer = await queryCycleLength(store, { basis: 'cohort', groupBy: 'owner' }, now, memo);
     const owner = store.timelines().find((timeline) => timeline.dealId === moved[0]!.dealId)!.owner;
     expect(store.totalsRead.sort()).toEqual(['all', `owner:${owner}`]);
+    expect(strip(answer)).toEqual(expect.objectContaining(computeCycleAnalytics(store.timelines(), { basis: 'cohort', groupBy: 'owner', asOf: now.getTime() })));
+  });
+
+  it('given figures remembered per group, when a commit changes a group, then only the fields it changed are read, and the answer is exact', async () => {
+    const store = await given(early);
+    const memo = new AnalyticsMemo();
+    await queryCycleLength(store, { basis: 'cohort', groupBy: 'owner' }, now, memo);
+    const wholeOwner = store.fieldsRead.at(-1)!;
+    const moved = late.filter((event) => event.dealId === late[0]!.dealId).slice(0, 1);
+    await store.commitEvents(moved);
+    store.fieldsRead.length = 0;
+    const answer = await queryCycleLength(store, { basis: 'cohort', groupBy: 'owner' }, now, memo);
+    expect(store.fieldsRead).toHaveLength(2);
+    for (const fields of store.fieldsRead) expect(fields).toBeLessThan(wholeOwner / 2);
     expect(strip(answer)).toEqual(expect.objectContaining(computeCycleAnalytics(store.timelines(), { basis: 'cohort', groupBy: 'owner', asOf: now.getTime() })));
   });
 

@@ -32,6 +32,7 @@ import {
   revisionsMetaId,
   type ScopeCounters,
   scopeCounters,
+  withCounters,
   ScopeTotals,
   shareAt,
   shareOf,
@@ -359,6 +360,7 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
   const many = (await store.count(analyticsActiveIndex, horizon + 1, undefined, maxCorrected + 1)) > maxCorrected;
   let past: PastDeals = { changed: many ? [] : await store.range(analyticsActiveIndex, { min: horizon + 1, limit: maxCorrected + 1 }), captured: [], fresh: undefined };
   const countersOf = memo && revisions ? rememberedCounters(store, memo, revisions) : (scope: string) => countersIn(store, scope);
+  const freshCountersOf = memo && revisions ? latestCounters(store, memo, revisions.generation) : countersOf;
   if (many || past.changed.length > maxCorrected) {
     if (asked === 'all' && options.groupBy === undefined) {
       const subBins = memo && revisions ? new SubBinReads(store, memo, revisions) : undefined;
@@ -374,7 +376,7 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
   }
   const { changed, captured, fresh } = past;
   const nothingToCorrect = changed.length === 0 && captured.length === 0 && fresh === undefined;
-  const remembered = memo && revisions && nothingToCorrect ? rememberedFigures(store, memo, revisions, events) : undefined;
+  const remembered = memo && revisions && nothingToCorrect ? rememberedFigures(store, memo, revisions, events, freshCountersOf) : undefined;
   return retriedIfTorn(async () => {
     const scopes = await questionScopes(store, window, options.groupBy);
     const figures = remembered ?? (await correctedFigures(store, horizon, scopes, events, past, countersOf));
@@ -425,14 +427,14 @@ async function revisionsOf(store: ReadModelStore, only?: readonly string[]): Pro
   return { generation, of: (scopes) => JSON.stringify(scopes.map((scope) => counts[scope] ?? 0)) };
 }
 
-function rememberedFigures(store: ReadModelStore, memo: AnalyticsMemo, revisions: Revisions, events: readonly string[] | undefined): FiguresOf {
+function rememberedFigures(store: ReadModelStore, memo: AnalyticsMemo, revisions: Revisions, events: readonly string[] | undefined, countersOf: CountersOf): FiguresOf {
   return (scopes, group) => {
     const read = [...scopes, ...(events ?? [])];
     return memo.figures(
       JSON.stringify([revisions.generation, scopes, events ?? null]),
       revisions.of(read),
       async () => {
-        const totals = await Promise.all(read.map((scope) => totalsOf(store, scope)));
+        const totals = await totalsOfEach(read, countersOf);
         return figuresOfTotals(store, totals.slice(0, scopes.length), events && totals.slice(scopes.length), group);
       },
       async () => {
@@ -657,8 +659,20 @@ async function answer({ overall, groups }: QuestionScopes, figuresOf: FiguresOf)
  * changes. The question reads them no earlier than it read that revision, whether from memory or not.
  */
 function rememberedCounters(store: ReadModelStore, memo: AnalyticsMemo, revisions: Revisions): CountersOf {
-  return (scope) =>
-    memo.scopeCounters(JSON.stringify([revisions.generation, scope]), revisions.of([scope]), () => countersIn(store, scope), unmoved(store, revisions, scope));
+  const latest = latestCounters(store, memo, revisions.generation);
+  return (scope) => memo.scopeCounters(JSON.stringify([revisions.generation, scope]), revisions.of([scope]), () => latest(scope), unmoved(store, revisions, scope));
+}
+
+/** A scope's counters brought up to date from those last read (AnalyticsMemo.latestCounters): only the fields changed since are read. */
+function latestCounters(store: ReadModelStore, memo: AnalyticsMemo, generation: string): CountersOf {
+  return async (scope) => {
+    const key = JSON.stringify([generation, scope]);
+    const kept = memo.latestCounters(key);
+    const { fields, whole, stamp } = await store.countersSince(totalsCounter(scope), kept?.stamp);
+    const counters = whole || kept === undefined ? scopeCounters(fields) : withCounters(kept.counters, fields);
+    if (stamp !== undefined) memo.keepLatestCounters(key, stamp, counters);
+    return counters;
+  };
 }
 
 type CountersOf = (scope: string) => Promise<ScopeCounters>;
@@ -723,10 +737,6 @@ async function correctedFigures(
   await correct(store, horizon, totals, events !== undefined, changed.map(member), captured.map(member));
   const named = (names: readonly string[]) => names.map((scope) => totals.get(scope) ?? new ScopeTotals(scope, scopeCounters({})));
   return (names, group) => figuresOfTotals(store, named(names), events && named(events), group);
-}
-
-async function totalsOf(store: ReadModelStore, scope: string): Promise<ScopeTotals> {
-  return new ScopeTotals(scope, await countersIn(store, scope));
 }
 
 async function countersIn(store: ReadModelStore, scope: string): Promise<ScopeCounters> {

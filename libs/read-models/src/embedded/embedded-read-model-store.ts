@@ -18,6 +18,7 @@ import {
 import type {
   Checkpoint,
   CommitOptions,
+  CounterChanges,
   GetOptions,
   IndexEntry,
   JsonObject,
@@ -37,8 +38,6 @@ const defaultScanPageSize = 500;
  * JSON, and up to about 15 MB more for those read frozen, parsed (20,000 timelines: 11 MB, 16 MB).
  */
 const cachedDocuments = 20_000;
-/** Counter hashes a connection keeps between reads: a scope's totals hold about 500 fields. */
-const cachedCounters = 1_024;
 /** How many change rows a reader applies one by one before it drops everything instead. */
 const maxChangesApplied = 10_000;
 /** A document's key in a connection's document cache. */
@@ -107,16 +106,6 @@ export class EmbeddedReadModelStore implements ReadModelStore {
   private seenChange = 0;
   /** True once this turn's read transaction has applied the log to documentCache. */
   private cacheCurrent = false;
-
-  /**
-   * Whole counter hashes as read, frozen, each with the stamp it is current at. A commit stamps every
-   * field it changes, so a hash read again costs only the fields stamped since, not its several
-   * hundred (the analytics totals of the scopes a commit changed, read again by the next question).
-   */
-  private readonly counterCache = new RecentMap<string, CachedCounters>(cachedCounters);
-  /** counter_stamps as this turn's read transaction sees it, once read. */
-  private turnStamp: number | undefined;
-  private seenResets = 0;
 
   /** Catch-up commits, on a thread of their own once the first comes. */
   private readonly catchUps: CatchUpThread;
@@ -192,7 +181,6 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     if (!this.reading) return;
     this.reading = false;
     this.cacheCurrent = false;
-    this.turnStamp = undefined;
     if (this.db.inTransaction) this.statements.endRead.run();
   };
 
@@ -297,32 +285,17 @@ export class EmbeddedReadModelStore implements ReadModelStore {
     const named = fields && counterFields(fields);
     if (named?.length === 0) return {};
     this.snapshot();
-    if (named) return counterValues(this.statements.counterFields.get(counter, JSON.stringify(named))!);
-    const stamp = this.counterStamp();
-    const cached = this.counterCache.get(counter);
-    if (cached?.stamp === stamp) return cached.values;
-    let values: Readonly<Record<string, number>>;
-    if (cached === undefined) values = Object.freeze(counterValues(this.statements.counters.get(counter)!));
-    else {
-      const changed = counterValues(this.statements.countersSince.get(counter, cached.stamp)!);
-      // Spread, not assignment: a field named `__proto__` stays a field.
-      values = Object.keys(changed).length === 0 ? cached.values : Object.freeze({ ...cached.values, ...changed });
-    }
-    // Within this snapshot every field stamped up to `stamp` has been read: the next read needs only later ones.
-    this.counterCache.set(counter, { stamp, values });
-    return values;
+    return counterValues(named ? this.statements.counterFields.get(counter, JSON.stringify(named))! : this.statements.counters.get(counter)!);
   }
 
-  /** The latest counter stamp this turn's snapshot holds; a reset since the cache was filled empties it (deleted fields carry no stamp). */
-  private counterStamp(): number {
-    if (this.turnStamp !== undefined) return this.turnStamp;
-    const [latest, resets] = this.statements.counterStamps.get()!;
-    if (resets !== this.seenResets) {
-      this.counterCache.clear();
-      this.seenResets = resets;
-    }
-    this.turnStamp = latest;
-    return latest;
+  async countersSince(counter: string, since: number | undefined): Promise<CounterChanges> {
+    if (since !== undefined) nonNegativeInteger(since, 'since');
+    this.snapshot();
+    const [latest, resetAt] = this.statements.counterStamps.get()!;
+    // Deleted fields carry no stamp, and a stamp this file never gave (a file put in its place) says nothing.
+    const whole = since === undefined || since < resetAt || since > latest;
+    const json = whole ? this.statements.counters.get(counter)! : this.statements.countersSince.get(counter, since)!;
+    return { fields: counterValues(json), whole, stamp: latest };
   }
 
   async range(index: string, options: RangeOptions): Promise<IndexEntry[]> {
@@ -472,15 +445,15 @@ CREATE TABLE document_changes (
 ) STRICT;
 `;
 
-// The stamp of the latest commit that changed counters (each field it changed carries it), and the
-// resets that deleted some: what each connection's counter cache follows (EmbeddedReadModelStore.counters).
+// The stamp of the latest commit that changed counters (each field it changed carries it), and that
+// of the latest reset, which deleted some (countersSince).
 const counterStamps = `
 CREATE TABLE counter_stamps (
-  only   INTEGER PRIMARY KEY CHECK (only = 0),
-  latest INTEGER NOT NULL,
-  resets INTEGER NOT NULL
+  only     INTEGER PRIMARY KEY CHECK (only = 0),
+  latest   INTEGER NOT NULL,
+  reset_at INTEGER NOT NULL
 ) STRICT;
-INSERT INTO counter_stamps (only, latest, resets) VALUES (0, 0, 0);
+INSERT INTO counter_stamps (only, latest, reset_at) VALUES (0, 0, 0);
 `;
 
 const schema = `
@@ -616,12 +589,6 @@ function counterValues(json: string): Record<string, number> {
   const values = JSON.parse(json) as Record<string, number>;
   for (const field in values) values[field] = roundCounter(values[field]!);
   return values;
-}
-
-/** A counter hash as counterCache keeps it: current up to the stamp. */
-interface CachedCounters {
-  readonly stamp: number;
-  readonly values: Readonly<Record<string, number>>;
 }
 
 /** A document as documentCache keeps it: its JSON, and the frozen object frozen reads share. */

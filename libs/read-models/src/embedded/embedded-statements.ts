@@ -48,8 +48,8 @@ export function prepareStatements(db: Database.Database) {
        ON CONFLICT (counter, field) DO UPDATE SET value = value + excluded.value, stamp = excluded.stamp`,
     ),
     nextCounterStamp: db.prepare<[], number>('UPDATE counter_stamps SET latest = latest + 1 RETURNING latest').pluck(),
-    countReset: db.prepare('UPDATE counter_stamps SET resets = resets + 1'),
-    counterStamps: db.prepare<[], [latest: number, resets: number]>('SELECT latest, resets FROM counter_stamps').raw(true),
+    stampReset: db.prepare('UPDATE counter_stamps SET latest = latest + 1, reset_at = latest + 1'),
+    counterStamps: db.prepare<[], [latest: number, resetAt: number]>('SELECT latest, reset_at FROM counter_stamps').raw(true),
     index: db.prepare<[number, string, number, number]>(
       `INSERT INTO index_entries (projection_id, member, name_id, score) VALUES (?, ?, ?, ?)
        ON CONFLICT (projection_id, member, name_id) DO UPDATE SET score = excluded.score`,
@@ -87,7 +87,7 @@ export function prepareStatements(db: Database.Database) {
     // A hash as one JSON object: SQLite builds it and JSON.parse makes the object, half the cost of a
     // row per field turned into JavaScript values one by one (a scope's totals hold several hundred).
     counters: db.prepare<[string], string>('SELECT json_group_object(field, value) FROM counters WHERE counter = ?').pluck(),
-    // The fields a commit stamped after a connection last read the hash (its rows are few: a scan of them costs less than their JSON).
+    // SQLite still walks the hash's rows, but makes JSON of only those stamped since.
     countersSince: db
       .prepare<[string, number], string>('SELECT json_group_object(field, value) FROM counters WHERE counter = ? AND stamp > ?')
       .pluck(),

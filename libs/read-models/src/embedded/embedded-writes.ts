@@ -94,7 +94,7 @@ export class EmbeddedWrites {
       }
       if (catchingUp && changedDocuments) logChange(everyDocument, everyDocument);
       if (changes.counters.size > 0) {
-        // Every field this commit changes carries its stamp, so that readers re-read only those (EmbeddedReadModelStore.counters).
+        // Every field this commit changes carries its stamp, so that a reader can ask for only those (countersSince).
         const stamp = statements.nextCounterStamp.get()!;
         for (const [counter, fields] of changes.counters) {
           for (const [field, by] of fields) statements.increment.run(counter, field, by, stamp);
@@ -127,8 +127,8 @@ export class EmbeddedWrites {
       const [from, to] = namesOf(projection);
       statements.resetDocuments.run(from, to);
       logChange(everyDocument, everyDocument);
-      // Deleted fields carry no stamp: readers drop every hash they keep instead.
-      if (statements.resetCounters.run(from, to).changes > 0) statements.countReset.run();
+      // Deleted fields carry no stamp: an ask from before the reset is answered whole.
+      if (statements.resetCounters.run(from, to).changes > 0) statements.stampReset.run();
       // No number: the projection never wrote an index entry.
       const projectionId = this.nameId(from);
       const own = projectionId === undefined ? 0 : (statements.entriesOf.get(projectionId)?.n ?? 0);

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { counterFields, countLimit, frozenDocument, netChanges, nonNegativeInteger, positiveInteger, projectionNamespace, rangeOffset, roundCounter, unionScoresOneByOne, validCheckpoint } from '../adapter-rules';
 import type {
   Checkpoint,
+  CounterChanges,
   GetOptions,
   IndexEntry,
   JsonObject,
@@ -231,6 +232,12 @@ export class RedisReadModelStore implements ReadModelStore {
     }
     // fromEntries defines each field as its own, where assignment would let `__proto__` set the prototype.
     return Object.fromEntries(entries);
+  }
+
+  /** Redis keeps no stamps on hash fields: every answer is the whole hash. */
+  async countersSince(counter: string, since: number | undefined): Promise<CounterChanges> {
+    if (since !== undefined) nonNegativeInteger(since, 'since');
+    return { fields: await this.counters(counter), whole: true, stamp: undefined };
   }
 
   async range(index: string, options: RangeOptions): Promise<IndexEntry[]> {

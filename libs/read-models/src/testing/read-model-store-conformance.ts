@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ChangeSet } from '../change-set';
-import type { Checkpoint, IndexEntry, JsonObject, ReadModelChange, ReadModelStore, ScoreRangeOptions } from '../read-model-store.port';
+import type { Checkpoint, CounterChanges, IndexEntry, JsonObject, ReadModelChange, ReadModelStore, ScoreRangeOptions } from '../read-model-store.port';
 
 export interface ReadModelStoreFixture {
   readonly store: ReadModelStore;
@@ -404,6 +404,58 @@ export function describeReadModelStoreConformance(
 
       it('refuses field names that are not strings', async () => {
         await expect(store.counters(`${projectionName()}:totals`, [1] as unknown as string[])).rejects.toThrow(TypeError);
+      });
+    });
+
+    describe('countersSince', () => {
+      /** What a caller that keeps a hash holds after taking an answer over it. */
+      const takenOver = (kept: Readonly<Record<string, number>>, { fields, whole }: CounterChanges) => (whole ? { ...fields } : { ...kept, ...fields });
+
+      it('answers every field with no stamp; from a stamp, the fields changed since, each as it now is, and taken over what was kept they make the hash', async () => {
+        const p = projectionName();
+        const fields = Array.from({ length: 50 }, (_, i) => increment(`${p}:t`, `f${i}`, i));
+        await store.commit(p, [...fields, increment(`${p}:other`, 'n', 1)], checkpointAt(1n));
+        const first = await store.countersSince(`${p}:t`, undefined);
+        expect(first.whole).toBe(true);
+        expect(first.fields).toEqual(await store.counters(`${p}:t`));
+
+        await store.commit(p, [increment(`${p}:t`, 'f3', 0.5), increment(`${p}:t`, 'f49', -49), increment(`${p}:t`, 'new', 2), increment(`${p}:other`, 'n', 1)], checkpointAt(2n));
+        const second = await store.countersSince(`${p}:t`, first.stamp);
+        expect(takenOver(first.fields, second)).toEqual(await store.counters(`${p}:t`));
+        if (first.stamp === undefined) expect(second.whole).toBe(true);
+        else expect(second).toEqual({ fields: { f3: 3.5, f49: 0, new: 2 }, whole: false, stamp: second.stamp });
+
+        // Nothing changed in this hash since: nothing to take over.
+        await store.commit(p, [increment(`${p}:other`, 'n', 1)], checkpointAt(3n));
+        const third = await store.countersSince(`${p}:t`, second.stamp);
+        expect(takenOver(takenOver(first.fields, second), third)).toEqual(await store.counters(`${p}:t`));
+        if (second.stamp !== undefined) expect(third.fields).toEqual({});
+      });
+
+      it('answers every field when asked from a stamp from before a reset, which deleted fields no stamp can name', async () => {
+        const p = projectionName();
+        await store.commit(p, [increment(`${p}:t`, 'a', 1), increment(`${p}:t`, 'b', 1)], checkpointAt(1n));
+        const before = await store.countersSince(`${p}:t`, undefined);
+        await store.reset(p);
+        await store.commit(p, [increment(`${p}:t`, 'a', 5)], checkpointAt(1n));
+        const after = await store.countersSince(`${p}:t`, before.stamp);
+        expect(after.whole).toBe(true);
+        expect(after.fields).toEqual({ a: 5 });
+      });
+
+      it('answers every field when asked from a stamp the store never gave', async () => {
+        const p = projectionName();
+        await store.commit(p, [increment(`${p}:t`, 'a', 1)], checkpointAt(1n));
+        const { stamp } = await store.countersSince(`${p}:t`, undefined);
+        expect(await store.countersSince(`${p}:t`, (stamp ?? 0) + 1_000)).toEqual({ fields: { a: 1 }, whole: true, stamp });
+      });
+
+      it('answers an absent hash as no fields', async () => {
+        expect((await store.countersSince(`${projectionName()}:t`, undefined)).fields).toEqual({});
+      });
+
+      it('refuses a stamp that is not a whole number of at least zero', async () => {
+        for (const since of [-1, 1.5, Number.NaN]) await expect(store.countersSince(`${projectionName()}:t`, since)).rejects.toThrow(RangeError);
       });
     });
 

@@ -4,6 +4,7 @@ import type { DealEvent } from '@deals/domain';
 import {
   ChangeSet,
   type Checkpoint,
+  type CounterChanges,
   counterFields,
   countLimit,
   frozenDocument,
@@ -11,6 +12,7 @@ import {
   type IndexEntry,
   type JsonObject,
   netChanges,
+  nonNegativeInteger,
   projectionNamespace,
   rangeOffset,
   type RangeOptions,
@@ -34,8 +36,14 @@ export class InMemoryReadModelStore implements ReadModelStore {
   readonly counterHashes = new Map<string, Map<string, number>>();
   readonly indexes = new Map<string, Map<string, number>>();
   private readonly checkpoints = new Map<string, Checkpoint>();
+  /** As the embedded store stamps counters (countersSince): per hash, the stamp of each field's latest change. */
+  private readonly fieldStamps = new Map<string, Map<string, number>>();
+  private latestStamp = 0;
+  private resetAt = 0;
 
   apply(changes: readonly ReadModelChange[]): void {
+    const stamp = this.latestStamp + 1;
+    if (changes.some((change) => change.kind === 'increment')) this.latestStamp = stamp;
     for (const change of changes) {
       switch (change.kind) {
         case 'put':
@@ -47,6 +55,7 @@ export class InMemoryReadModelStore implements ReadModelStore {
         case 'increment': {
           const hash = mapOf(this.counterHashes, change.counter);
           hash.set(change.field, (hash.get(change.field) ?? 0) + change.by);
+          mapOf(this.fieldStamps, change.counter).set(change.field, stamp);
           break;
         }
         case 'index':
@@ -115,6 +124,14 @@ export class InMemoryReadModelStore implements ReadModelStore {
     return Object.fromEntries(entries.map(([field, value]) => [field, roundCounter(value)]));
   }
 
+  async countersSince(counter: string, since: number | undefined): Promise<CounterChanges> {
+    if (since !== undefined) nonNegativeInteger(since, 'since');
+    const whole = since === undefined || since < this.resetAt || since > this.latestStamp;
+    const stamps = this.fieldStamps.get(counter);
+    const entries = [...(this.counterHashes.get(counter) ?? [])].filter(([field]) => whole || stamps!.get(field)! > since!);
+    return { fields: Object.fromEntries(entries.map(([field, value]) => [field, roundCounter(value)])), whole, stamp: this.latestStamp };
+  }
+
   async range(index: string, options: RangeOptions): Promise<IndexEntry[]> {
     const { min = -Infinity, max = Infinity, after, limit, reverse = false } = options;
     const offset = rangeOffset(options);
@@ -148,9 +165,10 @@ export class InMemoryReadModelStore implements ReadModelStore {
 
   async reset(projection: string): Promise<void> {
     const prefix = projectionNamespace(projection);
-    for (const map of [this.documents, this.counterHashes, this.indexes]) {
+    for (const map of [this.documents, this.counterHashes, this.fieldStamps, this.indexes]) {
       for (const name of [...map.keys()]) if (name.startsWith(prefix)) map.delete(name);
     }
+    this.resetAt = ++this.latestStamp;
     this.checkpoints.delete(projection);
   }
 
