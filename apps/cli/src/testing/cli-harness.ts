@@ -61,10 +61,12 @@ export async function storedEvents(dataDir: string): Promise<StoredDealEvent[]> 
 }
 
 /**
- * The log of changed documents each connection's cache follows, and its sequence: a record of how the
- * read models were written (commit by commit, or as a catch-up), not of what they hold.
+ * The log of changed documents each connection's cache follows, and its sequence; the counters'
+ * stamps (countersSince): a record of how the read models were written (commit by commit, or as a
+ * catch-up), not of what they hold.
  */
-const bookkeepingTables = ['document_changes', 'sqlite_sequence'];
+const bookkeepingTables = ['document_changes', 'sqlite_sequence', 'counter_stamps'];
+const bookkeepingColumns = new Set(['counters.stamp']);
 
 /**
  * Every row of every table of an embedded read-model file but its bookkeeping, sorted, with numbers
@@ -80,7 +82,11 @@ export function dumpReadModels(file: string): Record<string, string[]> {
       tables.map(({ name }) => [
         name,
         (db.prepare(`SELECT * FROM "${name}"`).all() as Array<Record<string, unknown>>)
-          .map((row) => JSON.stringify(row, (_key, value: unknown) => (typeof value === 'number' ? Number(value.toPrecision(9)) : value)))
+          .map((row) =>
+            JSON.stringify(row, (key, value: unknown) =>
+              bookkeepingColumns.has(`${name}.${key}`) ? undefined : typeof value === 'number' ? Number(value.toPrecision(9)) : value,
+            ),
+          )
           .sort(),
       ]),
     );
