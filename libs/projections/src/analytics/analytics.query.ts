@@ -360,7 +360,6 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
   const many = (await store.count(analyticsActiveIndex, horizon + 1, undefined, maxCorrected + 1)) > maxCorrected;
   let past: PastDeals = { changed: many ? [] : await store.range(analyticsActiveIndex, { min: horizon + 1, limit: maxCorrected + 1 }), captured: [], fresh: undefined };
   const countersOf = memo && revisions ? rememberedCounters(store, memo, revisions) : (scope: string) => countersIn(store, scope);
-  const latestCountersOf = memo && revisions ? latestCounters(store, memo, revisions.generation) : countersOf;
   if (many || past.changed.length > maxCorrected) {
     if (asked === 'all' && options.groupBy === undefined) {
       const subBins = memo && revisions ? new SubBinReads(store, memo, revisions) : undefined;
@@ -376,7 +375,7 @@ export async function fromAggregates(store: ReadModelStore, options: AnalyticsOp
   }
   const { changed, captured, fresh } = past;
   const nothingToCorrect = changed.length === 0 && captured.length === 0 && fresh === undefined;
-  const remembered = memo && revisions && nothingToCorrect ? rememberedFigures(store, memo, revisions, events, latestCountersOf) : undefined;
+  const remembered = memo && revisions && nothingToCorrect ? rememberedFigures(store, memo, revisions, events) : undefined;
   return retriedIfTorn(async () => {
     const scopes = await questionScopes(store, window, options.groupBy);
     const figures = remembered ?? (await correctedFigures(store, horizon, scopes, events, past, countersOf));
@@ -427,7 +426,8 @@ async function revisionsOf(store: ReadModelStore, only?: readonly string[]): Pro
   return { generation, of: (scopes) => JSON.stringify(scopes.map((scope) => counts[scope] ?? 0)) };
 }
 
-function rememberedFigures(store: ReadModelStore, memo: AnalyticsMemo, revisions: Revisions, events: readonly string[] | undefined, countersOf: CountersOf): FiguresOf {
+function rememberedFigures(store: ReadModelStore, memo: AnalyticsMemo, revisions: Revisions, events: readonly string[] | undefined): FiguresOf {
+  const countersOf = latestCounters(store, memo, revisions.generation);
   return (scopes, group) => {
     const read = [...scopes, ...(events ?? [])];
     return memo.figures(

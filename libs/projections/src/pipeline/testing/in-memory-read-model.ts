@@ -120,16 +120,20 @@ export class InMemoryReadModelStore implements ReadModelStore {
 
   async counters(counter: string, fields?: readonly string[]): Promise<Readonly<Record<string, number>>> {
     const named = fields && new Set(counterFields(fields));
-    const entries = [...(this.counterHashes.get(counter) ?? [])].filter(([field]) => named === undefined || named.has(field));
-    return Object.fromEntries(entries.map(([field, value]) => [field, roundCounter(value)]));
+    return this.fieldsOf(counter, (field) => named === undefined || named.has(field));
   }
 
   async countersSince(counter: string, since: number | undefined): Promise<CounterChanges> {
     if (since !== undefined) nonNegativeInteger(since, 'since');
     const whole = since === undefined || since < this.resetAt || since > this.latestStamp;
     const stamps = this.fieldStamps.get(counter);
-    const entries = [...(this.counterHashes.get(counter) ?? [])].filter(([field]) => whole || stamps!.get(field)! > since!);
-    return { fields: Object.fromEntries(entries.map(([field, value]) => [field, roundCounter(value)])), whole, stamp: this.latestStamp };
+    return { fields: this.fieldsOf(counter, (field) => whole || stamps!.get(field)! > since!), whole, stamp: this.latestStamp };
+  }
+
+  /** A hash's fields that `keep` picks, rounded as the adapters read them. */
+  private fieldsOf(counter: string, keep: (field: string) => boolean): Record<string, number> {
+    const entries = [...(this.counterHashes.get(counter) ?? [])].filter(([field]) => keep(field));
+    return Object.fromEntries(entries.map(([field, value]) => [field, roundCounter(value)]));
   }
 
   async range(index: string, options: RangeOptions): Promise<IndexEntry[]> {
