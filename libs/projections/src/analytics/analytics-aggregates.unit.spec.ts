@@ -1,5 +1,4 @@
 import { seededRandom } from '@deals/platform';
-import type { StoredDealEvent } from '@deals/deal-streams';
 import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
 import {
   adjacentRuns,
@@ -27,46 +26,20 @@ import {
   totalsCounter,
   withCounters,
 } from './analytics-aggregates';
-import { analyticsDealCollection, analyticsProjection } from './analytics.projection';
+import { analyticsProjection } from './analytics.projection';
 import { fromAggregates, fromRecentDeals, queryCycleLength } from './analytics.query';
 import { type AnalyticsOptions, computeCycleAnalytics, dayMs, type GroupBy, groupKey } from './cycle-metrics';
 import { type DealTimeline, latestTime, timelineAt } from './deal-timeline';
 import { at, eur, leadCaptured, lost, negotiated, proposalSent, qualified } from '../pipeline/testing/deal-events';
 import { dealStream } from '../pipeline/testing/in-memory-read-model';
 import { cycleFixtureEvents, day } from './testing/cycle-fixture';
+import { changedIn, projected, readsOf, timelines } from './testing/projected-deals';
 import { randomDeals, randomDealsStart as start } from './testing/random-deals';
-
-function projected(events: readonly StoredDealEvent[]): InMemoryReadModelStore {
-  const store = new InMemoryReadModelStore();
-  store.project(analyticsProjection, events);
-  return store;
-}
 
 /** As a read model projected before the change months existed counts them: one deal short. */
 function withoutChangeMonths(store: InMemoryReadModelStore): InMemoryReadModelStore {
   store.apply([{ kind: 'increment', counter: analyticsKeptCounter, field: keptChangeMonths, by: -1 }]);
   return store;
-}
-
-/** Whether anything happened to a deal in (after, until]. */
-function changedIn(timeline: DealTimeline, after: number, until: number): boolean {
-  const times = [timeline.capturedAt, timeline.closedAt, ...timeline.stints.flatMap((stint) => [stint.enteredAt, stint.leftAt]), ...timeline.values.map((change) => change.at)];
-  return times.some((time) => time !== null && time > after && time <= until);
-}
-
-function timelines(store: InMemoryReadModelStore): DealTimeline[] {
-  return [...(store.documents.get(analyticsDealCollection)?.values() ?? [])] as unknown as DealTimeline[];
-}
-
-/** What a question answers, and the deals whose timelines it read to answer it. */
-async function readsOf<T>(model: InMemoryReadModelStore, ask: () => Promise<T>): Promise<{ answer: T; read: string[] }> {
-  const reads = jest.spyOn(model, 'getMany');
-  try {
-    const answer = await ask();
-    return { answer, read: reads.mock.calls.flatMap(([, ids]) => ids) };
-  } finally {
-    reads.mockRestore();
-  }
 }
 
 /** The last millisecond of the UTC month of an instant. */

@@ -1,7 +1,22 @@
 import { RecentMap } from '@deals/platform';
 import { type Remembered, sharedAnswer } from '../shared-answer';
 import type { ScopeCounters } from './analytics-aggregates';
-import type { CycleAnalytics, CycleMetrics } from './cycle-metrics';
+import type { CycleAnalytics, CycleMetrics, CycleSums } from './cycle-metrics';
+
+/** A scan's sums (CycleSums) at a settled horizon, kept for questions that differ from it by a few deals. */
+export interface KeptScan {
+  readonly horizon: number;
+  /** The count of late events when it was scanned: one more, and the timelines it cut may have changed. */
+  readonly late: number;
+  readonly sums: CycleSums;
+}
+
+/**
+ * The durations a kept scan may hold: a scan of every deal keeps about a dozen per deal (each of its
+ * statistics, overall and in its group), 1.2 million at the bench's 97k deals (10 MB). Larger scans
+ * are not kept: the memo stays within `scanCapacity` of these.
+ */
+export const maxKeptScanDurations = 2_000_000;
 
 /**
  * The figures of a scope (or of a union of scopes, such as the months of a quarter) remembered under
@@ -30,9 +45,10 @@ export class AnalyticsMemo {
   private readonly counters: RecentMap<string, Remembered<ScopeCounters>>;
   private readonly subBins: RecentMap<string, { readonly revision: string; readonly counts: ReadonlyMap<number, number> }>;
   private readonly latest: RecentMap<string, { readonly stamp: number; readonly counters: ScopeCounters }>;
+  private readonly scans: RecentMap<string, KeptScan>;
 
   /** A whole answer holds a group per owner or month: fewer of them than of per-scope figures. */
-  constructor(capacity = 4_096, answerCapacity = 256) {
+  constructor(capacity = 4_096, answerCapacity = 256, scanCapacity = 8) {
     this.figuresOf = new RecentMap(capacity);
     this.settled = new RecentMap(answerCapacity);
     this.current = new RecentMap(answerCapacity);
@@ -42,6 +58,23 @@ export class AnalyticsMemo {
     this.subBins = new RecentMap(capacity);
     // Every scope a groupBy reads, the change months and the pairs: more than the answers, fewer than the figures.
     this.latest = new RecentMap(answerCapacity * 2);
+    this.scans = new RecentMap(scanCapacity);
+  }
+
+  /**
+   * The sums of the scan last kept for a kind of question (its window and grouping, whatever its
+   * horizon), from which a question with another horizon corrects only the deals with an event in
+   * between (analytics.query.ts, fromKeptScan).
+   */
+  keptScan(key: string): KeptScan | undefined {
+    return this.scans.get(key);
+  }
+
+  keepScan(key: string, scan: KeptScan): void {
+    let durations = 0;
+    for (const sums of [scan.sums.overall, ...scan.sums.groups.values()]) for (const { sorted } of sums.durations.values()) durations += sorted.length;
+    if (durations <= maxKeptScanDurations) this.scans.set(key, scan);
+    else this.scans.delete(key);
   }
 
   figures(

@@ -7,7 +7,8 @@ import { describeForStore, readModelStoreKinds, testRedisUrl } from '@deals/read
 import { commitProjection } from '../pipeline/testing/commit-projection';
 import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
 import { analyticsDealCollection, analyticsProjection } from './analytics.projection';
-import { fromAggregates, queryCycleLength } from './analytics.query';
+import { AnalyticsMemo } from './analytics-memo';
+import { fromAggregates, fromKeptScan, queryCycleLength } from './analytics.query';
 import { type AnalyticsOptions, computeCycleAnalytics, dayMs } from './cycle-metrics';
 import type { DealTimeline } from './deal-timeline';
 import { cycleFixtureEvents, cycleFixtureTimelines, day } from './testing/cycle-fixture';
@@ -113,5 +114,16 @@ for (const kind of readModelStoreKinds) describeForStore(kind)(`cycle-length pre
     const options: AnalyticsOptions = { basis: 'cohort', ...question };
     // With no deal corrected across every month, only the months' own scopes and indexes can answer it.
     expect(await fromAggregates(target, options, { maxCorrected: 0 })).toEqual(computeCycleAnalytics(timelines, options));
+  });
+
+  it('answer a question only a scan answers from the scan kept for it, its end moved across a few events, as a scan does', async () => {
+    const memo = new AnalyticsMemo();
+    const period = (asOf: number): AnalyticsOptions => ({ basis: 'period', from: Date.UTC(2025, 1, 3, 5), groupBy: 'owner', asOf });
+    const scans = jest.spyOn(target, 'scan');
+    for (const asOf of [Date.UTC(2025, 3, 12), Date.UTC(2025, 3, 19, 7), Date.UTC(2025, 3, 1), Date.UTC(2025, 4, 1) - 1, Date.UTC(2025, 5, 15)]) {
+      expect(await fromKeptScan(target, period(asOf), memo)).toEqual(computeCycleAnalytics(timelines, period(asOf)));
+    }
+    expect(scans).toHaveBeenCalledTimes(1);
+    scans.mockRestore();
   });
 });

@@ -42,15 +42,19 @@ import {
   TornAggregates,
   totalsCounter,
 } from './analytics-aggregates';
-import type { AnalyticsMemo } from './analytics-memo';
+import type { AnalyticsMemo, KeptScan } from './analytics-memo';
 import { analyticsDealCollection } from './analytics.projection';
 import {
   type AnalyticsOptions,
+  analyticsOfSums,
   analyticsWindow,
   type Basis,
   type CycleAnalytics,
   type CycleMetrics,
   createCycleAnalytics,
+  type CycleSums,
+  type DealShare,
+  dealShares,
   dayMs,
   type DurationStat,
   type DurationStats,
@@ -64,6 +68,7 @@ import {
   utcMonth,
 } from './cycle-metrics';
 import { type DealTimeline, timelineAt } from './deal-timeline';
+import { correctedSums } from './scan-sums';
 
 export interface CycleLengthRequest {
   readonly basis: Basis;
@@ -239,7 +244,9 @@ async function watchState(store: ReadModelStore): Promise<() => Promise<boolean>
 async function computeFigures(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo | undefined): Promise<{ readonly figures: CycleAnalytics; readonly fromTotals: boolean }> {
   const aggregated = await fromAggregates(store, options, { memo });
   if (aggregated !== undefined) return { figures: aggregated, fromTotals: true };
-  return { figures: (await fromRecentDeals(store, options)) ?? (await scanTimelines(store, options)), fromTotals: false };
+  const recent = await fromRecentDeals(store, options);
+  if (recent !== undefined) return { figures: recent, fromTotals: false };
+  return { figures: memo ? await fromKeptScan(store, options, memo) : analyticsOfSums(await scanSums(store, options)), fromTotals: false };
 }
 
 /**
@@ -299,12 +306,110 @@ async function metaOf(store: ReadModelStore): Promise<AnalyticsMeta | undefined>
   return analyticsMeta(await store.get(analyticsMetaCollection, revisionsMetaId));
 }
 
-async function scanTimelines(store: ReadModelStore, options: AnalyticsOptions): Promise<CycleAnalytics> {
+async function scanSums(store: ReadModelStore, options: AnalyticsOptions): Promise<CycleSums> {
   const analytics = createCycleAnalytics(options);
   for await (const { document } of store.scan(analyticsDealCollection, { pageSize })) {
     analytics.add(document as unknown as DealTimeline);
   }
-  return analytics.result();
+  return analytics.sums();
+}
+
+/**
+ * A question only a scan answers, from the sums of the scan last kept for its kind (its window and
+ * grouping, whatever its horizon): the deals with an event between the two horizons have their share
+ * at the kept one taken out and their share at the question's put in (scan-sums.ts); every other
+ * deal's timeline is the same cut at either, and so is its share. So an analyst who moves a long
+ * window's end, or a dashboard asking "from January, by owner, as of now" after each commit, pays
+ * for the deals that moved in between, not for a scan.
+ *
+ * Sums are kept only at a settled horizon (more than `lateAfterMs` before the projection's latest
+ * event), where each timeline cut is the same in every state until an event arrives late, and under
+ * the count of late events. A question about now scans at the settled instant before it, keeps that,
+ * and corrects from there, when few enough deals had an event since; its reads, then, must be of one
+ * state. Scans as before where the change months' first and last events do not list every deal (a
+ * read model projected before them), beyond `maxDeals`, or when commits tore both attempts.
+ */
+export async function fromKeptScan(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo, maxDeals = maxCorrectedDeals): Promise<CycleAnalytics> {
+  const meta = await metaOf(store);
+  if (meta?.latest === undefined || !(await keptForEveryDeal(store, keptChangeMonths))) return analyticsOfSums(await scanSums(store, options));
+  const { horizon } = analyticsWindow(options);
+  const settledBefore = meta.latest - lateAfterMs;
+  const question: KeptScanQuestion = { key: JSON.stringify([meta.generation, atHorizon(options, 0)]), generation: meta.generation, late: meta.late ?? 0 };
+  const kept = memo.keptScan(question.key);
+  if (kept?.late === question.late) {
+    const corrected = await correctedScan(store, options, memo, question, kept, horizon < settledBefore, maxDeals);
+    if (corrected !== undefined) return corrected;
+  }
+  if (horizon < settledBefore) return analyticsOfSums(await scannedAndKept(store, options, memo, question, horizon));
+  // About now: worth a scan at the settled instant before it only if the deals moved since are few enough to correct.
+  const settled = settledBefore - 1;
+  if ((await dealsWithEventsIn(store, settled + 1, horizon, maxDeals)) === undefined) return analyticsOfSums(await scanSums(store, options));
+  const base = { horizon: settled, late: question.late, sums: await scannedAndKept(store, options, memo, question, settled) };
+  return (await correctedScan(store, options, memo, question, base, false, maxDeals)) ?? analyticsOfSums(await scanSums(store, options));
+}
+
+interface KeptScanQuestion {
+  /** The generation and the question's kind: its options but the horizon. */
+  readonly key: string;
+  readonly generation: string;
+  readonly late: number;
+}
+
+/** The question asked at another horizon: in period basis its end is its horizon (analyticsWindow). */
+function atHorizon(options: AnalyticsOptions, horizon: number): AnalyticsOptions {
+  return { ...options, asOf: horizon, to: options.basis === 'period' ? undefined : options.to };
+}
+
+/** The sums of a scan at a settled horizon, kept if no event arrived late while it read. */
+async function scannedAndKept(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo, question: KeptScanQuestion, horizon: number): Promise<CycleSums> {
+  const sums = await scanSums(store, atHorizon(options, horizon));
+  if (await unchangedLate(store, question)) memo.keepScan(question.key, { horizon, late: question.late, sums });
+  return sums;
+}
+
+async function unchangedLate(store: ReadModelStore, { generation, late }: KeptScanQuestion): Promise<boolean> {
+  const meta = await metaOf(store);
+  return meta?.generation === generation && (meta.late ?? 0) === late;
+}
+
+/**
+ * The question's figures from kept sums, corrected for the deals with an event between their horizon
+ * and the question's; kept in their place when the question's horizon is settled too. Undefined
+ * beyond `maxDeals`, when an event arrived late meanwhile, or, for a horizon not settled
+ * (whose deals may move while they are read), when commits tore both attempts' reads.
+ */
+async function correctedScan(
+  store: ReadModelStore,
+  options: AnalyticsOptions,
+  memo: AnalyticsMemo,
+  question: KeptScanQuestion,
+  kept: KeptScan,
+  settled: boolean,
+  maxDeals: number,
+): Promise<CycleAnalytics | undefined> {
+  const { horizon } = analyticsWindow(options);
+  const [then, now] = [dealShares(atHorizon(options, kept.horizon)), dealShares(atHorizon(options, horizon))];
+  for (let attempt = 0; attempt < (settled ? 1 : 2); attempt++) {
+    const stateUnchanged = settled ? undefined : await watchState(store);
+    const moved = await dealsWithEventsIn(store, Math.min(kept.horizon, horizon) + 1, Math.max(kept.horizon, horizon), maxDeals);
+    if (moved === undefined) return undefined;
+    const out: DealShare[] = [];
+    const into: DealShare[] = [];
+    for (const document of await store.getMany(analyticsDealCollection, moved, { frozen: true })) {
+      if (document === undefined) continue;
+      const deal = document as unknown as DealTimeline;
+      const [was, is] = [then(deal), now(deal)];
+      if (was !== undefined) out.push(was);
+      if (is !== undefined) into.push(is);
+    }
+    // A timeline cut at the kept horizon is the one the kept sums added up only while no event arrives late.
+    if (!(await unchangedLate(store, question))) return undefined;
+    if (stateUnchanged !== undefined && !(await stateUnchanged())) continue;
+    const sums = correctedSums(kept.sums, out, into);
+    if (settled) memo.keepScan(question.key, { horizon, late: question.late, sums });
+    return analyticsOfSums(sums);
+  }
+  return undefined;
 }
 
 export interface AggregateOptions {
@@ -522,7 +627,7 @@ async function fromChangeMonths(store: ReadModelStore, horizon: number, maxDeals
     const totals = await totalsOfEach(await changeMonthsUpTo(store, nearer), countersOf);
     // The moves are in no totals read: the values they remove leave the union (valuesIn).
     const moves = new ScopeTotals('moved', scopeCounters({}), false);
-    const timelines = await store.getMany(analyticsDealCollection, moved.map((entry) => entry.member), { frozen: true });
+    const timelines = await store.getMany(analyticsDealCollection, moved, { frozen: true });
     for (const document of timelines) {
       if (document === undefined) continue;
       const deal = document as unknown as DealTimeline;
@@ -547,11 +652,31 @@ function nearerMonthEnd(horizon: number): NearerEnd {
 }
 
 /** The deals with an event between the nearer end and the horizon; undefined beyond `maxDeals`. */
-async function movedBetween(store: ReadModelStore, { month, fromStart }: NearerEnd, horizon: number, maxDeals: number): Promise<IndexEntry[] | undefined> {
-  const moved = fromStart
-    ? await store.range(changeFirstIndex(month), { max: horizon, limit: maxDeals + 1 })
-    : await store.range(changeLastIndex(month), { min: horizon + 1, limit: maxDeals + 1 });
-  return moved.length > maxDeals ? undefined : moved;
+function movedBetween(store: ReadModelStore, { fromStart, boundary }: NearerEnd, horizon: number, maxDeals: number): Promise<string[] | undefined> {
+  return fromStart ? dealsWithEventsIn(store, boundary + 1, horizon, maxDeals) : dealsWithEventsIn(store, horizon + 1, boundary, maxDeals);
+}
+
+/**
+ * The deals with an event at a time from `from` to `until` (both included), from each UTC month's
+ * first and last events (`analytics:cf`, `analytics:cl`): exactly those where the span starts at a
+ * month's start or ends at its end, else, inside one month, those of one index (whichever lists
+ * fewer), which may add a deal with events before and after the span and none in it: correcting it
+ * changes nothing. Undefined beyond `maxDeals`.
+ */
+async function dealsWithEventsIn(store: ReadModelStore, from: number, until: number, maxDeals: number): Promise<string[] | undefined> {
+  const deals = new Set<string>();
+  for (let month = monthBounds(from).first; month <= until; month = monthBounds(month).next) {
+    const { first, next } = monthBounds(month);
+    const [start, end] = [Math.max(from, first), Math.min(until, next - 1)];
+    const [firstEvents, lastEvents] = [changeFirstIndex(utcMonth(month)), changeLastIndex(utcMonth(month))];
+    const byFirst =
+      start === first ||
+      (end !== next - 1 && (await store.count(firstEvents, undefined, end, maxDeals + 1)) <= (await store.count(lastEvents, start, undefined, maxDeals + 1)));
+    const entries = byFirst ? await store.range(firstEvents, { max: end, limit: maxDeals + 1 }) : await store.range(lastEvents, { min: start, limit: maxDeals + 1 });
+    for (const { member } of entries) deals.add(member);
+    if (deals.size > maxDeals) return undefined;
+  }
+  return [...deals];
 }
 
 /** The change months that add up to the cohort at the nearer end: those before the month, or up to it. */
@@ -590,7 +715,7 @@ async function fromPeriodPairs(store: ReadModelStore, from: number, horizon: num
     // The moves are in no totals read: the values they remove leave the union (valuesIn).
     const movedStanding = new ScopeTotals('moved', scopeCounters({}), false);
     const movedEvents = new ScopeTotals('moved events', scopeCounters({}), false);
-    const timelines = await store.getMany(analyticsDealCollection, moved.map((entry) => entry.member), { frozen: true });
+    const timelines = await store.getMany(analyticsDealCollection, moved, { frozen: true });
     for (const document of timelines) {
       if (document === undefined) continue;
       const deal = document as unknown as DealTimeline;

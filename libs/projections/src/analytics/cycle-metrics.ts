@@ -131,10 +131,24 @@ export function durationStatsOf(n: number, sumMs: number, msAtRank: (rank: numbe
 }
 
 export function durationStats(durationsMs: readonly number[]): DurationStats {
+  return statsOfSorted(sortedDurations(durationsMs));
+}
+
+/** A duration statistic's values in ascending order, with their exact sum: all its figures come from these. */
+export interface SortedDurations {
+  readonly sorted: Float64Array;
+  readonly sumMs: number;
+}
+
+export function sortedDurations(durationsMs: readonly number[]): SortedDurations {
   // A typed array sorts numerically in native code: several times faster than a comparator over a
   // scan's hundred thousand values.
   const sorted = Float64Array.from(durationsMs).sort();
-  return durationStatsOf(sorted.length, sorted.reduce((sum, value) => sum + value, 0), (rank) => sorted[rank]!);
+  return { sorted, sumMs: sorted.reduce((sum, value) => sum + value, 0) };
+}
+
+function statsOfSorted({ sorted, sumMs }: SortedDurations): DurationStats {
+  return durationStatsOf(sorted.length, sumMs, (rank) => sorted[rank]!);
 }
 
 const rank = (stage: FunnelStage): number => funnelStages.indexOf(stage);
@@ -386,6 +400,28 @@ function currenciesOf(fields: ReadonlyMap<string, number>): string[] {
   return [...codes].sort();
 }
 
+/** The figures' sums, overall or of one group: every additive field, and every duration in order. */
+export interface Sums {
+  readonly fields: ReadonlyMap<string, number>;
+  readonly durations: ReadonlyMap<DurationStat, SortedDurations>;
+}
+
+/** What a scan adds up, before it becomes figures: kept, it can be corrected deal by deal (scan-sums.ts). */
+export interface CycleSums {
+  readonly overall: Sums;
+  readonly groups: ReadonlyMap<string, Sums>;
+}
+
+const noDurations: SortedDurations = { sorted: new Float64Array(0), sumMs: 0 };
+
+export function metricsOfSums({ fields, durations }: Sums): CycleMetrics {
+  return metricsFrom(fields, (stat) => statsOfSorted(durations.get(stat) ?? noDurations));
+}
+
+export function analyticsOfSums({ overall, groups }: CycleSums): CycleAnalytics {
+  return { ...metricsOfSums(overall), groups: sortGroups([...groups].map(([key, group]) => ({ key, ...metricsOfSums(group) }))) };
+}
+
 /** Every figure's shares, summed in memory: what a scan adds up deal by deal. */
 class Accumulator implements ContributionSink {
   readonly fields = new Map<string, number>();
@@ -401,8 +437,28 @@ class Accumulator implements ContributionSink {
     else this.durationsMs.set(stat, [ms]);
   }
 
-  result(): CycleMetrics {
-    return metricsFrom(this.fields, (stat) => durationStats(this.durationsMs.get(stat) ?? []));
+  sums(): Sums {
+    return { fields: this.fields, durations: new Map([...this.durationsMs].map(([stat, values]) => [stat, sortedDurations(values)])) };
+  }
+}
+
+/** One deal's share of a question's figures, and its group's key when grouped (DealShares). */
+export interface DealShare {
+  readonly group: string | undefined;
+  readonly fields: ReadonlyArray<readonly [string, number]>;
+  readonly durations: ReadonlyArray<readonly [DurationStat, number]>;
+}
+
+class ShareOfDeal implements ContributionSink {
+  readonly fields: [string, number][] = [];
+  readonly durations: [DurationStat, number][] = [];
+
+  count(field: string, by: number): void {
+    this.fields.push([field, by]);
+  }
+
+  duration(stat: DurationStat, ms: number): void {
+    this.durations.push([stat, ms]);
   }
 }
 
@@ -428,6 +484,7 @@ export interface CycleAnalyticsBuilder {
   add(timeline: DealTimeline): void;
   /** Adds counts summed elsewhere (deals not added one by one) to the overall figures, or to a group's. */
   addCounts(fields: ReadonlyMap<string, number>, group?: string): void;
+  sums(): CycleSums;
   result(): CycleAnalytics;
 }
 
@@ -448,8 +505,29 @@ export function analyticsWindow(options: AnalyticsOptions): AnalyticsWindow {
   return { horizon, inWindow, counts: options.basis === 'cohort' ? () => true : inWindow };
 }
 
+/** The deal as the question sees it, cut at its horizon; undefined for a deal it does not count. */
+function countedAt(timeline: DealTimeline, options: AnalyticsOptions, { horizon, inWindow }: AnalyticsWindow): DealTimeline | undefined {
+  const deal = timelineAt(timeline, horizon);
+  return deal === undefined || (options.basis === 'cohort' && !inWindow(deal.capturedAt)) ? undefined : deal;
+}
+
+/**
+ * Each deal's share of one question's figures, what the scan adds for it: so sums kept from a scan
+ * can take a deal's share out and its share of a neighbouring question in (scan-sums.ts).
+ */
+export function dealShares(options: AnalyticsOptions): (timeline: DealTimeline) => DealShare | undefined {
+  const window = analyticsWindow(options);
+  return (timeline) => {
+    const deal = countedAt(timeline, options, window);
+    if (deal === undefined) return undefined;
+    const share = new ShareOfDeal();
+    contribute(deal, window.counts, share);
+    return { group: options.groupBy === undefined ? undefined : groupKey(deal, options.groupBy), fields: share.fields, durations: share.durations };
+  };
+}
+
 export function createCycleAnalytics(options: AnalyticsOptions): CycleAnalyticsBuilder {
-  const { horizon, inWindow, counts } = analyticsWindow(options);
+  const window = analyticsWindow(options);
   const overall = new Accumulator();
   const groups = new Map<string, Accumulator>();
 
@@ -462,23 +540,20 @@ export function createCycleAnalytics(options: AnalyticsOptions): CycleAnalyticsB
     return group;
   };
 
+  const sums = (): CycleSums => ({ overall: overall.sums(), groups: new Map([...groups].map(([key, group]) => [key, group.sums()])) });
+
   return {
     add(timeline: DealTimeline): void {
-      const deal = timelineAt(timeline, horizon);
+      const deal = countedAt(timeline, options, window);
       if (deal === undefined) return;
-      if (options.basis === 'cohort' && !inWindow(deal.capturedAt)) return;
-      contribute(deal, counts, options.groupBy === undefined ? overall : new Both(overall, groupOf(groupKey(deal, options.groupBy))));
+      contribute(deal, window.counts, options.groupBy === undefined ? overall : new Both(overall, groupOf(groupKey(deal, options.groupBy))));
     },
     addCounts(fields: ReadonlyMap<string, number>, group?: string): void {
       const sink = group === undefined ? overall : groupOf(group);
       for (const [field, by] of fields) sink.count(field, by);
     },
-    result(): CycleAnalytics {
-      return {
-        ...overall.result(),
-        groups: sortGroups([...groups.entries()].map(([key, group]) => ({ key, ...group.result() }))),
-      };
-    },
+    sums,
+    result: () => analyticsOfSums(sums()),
   };
 }
 

@@ -1,0 +1,206 @@
+import { seededRandom } from '@deals/platform';
+import { eur, leadCaptured } from '../pipeline/testing/deal-events';
+import { dealStream } from '../pipeline/testing/in-memory-read-model';
+import { AnalyticsMemo } from './analytics-memo';
+import { analyticsProjection } from './analytics.projection';
+import { fromKeptScan } from './analytics.query';
+import { type AnalyticsOptions, analyticsOfSums, computeCycleAnalytics, createCycleAnalytics, type DealShare, dealShares, dayMs, type GroupBy, monthBounds } from './cycle-metrics';
+import { correctedSums } from './scan-sums';
+import { changedIn, projected, readsOf, timelines } from './testing/projected-deals';
+import { randomDeals, randomDealsStart as start } from './testing/random-deals';
+
+const month = (m: number) => Date.UTC(2025, m - 1, 1);
+const hour = 3_600_000;
+
+describe('scan sums, corrected deal by deal', () => {
+  const deals = timelines(projected(randomDeals(300, 3)));
+  const sumsAt = (options: AnalyticsOptions) => {
+    const scan = createCycleAnalytics(options);
+    for (const deal of deals) scan.add(deal);
+    return scan.sums();
+  };
+  const sharesOf = (options: AnalyticsOptions, moved: typeof deals): DealShare[] => moved.flatMap((deal) => dealShares(options)(deal) ?? []);
+
+  it.each([
+    ['a period by owner, its end moved on', { basis: 'period', from: month(2) + 12_345, groupBy: 'owner' }, month(4) + 3 * dayMs, month(4) + 9 * dayMs],
+    ['a period by source, its end moved back', { basis: 'period', from: month(2) + 12_345, groupBy: 'source' }, month(5) + 17 * dayMs, month(4) + 2 * dayMs],
+    ['a cohort window by month, asOf moved on', { basis: 'cohort', from: month(2) + 5, to: month(4) - 5, groupBy: 'month' }, month(3), month(5)],
+    ['every deal by owner, asOf moved back', { basis: 'cohort', groupBy: 'owner' }, month(6), month(3) + 11 * dayMs],
+    ['every deal, asOf moved to before any deal', { basis: 'cohort' }, month(4), start - dayMs],
+  ] as const)('given %s, when the deals that moved in between are taken out and put in, then the figures are the scan’s at the new horizon', (_, question, kept, asked) => {
+    const [before, after] = [{ ...question, asOf: kept } as AnalyticsOptions, { ...question, asOf: asked } as AnalyticsOptions];
+    const moved = deals.filter((deal) => changedIn(deal, Math.min(kept, asked), Math.max(kept, asked)));
+    expect(moved.length).toBeGreaterThan(0);
+    const corrected = correctedSums(sumsAt(before), sharesOf(before, moved), sharesOf(after, moved));
+    expect(analyticsOfSums(corrected)).toEqual(computeCycleAnalytics(deals, after));
+  });
+
+  it('given kept sums, when they are corrected, then the kept sums are unchanged', () => {
+    const options: AnalyticsOptions = { basis: 'period', from: month(2), groupBy: 'owner', asOf: month(4) };
+    const kept = sumsAt(options);
+    const before = analyticsOfSums(kept);
+    const moved = deals.slice(0, 40);
+    correctedSums(kept, sharesOf(options, moved), []);
+    expect(analyticsOfSums(kept)).toEqual(before);
+  });
+
+  it('given a group’s every deal taken out, then the group is gone, as a scan would not show it', () => {
+    const options: AnalyticsOptions = { basis: 'cohort', groupBy: 'owner', asOf: month(8) };
+    const ann = deals.filter((deal) => deal.owner === 'ann');
+    const corrected = correctedSums(sumsAt(options), sharesOf(options, ann), []);
+    expect(analyticsOfSums(corrected)).toEqual(computeCycleAnalytics(deals.filter((deal) => deal.owner !== 'ann'), options));
+    expect([...corrected.groups.keys()]).not.toContain('ann');
+  });
+
+  it('given a share taken out that the sums do not hold, then it refuses, rather than give figures of other shares', () => {
+    const options: AnalyticsOptions = { basis: 'cohort', asOf: month(8) };
+    const won = deals.find((deal) => deal.outcome === 'won')!;
+    const [share] = sharesOf(options, [won]);
+    const foreign: DealShare = { ...share!, durations: share!.durations.map(([stat, ms]) => [stat, ms + 0.5] as const) };
+    expect(() => correctedSums(sumsAt(options), [foreign], [])).toThrow('do not hold a duration');
+  });
+});
+
+describe('a question only a scan answers, from the scan kept for its kind', () => {
+  const events = randomDeals(400, 7);
+  const latest = Math.max(...events.map((event) => Date.parse(event.event.occurredAt)));
+  const periodByOwner: AnalyticsOptions = { basis: 'period', from: month(2) + 12_345, groupBy: 'owner', asOf: month(4) + 3 * dayMs };
+
+  function given() {
+    const store = projected(events);
+    const scans = jest.spyOn(store, 'scan');
+    return { store, scans, memo: new AnalyticsMemo() };
+  }
+
+  it('given a question scanned once, when its end moves back and forth, then only the deals with an event in between are read, and each answer is the scan’s', async () => {
+    const { store, scans, memo } = given();
+    expect(await fromKeptScan(store, periodByOwner, memo)).toEqual(computeCycleAnalytics(timelines(store), periodByOwner));
+    expect(scans).toHaveBeenCalledTimes(1);
+    let kept = periodByOwner.asOf;
+    for (const asOf of [month(4) + 9 * dayMs, month(4) + 9 * dayMs - 1, month(3) + 2 * dayMs, month(5), month(5) - 1, month(6) + 40 * hour]) {
+      const options = { ...periodByOwner, asOf };
+      const { answer, read } = await readsOf(store, () => fromKeptScan(store, options, memo));
+      expect(answer).toEqual(computeCycleAnalytics(timelines(store), options));
+      const moved = timelines(store).filter((deal) => changedIn(deal, Math.min(kept, asOf), Math.max(kept, asOf)));
+      expect(read).toEqual(expect.arrayContaining(moved.map((deal) => deal.dealId)));
+      // Others only from the months the span touches (events before and after it in a month, none in it).
+      const [first, last] = [monthBounds(Math.min(kept, asOf)).first, monthBounds(Math.max(kept, asOf)).next - 1];
+      const touched = new Set(timelines(store).filter((deal) => changedIn(deal, first - 1, last)).map((deal) => deal.dealId));
+      expect(read.filter((id) => !touched.has(id))).toEqual([]);
+      kept = asOf;
+    }
+    expect(scans).toHaveBeenCalledTimes(1);
+  });
+
+  it.each([
+    ['from a month’s start', month(4) - 1, month(4) + 6 * dayMs + 777],
+    ['to a month’s end', month(4) + 20 * dayMs + 777, month(5) - 1],
+    ['over whole months', month(3) - 1, month(5) - 1],
+  ])('given a span %s, then exactly the deals with an event in it are read', async (_, kept, asked) => {
+    const { store, memo } = given();
+    await fromKeptScan(store, { ...periodByOwner, asOf: kept }, memo);
+    const options = { ...periodByOwner, asOf: asked };
+    const { answer, read } = await readsOf(store, () => fromKeptScan(store, options, memo));
+    expect(answer).toEqual(computeCycleAnalytics(timelines(store), options));
+    expect(read.sort()).toEqual(timelines(store).filter((deal) => changedIn(deal, kept, asked)).map((deal) => deal.dealId).sort());
+  });
+
+  it('given random questions of kinds only a scan answers, asked at random horizons one after another, then every answer is the scan’s', async () => {
+    const { store, scans, memo } = given();
+    const random = seededRandom(42);
+    const kinds: AnalyticsOptions[] = [
+      periodByOwner,
+      { basis: 'period', from: month(1) + 7, groupBy: 'source', asOf: 0 },
+      { basis: 'period', from: month(3) - 1, asOf: 0 },
+      { basis: 'cohort', from: month(2) + 3, to: month(5) + 3, groupBy: 'owner', asOf: 0 },
+      { basis: 'cohort', groupBy: 'source' as GroupBy, asOf: 0 },
+    ];
+    for (let ask = 0; ask < 60; ask++) {
+      const kind = kinds[Math.floor(random() * kinds.length)]!;
+      // Mostly near the kind's last horizon (a few days), sometimes anywhere, at millisecond times.
+      const asOf = start + Math.floor(random() * 240 * dayMs);
+      const options = { ...kind, asOf };
+      expect(await fromKeptScan(store, options, memo)).toEqual(computeCycleAnalytics(timelines(store), options));
+    }
+    // One scan per kind, the rest corrected (the random horizons jump a few dozen deals at most).
+    expect(scans.mock.calls.length).toBeLessThanOrEqual(kinds.length);
+  });
+
+  it('given more deals moved in between than it corrects, then it scans again, exactly', async () => {
+    const { store, scans, memo } = given();
+    await fromKeptScan(store, periodByOwner, memo, 5);
+    const far = { ...periodByOwner, asOf: month(6) };
+    expect(await fromKeptScan(store, far, memo, 5)).toEqual(computeCycleAnalytics(timelines(store), far));
+    expect(scans).toHaveBeenCalledTimes(2);
+  });
+
+  // A deal captured inside the period, its events written after every other: history imported late.
+  const importedLate = dealStream(
+    'imported',
+    [leadCaptured(new Date(month(3) + 5 * dayMs).toISOString(), { dealId: 'imported', owner: 'ann', source: 'web', estimatedValue: eur(5_000) })],
+    { firstPosition: events.length + 1 },
+  );
+  const next = { ...periodByOwner, asOf: periodByOwner.asOf + 1 };
+
+  it('given an event that arrives late after the scan was kept, then the kept sums are not used, and the answer counts it', async () => {
+    const { store, scans, memo } = given();
+    await fromKeptScan(store, periodByOwner, memo);
+    store.project(analyticsProjection, importedLate);
+    expect(await fromKeptScan(store, next, memo)).toEqual(computeCycleAnalytics(timelines(store), next));
+    expect(scans).toHaveBeenCalledTimes(2);
+  });
+
+  it('given an event that arrives late while a correction reads, then the kept sums are not used, and the answer counts it', async () => {
+    const { store, scans, memo } = given();
+    await fromKeptScan(store, periodByOwner, memo);
+    const getMany = store.getMany.bind(store);
+    jest.spyOn(store, 'getMany').mockImplementationOnce(async (collection, ids, options) => {
+      const read = await getMany(collection, ids, options);
+      store.project(analyticsProjection, importedLate);
+      return read;
+    });
+    expect(await fromKeptScan(store, next, memo)).toEqual(computeCycleAnalytics(timelines(store), next));
+    expect(scans).toHaveBeenCalledTimes(2);
+  });
+
+  describe('asked about now', () => {
+    const cut = Math.floor(events.length * 0.8);
+    const [early, later] = [events.slice(0, cut), events.slice(cut)];
+    const aboutNow: AnalyticsOptions = { ...periodByOwner, asOf: latest + dayMs };
+
+    it('given a question about now, then it scans at the settled instant before it and corrects from there; after commits, it corrects again without a scan', async () => {
+      const store = projected(early);
+      const scans = jest.spyOn(store, 'scan');
+      const memo = new AnalyticsMemo();
+      expect(await fromKeptScan(store, aboutNow, memo)).toEqual(computeCycleAnalytics(timelines(store), aboutNow));
+      for (const batch of [later.slice(0, 20), later.slice(20, 40)]) {
+        store.project(analyticsProjection, batch);
+        expect(await fromKeptScan(store, aboutNow, memo)).toEqual(computeCycleAnalytics(timelines(store), aboutNow));
+      }
+      expect(scans).toHaveBeenCalledTimes(1);
+    });
+
+    it('given a commit that lands while the deals moved since are read, then the reads are taken again, and the answer is the new state’s', async () => {
+      const store = projected(early);
+      const memo = new AnalyticsMemo();
+      await fromKeptScan(store, aboutNow, memo);
+      const getMany = store.getMany.bind(store);
+      jest.spyOn(store, 'getMany').mockImplementationOnce(async (collection, ids, options) => {
+        const read = await getMany(collection, ids, options);
+        store.project(analyticsProjection, later);
+        return read;
+      });
+      expect(await fromKeptScan(store, aboutNow, memo)).toEqual(computeCycleAnalytics(timelines(store), aboutNow));
+    });
+
+    it('given more deals moved since the settled instant than it corrects, then it scans the question itself', async () => {
+      const store = projected(events);
+      const scans = jest.spyOn(store, 'scan');
+      // Every deal captured within the hour before the latest event: none of them settled.
+      const recent = timelines(store).filter((deal) => changedIn(deal, latest - hour - 1, latest)).length;
+      expect(recent).toBeGreaterThan(0);
+      expect(await fromKeptScan(store, aboutNow, new AnalyticsMemo(), recent - 1)).toEqual(computeCycleAnalytics(timelines(store), aboutNow));
+      expect(scans).toHaveBeenCalledTimes(1);
+    });
+  });
+});
