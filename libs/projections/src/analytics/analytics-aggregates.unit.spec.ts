@@ -29,11 +29,11 @@ import {
 import { analyticsProjection } from './analytics.projection';
 import { fromAggregates, fromRecentDeals, queryCycleLength } from './analytics.query';
 import { type AnalyticsOptions, computeCycleAnalytics, dayMs, type GroupBy, groupKey } from './cycle-metrics';
-import { type DealTimeline, latestTime, timelineAt } from './deal-timeline';
+import { changedIn, type DealTimeline, latestTime, timelineAt } from './deal-timeline';
 import { at, eur, leadCaptured, lost, negotiated, proposalSent, qualified } from '../pipeline/testing/deal-events';
 import { dealStream } from '../pipeline/testing/in-memory-read-model';
 import { cycleFixtureEvents, day } from './testing/cycle-fixture';
-import { changedIn, projected, readsOf, timelines } from './testing/projected-deals';
+import { projected, readsOf, timelines } from './testing/projected-deals';
 import { randomDeals, randomDealsStart as start } from './testing/random-deals';
 
 /** As a read model projected before the change months existed counts them: one deal short. */

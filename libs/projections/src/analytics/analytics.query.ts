@@ -67,7 +67,7 @@ import {
   standingField,
   utcMonth,
 } from './cycle-metrics';
-import { type DealTimeline, timelineAt } from './deal-timeline';
+import { changedIn, type DealTimeline, timelineAt } from './deal-timeline';
 import { correctedSums } from './scan-sums';
 
 export interface CycleLengthRequest {
@@ -108,7 +108,8 @@ export const maxRecentDeals = 5_000;
 /**
  * Deals a cohort question about an instant long past corrects one by one when it reads only the
  * capture months up to that instant (those still moving then, and those of its month captured after
- * it); beyond this, scanning every timeline is the cheaper way.
+ * it), and a question corrected from a kept scan (fromKeptScan); beyond this, scanning every
+ * timeline is the cheaper way.
  */
 export const maxPastDeals = 5_000;
 
@@ -264,6 +265,8 @@ export async function fromRecentDeals(store: ReadModelStore, options: AnalyticsO
   const period = options.basis === 'period';
   if (from === undefined || (period && analyticsWindow(options).horizon < from)) return undefined;
   if (!(await hasActivityIndex(store)) || (period && (await metaOf(store)) === undefined)) return undefined;
+  // Counted first: beyond the limit they need not be read (a question that starts long ago reads 5,000 members for nothing).
+  if ((await store.count(analyticsActiveIndex, from, undefined, maxDeals + 1)) > maxDeals) return undefined;
   const stateUnchanged = period ? await watchState(store) : undefined;
   const recent = await store.range(analyticsActiveIndex, { min: from, limit: maxDeals + 1 });
   if (recent.length > maxDeals) return undefined;
@@ -329,7 +332,7 @@ async function scanSums(store: ReadModelStore, options: AnalyticsOptions): Promi
  * state. Scans as before where the change months' first and last events do not list every deal (a
  * read model projected before them), beyond `maxDeals`, or when commits tore both attempts.
  */
-export async function fromKeptScan(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo, maxDeals = maxCorrectedDeals): Promise<CycleAnalytics> {
+export async function fromKeptScan(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo, maxDeals = maxPastDeals): Promise<CycleAnalytics> {
   const meta = await metaOf(store);
   if (meta?.latest === undefined || !(await keptForEveryDeal(store, keptChangeMonths))) return analyticsOfSums(await scanSums(store, options));
   const { horizon } = analyticsWindow(options);
@@ -391,13 +394,15 @@ async function correctedScan(
   const [then, now] = [dealShares(atHorizon(options, kept.horizon)), dealShares(atHorizon(options, horizon))];
   for (let attempt = 0; attempt < (settled ? 1 : 2); attempt++) {
     const stateUnchanged = settled ? undefined : await watchState(store);
-    const moved = await dealsWithEventsIn(store, Math.min(kept.horizon, horizon) + 1, Math.max(kept.horizon, horizon), maxDeals);
+    const [after, until] = [Math.min(kept.horizon, horizon), Math.max(kept.horizon, horizon)];
+    const moved = await dealsWithEventsIn(store, after + 1, until, maxDeals);
     if (moved === undefined) return undefined;
     const out: DealShare[] = [];
     const into: DealShare[] = [];
     for (const document of await store.getMany(analyticsDealCollection, moved, { frozen: true })) {
-      if (document === undefined) continue;
-      const deal = document as unknown as DealTimeline;
+      const deal = document as unknown as DealTimeline | undefined;
+      // The indexes list some deals with events before and after the span and none in it.
+      if (deal === undefined || !changedIn(deal, after, until)) continue;
       const [was, is] = [then(deal), now(deal)];
       if (was !== undefined) out.push(was);
       if (is !== undefined) into.push(is);
@@ -659,25 +664,52 @@ function movedBetween(store: ReadModelStore, { fromStart, boundary }: NearerEnd,
 /**
  * The deals with an event at a time from `from` to `until` (both included), from each UTC month's
  * first and last events (`analytics:cf`, `analytics:cl`): exactly those where the span starts at a
- * month's start or ends at its end, else, inside one month, those of one index (whichever lists
- * fewer), which may add a deal with events before and after the span and none in it: correcting it
- * changes nothing. Undefined beyond `maxDeals`.
+ * month's start or ends at its end (Math.max below). Undefined beyond `maxDeals`.
  */
 async function dealsWithEventsIn(store: ReadModelStore, from: number, until: number, maxDeals: number): Promise<string[] | undefined> {
   const deals = new Set<string>();
   for (let month = monthBounds(from).first; month <= until; month = monthBounds(month).next) {
     const { first, next } = monthBounds(month);
-    const [start, end] = [Math.max(from, first), Math.min(until, next - 1)];
-    const [firstEvents, lastEvents] = [changeFirstIndex(utcMonth(month)), changeLastIndex(utcMonth(month))];
-    const byFirst =
-      start === first ||
-      (end !== next - 1 && (await store.count(firstEvents, undefined, end, maxDeals + 1)) <= (await store.count(lastEvents, start, undefined, maxDeals + 1)));
-    const entries = byFirst ? await store.range(firstEvents, { max: end, limit: maxDeals + 1 }) : await store.range(lastEvents, { min: start, limit: maxDeals + 1 });
-    for (const { member } of entries) deals.add(member);
+    const span = { start: Math.max(from, first), end: Math.min(until, next - 1), month: utcMonth(month) };
+    const members =
+      span.start === first
+        ? membersOf(await store.range(changeFirstIndex(span.month), { max: span.end, limit: maxDeals + 1 }))
+        : span.end === next - 1
+          ? membersOf(await store.range(changeLastIndex(span.month), { min: span.start, limit: maxDeals + 1 }))
+          : await straddling(store, span, maxDeals);
+    if (members === undefined) return undefined;
+    for (const member of members) deals.add(member);
     if (deals.size > maxDeals) return undefined;
   }
   return [...deals];
 }
+
+/** Entries of a month's first and last events one span inside it reads to find the deals with an event in it. */
+const maxStraddleReads = 4 * maxPastDeals;
+
+/**
+ * Inside one month, the deals whose first event in it is at or before the span's end and whose last
+ * is at or after its start: those with an event in the span, and those with events before and after
+ * it and none in it, whose correction changes nothing. Either index alone lists them among many
+ * more (mid-month, about half the month's deals), so the two are read and met, unless one alone
+ * lists few enough. Undefined beyond `maxDeals`, or when either lists more than `maxStraddleReads`.
+ */
+async function straddling(store: ReadModelStore, { month, start, end }: { readonly month: string; readonly start: number; readonly end: number }, maxDeals: number): Promise<string[] | undefined> {
+  const [firstEvents, lastEvents] = [changeFirstIndex(month), changeLastIndex(month)];
+  const [byFirst, byLast] = await Promise.all([store.count(firstEvents, undefined, end, maxStraddleReads + 1), store.count(lastEvents, start, undefined, maxStraddleReads + 1)]);
+  if (Math.min(byFirst, byLast) <= maxDeals) {
+    return membersOf(byFirst <= byLast ? await store.range(firstEvents, { max: end, limit: maxDeals + 1 }) : await store.range(lastEvents, { min: start, limit: maxDeals + 1 }));
+  }
+  if (Math.max(byFirst, byLast) > maxStraddleReads) return undefined;
+  // Counted and read in two states, perhaps: the reads' own limits say whether they hold every entry.
+  const limit = maxStraddleReads + 1;
+  const [startedBy, endedAfter] = await Promise.all([store.range(firstEvents, { max: end, limit }), store.range(lastEvents, { min: start, limit })]);
+  if (Math.max(startedBy.length, endedAfter.length) === limit) return undefined;
+  const after = new Set(membersOf(endedAfter));
+  return membersOf(startedBy).filter((member) => after.has(member));
+}
+
+const membersOf = (entries: readonly IndexEntry[]): string[] => entries.map(({ member }) => member);
 
 /** The change months that add up to the cohort at the nearer end: those before the month, or up to it. */
 async function changeMonthsUpTo(store: ReadModelStore, { month, fromStart }: NearerEnd): Promise<string[]> {

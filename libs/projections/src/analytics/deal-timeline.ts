@@ -61,3 +61,14 @@ export function latestTime(timeline: DealTimeline): number {
   const last = timeline.stints.at(-1);
   return Math.max(timeline.capturedAt, last?.enteredAt ?? -Infinity, last?.leftAt ?? -Infinity, timeline.closedAt ?? -Infinity, timeline.values.at(-1)?.at ?? -Infinity);
 }
+
+/** Whether anything happened to the deal in (after, until]: only then do its timelines cut at the two differ. */
+export function changedIn(timeline: DealTimeline, after: number, until: number): boolean {
+  const inside = (time: number | null) => time !== null && time > after && time <= until;
+  return (
+    inside(timeline.capturedAt) ||
+    inside(timeline.closedAt) ||
+    timeline.stints.some((stint) => inside(stint.enteredAt) || inside(stint.leftAt)) ||
+    timeline.values.some((change) => inside(change.at))
+  );
+}

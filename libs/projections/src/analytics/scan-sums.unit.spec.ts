@@ -5,8 +5,9 @@ import { AnalyticsMemo } from './analytics-memo';
 import { analyticsProjection } from './analytics.projection';
 import { fromKeptScan } from './analytics.query';
 import { type AnalyticsOptions, analyticsOfSums, computeCycleAnalytics, createCycleAnalytics, type DealShare, dealShares, dayMs, type GroupBy, monthBounds } from './cycle-metrics';
+import { changedIn, type DealTimeline } from './deal-timeline';
 import { correctedSums } from './scan-sums';
-import { changedIn, projected, readsOf, timelines } from './testing/projected-deals';
+import { projected, readsOf, timelines } from './testing/projected-deals';
 import { randomDeals, randomDealsStart as start } from './testing/random-deals';
 
 const month = (m: number) => Date.UTC(2025, m - 1, 1);
@@ -103,6 +104,27 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
     const { answer, read } = await readsOf(store, () => fromKeptScan(store, options, memo));
     expect(answer).toEqual(computeCycleAnalytics(timelines(store), options));
     expect(read.sort()).toEqual(timelines(store).filter((deal) => changedIn(deal, kept, asked)).map((deal) => deal.dealId).sort());
+  });
+
+  it('given a span inside a month, then it reads the deals whose first event in the month is before its end and last after its start, not all of either', async () => {
+    const [kept, asked] = [month(4) + 10 * dayMs + 777, month(4) + 11 * dayMs];
+    const inApril = (deal: DealTimeline) => eventTimes(deal).filter((time) => time >= month(4) && time < month(5));
+    const straddling = timelines(projected(events)).filter((deal) => {
+      const times = inApril(deal);
+      return times.length > 0 && Math.min(...times) <= asked && Math.max(...times) > kept;
+    });
+    const byFirst = timelines(projected(events)).filter((deal) => inApril(deal).some((time) => time <= asked)).length;
+    const byLast = timelines(projected(events)).filter((deal) => inApril(deal).some((time) => time > kept)).length;
+    expect(straddling.length).toBeLessThan(Math.min(byFirst, byLast));
+    for (const [maxDeals, scansThen] of [[straddling.length, 1], [straddling.length - 1, 2]] as const) {
+      const { store, scans, memo } = given();
+      await fromKeptScan(store, { ...periodByOwner, asOf: kept }, memo, maxDeals);
+      const options = { ...periodByOwner, asOf: asked };
+      const { answer, read } = await readsOf(store, () => fromKeptScan(store, options, memo, maxDeals));
+      expect(answer).toEqual(computeCycleAnalytics(timelines(store), options));
+      expect(scans).toHaveBeenCalledTimes(scansThen);
+      if (scansThen === 1) expect(read.sort()).toEqual(straddling.map((deal) => deal.dealId).sort());
+    }
   });
 
   it('given random questions of kinds only a scan answers, asked at random horizons one after another, then every answer is the scan’s', async () => {
@@ -204,3 +226,8 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
     });
   });
 });
+
+function eventTimes(deal: DealTimeline): number[] {
+  const times = [deal.capturedAt, deal.closedAt, ...deal.stints.flatMap((stint) => [stint.enteredAt, stint.leftAt]), ...deal.values.map((change) => change.at)];
+  return times.filter((time): time is number => time !== null);
+}

@@ -15,12 +15,6 @@ export function timelines(store: InMemoryReadModelStore): DealTimeline[] {
   return [...(store.documents.get(analyticsDealCollection)?.values() ?? [])] as unknown as DealTimeline[];
 }
 
-/** Whether anything happened to a deal in (after, until]. */
-export function changedIn(timeline: DealTimeline, after: number, until: number): boolean {
-  const times = [timeline.capturedAt, timeline.closedAt, ...timeline.stints.flatMap((stint) => [stint.enteredAt, stint.leftAt]), ...timeline.values.map((change) => change.at)];
-  return times.some((time) => time !== null && time > after && time <= until);
-}
-
 /** What a question answers, and the deals whose timelines it read to answer it. */
 export async function readsOf<T>(model: InMemoryReadModelStore, ask: () => Promise<T>): Promise<{ answer: T; read: string[] }> {
   const reads = jest.spyOn(model, 'getMany');
