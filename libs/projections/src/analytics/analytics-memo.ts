@@ -12,9 +12,9 @@ export interface KeptScan {
 }
 
 /**
- * The durations a kept scan may hold: a scan of every deal keeps about a dozen per deal (each of its
- * statistics, overall and in its group), 1.2 million at the bench's 97k deals (10 MB). Larger scans
- * are not kept: the memo stays within `scanCapacity` of these.
+ * The durations a kept scan may hold: each deal counted keeps about a dozen (each of its statistics,
+ * overall and in its group), about 726,000 for every deal by owner at the bench's 97k deals (6 MB).
+ * Larger scans are not kept: the memo stays within `scanCapacity` of these (128 MB).
  */
 export const maxKeptScanDurations = 2_000_000;
 
@@ -37,6 +37,7 @@ export const maxKeptScanDurations = 2_000_000;
  * capture month a year back hardly changes; so are the change months' sub-bin counts, which asOf
  * far back reads a dozen or more of per percentile. And whole answers: about an instant the projection's
  * clock has left behind (settledAnswer), and about one at or after its latest event (currentAnswer).
+ * And the sums of a scan, per kind of question, which a question at another horizon corrects (keptScan).
  */
 export class AnalyticsMemo {
   private readonly figuresOf: RecentMap<string, Remembered<CycleMetrics | null>>;
