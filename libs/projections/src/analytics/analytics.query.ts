@@ -346,7 +346,7 @@ export async function fromKeptScan(store: ReadModelStore, options: AnalyticsOpti
   if (horizon < settledBefore) return analyticsOfSums(await scannedAndKept(store, options, memo, question, horizon));
   // About now: worth a scan at the settled instant before it only if the deals moved since are few enough to correct.
   const settled = settledBefore - 1;
-  if ((await dealsWithEventsIn(store, settled + 1, horizon, maxDeals)) === undefined) return analyticsOfSums(await scanSums(store, options));
+  if ((await dealsWithEventsIn(store, settled + 1, Math.min(horizon, meta.latest), maxDeals)) === undefined) return analyticsOfSums(await scanSums(store, options));
   const base = { horizon: settled, late: question.late, sums: await scannedAndKept(store, options, memo, question, settled) };
   return (await correctedScan(store, options, memo, question, base, false, maxDeals)) ?? analyticsOfSums(await scanSums(store, options));
 }
@@ -394,7 +394,9 @@ async function correctedScan(
   const [then, now] = [dealShares(atHorizon(options, kept.horizon)), dealShares(atHorizon(options, horizon))];
   for (let attempt = 0; attempt < (settled ? 1 : 2); attempt++) {
     const stateUnchanged = settled ? undefined : await watchState(store);
-    const [after, until] = [Math.min(kept.horizon, horizon), Math.max(kept.horizon, horizon)];
+    // No event of the state read happened after its latest: the months after it need no reads.
+    const latest = settled ? Infinity : ((await metaOf(store))?.latest ?? Infinity);
+    const [after, until] = [Math.min(kept.horizon, horizon), Math.min(Math.max(kept.horizon, horizon), latest)];
     const moved = await dealsWithEventsIn(store, after + 1, until, maxDeals);
     if (moved === undefined) return undefined;
     const out: DealShare[] = [];

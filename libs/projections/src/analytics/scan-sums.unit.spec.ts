@@ -202,6 +202,17 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
       expect(scans).toHaveBeenCalledTimes(1);
     });
 
+    it('given a read model whose latest event is years before now, then the months after it are not read', async () => {
+      const store = projected(early);
+      const memo = new AnalyticsMemo();
+      const yearsOn: AnalyticsOptions = { ...periodByOwner, asOf: latest + 3 * 365 * dayMs };
+      await fromKeptScan(store, yearsOn, memo);
+      store.project(analyticsProjection, later.slice(0, 20));
+      const ranges = jest.spyOn(store, 'range');
+      expect(await fromKeptScan(store, yearsOn, memo)).toEqual(computeCycleAnalytics(timelines(store), yearsOn));
+      expect(ranges.mock.calls.length).toBeLessThanOrEqual(4);
+    });
+
     it('given a commit that lands while the deals moved since are read, then the reads are taken again, and the answer is the new state’s', async () => {
       const store = projected(early);
       const memo = new AnalyticsMemo();
