@@ -130,10 +130,6 @@ export function durationStatsOf(n: number, sumMs: number, msAtRank: (rank: numbe
   };
 }
 
-export function durationStats(durationsMs: readonly number[]): DurationStats {
-  return statsOfSorted(sortedDurations(durationsMs));
-}
-
 /** A duration statistic's values in ascending order, with their exact sum: all its figures come from these. */
 export interface SortedDurations {
   readonly sorted: Float64Array;
@@ -147,7 +143,7 @@ export function sortedDurations(durationsMs: readonly number[]): SortedDurations
   return { sorted, sumMs: sorted.reduce((sum, value) => sum + value, 0) };
 }
 
-function statsOfSorted({ sorted, sumMs }: SortedDurations): DurationStats {
+export function statsOfSorted({ sorted, sumMs }: SortedDurations): DurationStats {
   return durationStatsOf(sorted.length, sumMs, (rank) => sorted[rank]!);
 }
 
@@ -442,7 +438,7 @@ class Accumulator implements ContributionSink {
   }
 }
 
-/** One deal's share of a question's figures, and its group's key when grouped (DealShares). */
+/** One deal's share of a question's figures, and its group's key when grouped (dealShares). */
 export interface DealShare {
   readonly group: string | undefined;
   readonly fields: ReadonlyArray<readonly [string, number]>;

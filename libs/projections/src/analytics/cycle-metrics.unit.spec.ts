@@ -2,11 +2,12 @@ import {
   type AnalyticsOptions,
   computeCycleAnalytics,
   contribute,
-  durationStats,
   groupKey,
   percentile,
   reachedAt,
+  sortedDurations,
   standingField,
+  statsOfSorted,
   timeInStage,
 } from './cycle-metrics';
 import { type DealTimeline, timelineAt } from './deal-timeline';
@@ -33,8 +34,8 @@ describe('percentile (linear interpolation between closest ranks)', () => {
 
 describe('duration statistics', () => {
   it('count, mean, median and p90 in days; null figures when there is nothing to measure', () => {
-    expect(durationStats([20, 11, 13].map((days) => days * 86_400_000))).toEqual({ count: 3, meanDays: 14.67, medianDays: 13, p90Days: 18.6 });
-    expect(durationStats([])).toEqual({ count: 0, meanDays: null, medianDays: null, p90Days: null });
+    expect(statsOfSorted(sortedDurations([20, 11, 13].map((days) => days * 86_400_000)))).toEqual({ count: 3, meanDays: 14.67, medianDays: 13, p90Days: 18.6 });
+    expect(statsOfSorted(sortedDurations([]))).toEqual({ count: 0, meanDays: null, medianDays: null, p90Days: null });
   });
 });
 
