@@ -1,6 +1,7 @@
+import type { StoredDealEvent } from '@deals/deal-streams';
 import { seededRandom } from '@deals/platform';
 import { eur, leadCaptured } from '../pipeline/testing/deal-events';
-import { dealStream } from '../pipeline/testing/in-memory-read-model';
+import { dealStream, type InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
 import { AnalyticsMemo } from './analytics-memo';
 import { analyticsProjection } from './analytics.projection';
 import { fromKeptScan } from './analytics.query';
@@ -175,12 +176,7 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
   it('given an event that arrives late while a correction reads, then the kept sums are not used, and the answer counts it', async () => {
     const { store, scans, memo } = given();
     await fromKeptScan(store, periodByOwner, memo);
-    const getMany = store.getMany.bind(store);
-    jest.spyOn(store, 'getMany').mockImplementationOnce(async (collection, ids, options) => {
-      const read = await getMany(collection, ids, options);
-      store.project(analyticsProjection, importedLate);
-      return read;
-    });
+    projectWhileReading(store, importedLate);
     expect(await fromKeptScan(store, next, memo)).toEqual(computeCycleAnalytics(timelines(store), next));
     expect(scans).toHaveBeenCalledTimes(2);
   });
@@ -217,12 +213,7 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
       const store = projected(early);
       const memo = new AnalyticsMemo();
       await fromKeptScan(store, aboutNow, memo);
-      const getMany = store.getMany.bind(store);
-      jest.spyOn(store, 'getMany').mockImplementationOnce(async (collection, ids, options) => {
-        const read = await getMany(collection, ids, options);
-        store.project(analyticsProjection, later);
-        return read;
-      });
+      projectWhileReading(store, later);
       expect(await fromKeptScan(store, aboutNow, memo)).toEqual(computeCycleAnalytics(timelines(store), aboutNow));
     });
 
@@ -241,4 +232,14 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
 function eventTimes(deal: DealTimeline): number[] {
   const times = [deal.capturedAt, deal.closedAt, ...deal.stints.flatMap((stint) => [stint.enteredAt, stint.leftAt]), ...deal.values.map((change) => change.at)];
   return times.filter((time): time is number => time !== null);
+}
+
+/** The events projected as the next timelines are read: a commit landing between a correction's reads. */
+function projectWhileReading(store: InMemoryReadModelStore, events: readonly StoredDealEvent[]): void {
+  const getMany = store.getMany.bind(store);
+  jest.spyOn(store, 'getMany').mockImplementationOnce(async (collection, ids, options) => {
+    const read = await getMany(collection, ids, options);
+    store.project(analyticsProjection, events);
+    return read;
+  });
 }
