@@ -338,17 +338,23 @@ export async function fromKeptScan(store: ReadModelStore, options: AnalyticsOpti
   const { horizon } = analyticsWindow(options);
   const settledBefore = meta.latest - lateAfterMs;
   const question: KeptScanQuestion = { key: JSON.stringify([meta.generation, atHorizon(options, 0)]), generation: meta.generation, late: meta.late ?? 0 };
+  const settled = settledBefore - 1;
   const kept = memo.keptScan(question.key);
   if (kept?.late === question.late) {
-    const corrected = await correctedScan(store, options, memo, question, kept, horizon < settledBefore, maxDeals);
-    if (corrected !== undefined) return corrected;
+    const aboutNow = horizon >= settledBefore;
+    // About now, sums kept more than an hour before the settled instant are first brought up to it
+    // (and kept there): a question asked all day then corrects the last hours' deals, not the day's.
+    const advanced = aboutNow && kept.horizon < settled - lateAfterMs ? await correctedScan(store, atHorizon(options, settled), memo, question, kept, true, maxDeals) : undefined;
+    const base = advanced === undefined ? kept : { horizon: settled, late: question.late, sums: advanced };
+    const corrected = await correctedScan(store, options, memo, question, base, !aboutNow, maxDeals);
+    if (corrected !== undefined) return analyticsOfSums(corrected);
   }
   if (horizon < settledBefore) return analyticsOfSums(await scannedAndKept(store, options, memo, question, horizon));
   // About now: worth a scan at the settled instant before it only if the deals moved since are few enough to correct.
-  const settled = settledBefore - 1;
   if ((await dealsWithEventsIn(store, settled + 1, Math.min(horizon, meta.latest), maxDeals)) === undefined) return analyticsOfSums(await scanSums(store, options));
   const base = { horizon: settled, late: question.late, sums: await scannedAndKept(store, options, memo, question, settled) };
-  return (await correctedScan(store, options, memo, question, base, false, maxDeals)) ?? analyticsOfSums(await scanSums(store, options));
+  const corrected = await correctedScan(store, options, memo, question, base, false, maxDeals);
+  return analyticsOfSums(corrected ?? (await scanSums(store, options)));
 }
 
 interface KeptScanQuestion {
@@ -376,7 +382,7 @@ async function unchangedLate(store: ReadModelStore, { generation, late }: KeptSc
 }
 
 /**
- * The question's figures from kept sums, corrected for the deals with an event between their horizon
+ * The question's sums from kept ones, corrected for the deals with an event between their horizon
  * and the question's; kept in their place when the question's horizon is settled too. Undefined
  * beyond `maxDeals`, when an event arrived late meanwhile, or, for a horizon not settled
  * (whose deals may move while they are read), when commits tore both attempts' reads.
@@ -389,7 +395,7 @@ async function correctedScan(
   kept: KeptScan,
   settled: boolean,
   maxDeals: number,
-): Promise<CycleAnalytics | undefined> {
+): Promise<CycleSums | undefined> {
   const { horizon } = analyticsWindow(options);
   const [then, now] = [dealShares(atHorizon(options, kept.horizon)), dealShares(atHorizon(options, horizon))];
   for (let attempt = 0; attempt < (settled ? 1 : 2); attempt++) {
@@ -414,7 +420,7 @@ async function correctedScan(
     if (stateUnchanged !== undefined && !(await stateUnchanged())) continue;
     const sums = correctedSums(kept.sums, out, into);
     if (settled) memo.keepScan(question.key, { horizon, late: question.late, sums });
-    return analyticsOfSums(sums);
+    return sums;
   }
   return undefined;
 }

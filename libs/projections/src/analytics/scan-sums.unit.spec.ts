@@ -198,6 +198,25 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
       expect(scans).toHaveBeenCalledTimes(1);
     });
 
+    it('given the clock moved on by more than an hour since the kept sums, then they are brought up to the settled instant, and the next question reads only the deals since', async () => {
+      const store = projected(early);
+      const memo = new AnalyticsMemo();
+      await fromKeptScan(store, aboutNow, memo);
+      const firstBatch = later.slice(0, 60);
+      store.project(analyticsProjection, firstBatch);
+      const batchLatest = Date.parse(firstBatch.at(-1)!.event.occurredAt);
+      expect(batchLatest - Date.parse(early.at(-1)!.event.occurredAt)).toBeGreaterThan(3 * hour);
+      expect(await fromKeptScan(store, aboutNow, memo)).toEqual(computeCycleAnalytics(timelines(store), aboutNow));
+      store.project(analyticsProjection, later.slice(60, 62));
+      const { answer, read } = await readsOf(store, () => fromKeptScan(store, aboutNow, memo));
+      expect(answer).toEqual(computeCycleAnalytics(timelines(store), aboutNow));
+      // From the instant settled after the first batch on: none of the deals whose events all came before.
+      const since = batchLatest - hour - 1;
+      const byId = new Map(timelines(store).map((deal) => [deal.dealId, deal]));
+      expect(read.filter((id) => !changedIn(byId.get(id)!, since - 1, Infinity))).toEqual([]);
+      expect(read.length).toBeLessThan(timelines(store).filter((deal) => changedIn(deal, Date.parse(early.at(-1)!.event.occurredAt) - hour - 1, Infinity)).length);
+    });
+
     it('given a read model whose latest event is years before now, then the months after it are not read', async () => {
       const store = projected(early);
       const memo = new AnalyticsMemo();
