@@ -47,6 +47,7 @@ export class AnalyticsMemo {
   private readonly subBins: RecentMap<string, { readonly revision: string; readonly counts: ReadonlyMap<number, number> }>;
   private readonly latest: RecentMap<string, { readonly stamp: number; readonly counters: ScopeCounters }>;
   private readonly scans: RecentMap<string, KeptScan>;
+  private readonly aboutNow: RecentMap<string, true>;
 
   /** A whole answer holds a group per owner or month: fewer of them than of per-scope figures. */
   constructor(capacity = 4_096, answerCapacity = 256, scanCapacity = 8) {
@@ -60,6 +61,14 @@ export class AnalyticsMemo {
     // Every scope a groupBy reads, the change months and the pairs: more than the answers, fewer than the figures.
     this.latest = new RecentMap(answerCapacity * 2);
     this.scans = new RecentMap(scanCapacity);
+    this.aboutNow = new RecentMap(answerCapacity);
+  }
+
+  /** Whether a kind of question (keptScan's key) was asked about now before; notes that it was. */
+  askedAboutNow(key: string): boolean {
+    const before = this.aboutNow.has(key);
+    this.aboutNow.set(key, true);
+    return before;
   }
 
   /**

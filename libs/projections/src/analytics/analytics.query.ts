@@ -245,9 +245,21 @@ async function watchState(store: ReadModelStore): Promise<() => Promise<boolean>
 async function computeFigures(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo | undefined): Promise<{ readonly figures: CycleAnalytics; readonly fromTotals: boolean }> {
   const aggregated = await fromAggregates(store, options, { memo });
   if (aggregated !== undefined) return { figures: aggregated, fromTotals: true };
-  const recent = await fromRecentDeals(store, options);
+  if (memo === undefined) return { figures: (await fromRecentDeals(store, options)) ?? analyticsOfSums(await scanSums(store, options)), fromTotals: false };
+  // Asked about now again after a commit (a dashboard's), a window with more deals changed since its
+  // start than a correction reads is worth a kept scan: the recent deals are all read again at every
+  // commit, the kept scan's correction reads only the last hours'.
+  const again = await askedAgainAboutNow(store, options, memo);
+  const recent = await fromRecentDeals(store, options, again ? maxCorrectedDeals : maxRecentDeals);
   if (recent !== undefined) return { figures: recent, fromTotals: false };
-  return { figures: memo ? await fromKeptScan(store, options, memo) : analyticsOfSums(await scanSums(store, options)), fromTotals: false };
+  return { figures: await fromKeptScan(store, options, memo), fromTotals: false };
+}
+
+/** Whether a question about now of the same kind was asked before in this generation; notes that it was. */
+async function askedAgainAboutNow(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo): Promise<boolean> {
+  const meta = await metaOf(store);
+  if (meta?.latest === undefined || analyticsWindow(options).horizon < meta.latest - lateAfterMs) return false;
+  return memo.askedAboutNow(keptScanKey(meta.generation, options));
 }
 
 /**
@@ -337,7 +349,7 @@ export async function fromKeptScan(store: ReadModelStore, options: AnalyticsOpti
   if (meta?.latest === undefined || !(await keptForEveryDeal(store, keptChangeMonths))) return analyticsOfSums(await scanSums(store, options));
   const { horizon } = analyticsWindow(options);
   const settledBefore = meta.latest - lateAfterMs;
-  const question: KeptScanQuestion = { key: JSON.stringify([meta.generation, atHorizon(options, 0)]), generation: meta.generation, late: meta.late ?? 0 };
+  const question: KeptScanQuestion = { key: keptScanKey(meta.generation, options), generation: meta.generation, late: meta.late ?? 0 };
   const settled = settledBefore - 1;
   const kept = memo.keptScan(question.key);
   if (kept?.late === question.late) {
@@ -362,6 +374,11 @@ interface KeptScanQuestion {
   readonly key: string;
   readonly generation: string;
   readonly late: number;
+}
+
+/** A question's kind in a generation: its options but the horizon. */
+function keptScanKey(generation: string, options: AnalyticsOptions): string {
+  return JSON.stringify([generation, atHorizon(options, 0)]);
 }
 
 /** The question asked at another horizon: in period basis its end is its horizon (analyticsWindow). */

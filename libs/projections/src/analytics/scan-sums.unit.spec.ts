@@ -4,7 +4,7 @@ import { eur, leadCaptured } from '../pipeline/testing/deal-events';
 import { dealStream, type InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
 import { AnalyticsMemo } from './analytics-memo';
 import { analyticsProjection } from './analytics.projection';
-import { fromKeptScan } from './analytics.query';
+import { fromKeptScan, maxCorrectedDeals, queryCycleLength } from './analytics.query';
 import { type AnalyticsOptions, analyticsOfSums, computeCycleAnalytics, createCycleAnalytics, type DealShare, dealShares, dayMs, type GroupBy, monthBounds } from './cycle-metrics';
 import { changedIn, type DealTimeline } from './deal-timeline';
 import { correctedSums } from './scan-sums';
@@ -215,6 +215,28 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
       const byId = new Map(timelines(store).map((deal) => [deal.dealId, deal]));
       expect(read.filter((id) => !changedIn(byId.get(id)!, since - 1, Infinity))).toEqual([]);
       expect(read.length).toBeLessThan(timelines(store).filter((deal) => changedIn(deal, Date.parse(early.at(-1)!.event.occurredAt) - hour - 1, Infinity)).length);
+    });
+
+    it('given a window whose deals changed since its start a correction would not read, asked about now again after a commit, then a kept scan answers it from then on', async () => {
+      const many = randomDeals(1_200, 13);
+      const cutAt = Math.floor(many.length * 0.9);
+      const store = projected(many.slice(0, cutAt));
+      const scans = jest.spyOn(store, 'scan');
+      const memo = new AnalyticsMemo();
+      const now = new Date(Date.parse(many.at(-1)!.event.occurredAt) + dayMs);
+      const sinceEver = { basis: 'period', from: new Date(start - dayMs), groupBy: 'owner' } as const;
+      const exactNow = () => computeCycleAnalytics(timelines(store), { ...sinceEver, from: start - dayMs, asOf: now.getTime() });
+      const ask = () => readsOf(store, () => queryCycleLength(store, sinceEver, now, memo));
+      // The first ask: the deals changed since its start, every deal then, read one by one.
+      expect((await ask()).answer).toEqual(expect.objectContaining(exactNow()));
+      expect(scans).not.toHaveBeenCalled();
+      for (const batch of [many.slice(cutAt, cutAt + 20), many.slice(cutAt + 20, cutAt + 30)]) {
+        store.project(analyticsProjection, batch);
+        const { answer, read } = await ask();
+        expect(answer).toEqual(expect.objectContaining(exactNow()));
+        expect(read.length).toBeLessThan(maxCorrectedDeals);
+      }
+      expect(scans).toHaveBeenCalledTimes(1);
     });
 
     it('given a read model whose latest event is years before now, then the months after it are not read', async () => {
