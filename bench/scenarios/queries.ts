@@ -12,7 +12,7 @@
 // changing, overall and question by question.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { percentile } from '@deals/projections';
+import { dayMs, percentile } from '@deals/projections';
 import { ensureDataset } from '../dataset';
 import { type Figure, root, type Scenario, summarize } from '../harness';
 import { p99AtMost } from '../targets';
@@ -67,7 +67,7 @@ const keptScanNote = (corrected: string) => `${ownQuestion}, the scan kept for i
 /** Days from the start, one more or one fewer than the request before: 0, 1, … 26, 27, 26, … 1, 0, 1, … */
 const dayStep = (request: number): number => {
   const step = request % 54;
-  return (step < 27 ? step : 54 - step) * 86_400_000;
+  return (step < 27 ? step : 54 - step) * dayMs;
 };
 
 /**

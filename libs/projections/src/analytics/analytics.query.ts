@@ -358,16 +358,15 @@ export async function fromKeptScan(store: ReadModelStore, options: AnalyticsOpti
     // About now, sums kept more than an hour before the settled instant are first brought up to it
     // (and kept there): a question asked all day then corrects the last hours' deals, not the day's.
     const advanced = aboutNow && kept.horizon < settled - lateAfterMs ? await correctedScan(store, atHorizon(options, settled), memo, question, kept, true, maxDeals) : undefined;
-    const base = advanced === undefined ? kept : { horizon: settled, late: question.late, sums: advanced };
-    const corrected = await correctedScan(store, options, memo, question, base, !aboutNow, maxDeals);
-    if (corrected !== undefined) return analyticsOfSums(corrected);
+    const corrected = await correctedScan(store, options, memo, question, advanced ?? kept, !aboutNow, maxDeals);
+    if (corrected !== undefined) return analyticsOfSums(corrected.sums);
   }
-  if (horizon < settledBefore) return analyticsOfSums(await scannedAndKept(store, options, memo, question, horizon));
+  if (horizon < settledBefore) return analyticsOfSums((await scannedAndKept(store, options, memo, question, horizon)).sums);
   // About now: worth a scan at the settled instant before it only if the deals moved since are few enough to correct.
   if ((await dealsWithEventsIn(store, settled + 1, Math.min(horizon, meta.latest), maxDeals)) === undefined) return analyticsOfSums(await scanSums(store, options));
-  const base = { horizon: settled, late: question.late, sums: await scannedAndKept(store, options, memo, question, settled) };
+  const base = await scannedAndKept(store, options, memo, question, settled);
   const corrected = await correctedScan(store, options, memo, question, base, false, maxDeals);
-  return analyticsOfSums(corrected ?? (await scanSums(store, options)));
+  return analyticsOfSums(corrected?.sums ?? (await scanSums(store, options)));
 }
 
 interface KeptScanQuestion {
@@ -388,10 +387,10 @@ function atHorizon(options: AnalyticsOptions, horizon: number): AnalyticsOptions
 }
 
 /** The sums of a scan at a settled horizon, kept if no event arrived late while it read. */
-async function scannedAndKept(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo, question: KeptScanQuestion, horizon: number): Promise<CycleSums> {
-  const sums = await scanSums(store, atHorizon(options, horizon));
-  if (await unchangedLate(store, question)) memo.keepScan(question.key, { horizon, late: question.late, sums });
-  return sums;
+async function scannedAndKept(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo, question: KeptScanQuestion, horizon: number): Promise<KeptScan> {
+  const scanned = { horizon, late: question.late, sums: await scanSums(store, atHorizon(options, horizon)) };
+  if (await unchangedLate(store, question)) memo.keepScan(question.key, scanned);
+  return scanned;
 }
 
 async function unchangedLate(store: ReadModelStore, { generation, late }: KeptScanQuestion): Promise<boolean> {
@@ -400,8 +399,8 @@ async function unchangedLate(store: ReadModelStore, { generation, late }: KeptSc
 }
 
 /**
- * The question's sums from kept ones, corrected for the deals with an event between their horizon
- * and the question's; kept in their place when the question's horizon is settled too. Undefined
+ * The question's sums (at its horizon) from kept ones, corrected for the deals with an event between
+ * their horizon and the question's; kept in their place when the question's horizon is settled too. Undefined
  * beyond `maxDeals`, when an event arrived late meanwhile, or, for a horizon not settled
  * (whose deals may move while they are read), when commits tore both attempts' reads.
  */
@@ -413,7 +412,7 @@ async function correctedScan(
   kept: KeptScan,
   settled: boolean,
   maxDeals: number,
-): Promise<CycleSums | undefined> {
+): Promise<KeptScan | undefined> {
   const { horizon } = analyticsWindow(options);
   const [then, now] = [dealShares(atHorizon(options, kept.horizon)), dealShares(atHorizon(options, horizon))];
   for (let attempt = 0; attempt < (settled ? 1 : 2); attempt++) {
@@ -436,9 +435,9 @@ async function correctedScan(
     // A timeline cut at the kept horizon is the one the kept sums added up only while no event arrives late.
     if (!(await unchangedLate(store, question))) return undefined;
     if (stateUnchanged !== undefined && !(await stateUnchanged())) continue;
-    const sums = correctedSums(kept.sums, out, into);
-    if (settled) memo.keepScan(question.key, { horizon, late: question.late, sums });
-    return sums;
+    const corrected = { horizon, late: question.late, sums: correctedSums(kept.sums, out, into) };
+    if (settled) memo.keepScan(question.key, corrected);
+    return corrected;
   }
   return undefined;
 }

@@ -79,12 +79,12 @@ function mergedDurations(kept: SortedDurations | undefined, out: number[], into:
   while (skip < removed.length || add < added.length) {
     if (add === added.length || (skip < removed.length && removed[skip]! <= added[add]!)) {
       const value = removed[skip++]!;
-      copyUpTo(firstAtLeast(values, value, next));
+      copyUpTo(firstPast(values, value, next, true));
       if (values[next] !== value) throw new Error('The kept sums do not hold a duration the correction takes out');
       next++;
     } else {
       const value = added[add++]!;
-      copyUpTo(firstAbove(values, value, next));
+      copyUpTo(firstPast(values, value, next, false));
       sorted[at++] = value;
     }
   }
@@ -95,23 +95,16 @@ function mergedDurations(kept: SortedDurations | undefined, out: number[], into:
   return { sorted, sumMs };
 }
 
-/** The first index from `from` on whose value is at least `value` (values.length if none). */
-function firstAtLeast(values: Float64Array, value: number, from: number): number {
+/**
+ * The first index from `from` on whose value is past `value` (values.length if none): at or above
+ * it where a value equal to it is to be taken out, above it where one is to be put in after its equals.
+ */
+function firstPast(values: Float64Array, value: number, from: number, equalIsPast: boolean): number {
   let [low, high] = [from, values.length];
   while (low < high) {
     const middle = (low + high) >>> 1;
-    if (values[middle]! < value) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
-/** The first index from `from` on whose value is above `value` (values.length if none). */
-function firstAbove(values: Float64Array, value: number, from: number): number {
-  let [low, high] = [from, values.length];
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (values[middle]! <= value) low = middle + 1;
+    const at = values[middle]!;
+    if (at < value || (at === value && !equalIsPast)) low = middle + 1;
     else high = middle;
   }
   return low;
