@@ -1,5 +1,5 @@
 import type { JsonObject, ReadModelChange, ReadModelStore } from '@deals/read-models';
-import { contribute, type DurationStat, durationStatNames, type DurationStats, durationStatsOf, groupKey, monthBounds, percentileRanks, utcMonth } from './cycle-metrics';
+import { contribute, dayBounds, type DurationStat, durationStatNames, type DurationStats, durationStatsOf, groupKey, monthBounds, percentileRanks, utcDay, utcMonth } from './cycle-metrics';
 import { type DealTimeline, latestTime, timelineAt } from './deal-timeline';
 
 /**
@@ -30,7 +30,8 @@ import { type DealTimeline, latestTime, timelineAt } from './deal-timeline';
  * keep the values their duration indexes replace (`analytics:w:<stat>`, `<YYYY-MM>:<deal id>` → the
  * deal's value at the month's start, where it differs from the one at its end) and, per deal changed
  * in a month, the business time of its first and its last change then (`analytics:cf:<YYYY-MM>`,
- * `analytics:cl:<YYYY-MM>`); `analytics:groups` counts each month's deals.
+ * `analytics:cl:<YYYY-MM>`), and in a day (`analytics:df:<YYYY-MM-DD>`, `analytics:dl:<YYYY-MM-DD>`);
+ * `analytics:groups` counts each month's deals.
  */
 export const analyticsActiveIndex = 'analytics:active';
 export const monthActivityIndex = (month: string): string => `${analyticsActiveIndex}:${month}`;
@@ -88,11 +89,14 @@ export const startValueKey = (member: string): string => member.slice(0, member.
 export const changeFirstIndex = (month: string): string => `analytics:cf:${month}`;
 /** Deal id → business time of its last change in a UTC month. */
 export const changeLastIndex = (month: string): string => `analytics:cl:${month}`;
+/** The same per UTC day, for a span inside a month: deal id → its first, and its last, change that day. */
+export const changeDayFirstIndex = (day: string): string => `analytics:df:${day}`;
+export const changeDayLastIndex = (day: string): string => `analytics:dl:${day}`;
 /** Deal id → capture time: which deals of a month had been captured by an instant. */
 export const analyticsCapturesIndex = 'analytics:captures';
 /**
  * Per kind of what is kept of every deal from its capture on (`keptEventMonths`, `keptCaptures`,
- * `keptChangeMonths`, `keptPeriodPairs`, `keptChangeSubBins`), the deals it holds: fewer than the deals in a read model projected before that kind existed.
+ * `keptChangeMonths`, `keptPeriodPairs`, `keptChangeSubBins`, `keptChangeDays`), the deals it holds: fewer than the deals in a read model projected before that kind existed.
  */
 export const analyticsKeptCounter = 'analytics:kept';
 export const keptEventMonths = 'event-months';
@@ -101,6 +105,7 @@ export const keptChangeMonths = 'change-months';
 export const keptPeriodPairs = 'period-pairs';
 /** Named for the cut, so that a read model whose change months were cut another way reads whole bins. */
 export const keptChangeSubBins = 'change-sixteenths';
+export const keptChangeDays = 'change-days';
 
 /**
  * `analytics:meta/revisions`: the generation the revisions count in, and the projection's clock in
@@ -371,6 +376,9 @@ function changeMonthChanges(changes: ReadModelChange[], before: DealTimeline | u
     changes.push({ kind: 'increment', counter: analyticsGroupsCounter, field: scope, by: 1 });
   }
   changes.push({ kind: 'index', index: changeLastIndex(month), member: after.dealId, score: at });
+  const day = utcDay(at);
+  if (before === undefined || latestTime(before) < dayBounds(at).first) changes.push({ kind: 'index', index: changeDayFirstIndex(day), member: after.dealId, score: at });
+  changes.push({ kind: 'index', index: changeDayLastIndex(day), member: after.dealId, score: at });
   totalsChanges(changes, scope, cohort.deltas);
   subBinChanges(changes, scope, cohort.moved);
   if (cohort.moved.length === 0) return;
@@ -447,6 +455,7 @@ export function aggregateChanges(before: DealTimeline | undefined, after: DealTi
     changes.push({ kind: 'increment', counter: analyticsKeptCounter, field: keptChangeMonths, by: 1 });
     changes.push({ kind: 'increment', counter: analyticsKeptCounter, field: keptPeriodPairs, by: 1 });
     changes.push({ kind: 'increment', counter: analyticsKeptCounter, field: keptChangeSubBins, by: 1 });
+    changes.push({ kind: 'increment', counter: analyticsKeptCounter, field: keptChangeDays, by: 1 });
   }
   return changes;
 }

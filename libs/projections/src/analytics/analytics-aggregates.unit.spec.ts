@@ -6,6 +6,10 @@ import {
   analyticsActivityCounter,
   analyticsKeptCounter,
   atMonthEnd,
+  changeDayFirstIndex,
+  changeDayLastIndex,
+  changeFirstIndex,
+  changeLastIndex,
   changeScope,
   durationBin,
   eventScope,
@@ -28,12 +32,12 @@ import {
 } from './analytics-aggregates';
 import { analyticsProjection } from './analytics.projection';
 import { fromAggregates, fromRecentDeals, queryCycleLength } from './analytics.query';
-import { type AnalyticsOptions, computeCycleAnalytics, dayMs, type GroupBy, groupKey } from './cycle-metrics';
+import { type AnalyticsOptions, computeCycleAnalytics, dayMs, type GroupBy, groupKey, utcDay, utcMonth } from './cycle-metrics';
 import { changedIn, type DealTimeline, latestTime, timelineAt } from './deal-timeline';
 import { at, eur, leadCaptured, lost, negotiated, proposalSent, qualified } from '../pipeline/testing/deal-events';
 import { dealStream } from '../pipeline/testing/in-memory-read-model';
 import { cycleFixtureEvents, day } from './testing/cycle-fixture';
-import { projected, readsOf, timelines } from './testing/projected-deals';
+import { eventTimes, projected, readsOf, timelines } from './testing/projected-deals';
 import { randomDeals, randomDealsStart as start } from './testing/random-deals';
 
 /** As a read model projected before the change months existed counts them: one deal short. */
@@ -248,6 +252,30 @@ describe('analytics pre-aggregates', () => {
       expect(cut.subBins).toBeGreaterThan(0);
       expect(whole.subBins).toBe(0);
       expect(cut.scores).toBeLessThan(whole.scores);
+    });
+
+    it('index each deal’s first and last change in every month and every day it changed in', () => {
+      const expected = new Map<string, Record<string, number>>();
+      const keep = (index: string, dealId: string, time: number, earliest: boolean) => {
+        const entries = expected.get(index) ?? {};
+        const kept = entries[dealId];
+        entries[dealId] = kept === undefined ? time : earliest ? Math.min(kept, time) : Math.max(kept, time);
+        expected.set(index, entries);
+      };
+      for (const deal of all) {
+        for (const time of eventTimes(deal)) {
+          const [month, day] = [utcMonth(time), utcDay(time)];
+          keep(changeFirstIndex(month), deal.dealId, time, true);
+          keep(changeLastIndex(month), deal.dealId, time, false);
+          keep(changeDayFirstIndex(day), deal.dealId, time, true);
+          keep(changeDayLastIndex(day), deal.dealId, time, false);
+        }
+      }
+      const firstsAndLasts = /^analytics:(cf|cl|df|dl):/;
+      expect([...store.indexes.keys()].filter((index) => firstsAndLasts.test(index)).sort()).toEqual([...expected.keys()].sort());
+      for (const [index, entries] of expected) expect([index, store.indexEntries(index)]).toEqual([index, entries]);
+      // Some deal changed more than once in a day, so a day's first and last differ somewhere.
+      expect([...expected].some(([index, entries]) => index.includes(':df:') && Object.entries(entries).some(([dealId, time]) => expected.get(index.replace(':df:', ':dl:'))![dealId] !== time))).toBe(true);
     });
 
     it('keep, where a deal’s duration moved again in a later month, its value at that month’s start beside its value at the end', () => {

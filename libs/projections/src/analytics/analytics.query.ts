@@ -11,6 +11,8 @@ import {
   analyticsMetaCollection,
   analyticsRevisionsCounter,
   atMonthEnd,
+  changeDayFirstIndex,
+  changeDayLastIndex,
   changeFirstIndex,
   changeLastIndex,
   changeScope,
@@ -19,6 +21,7 @@ import {
   eventScope,
   isChangeScope,
   keptCaptures,
+  keptChangeDays,
   keptChangeMonths,
   keptChangeSubBins,
   keptPeriodPairs,
@@ -55,6 +58,7 @@ import {
   type CycleSums,
   type DealShare,
   dealShares,
+  dayBounds,
   dayMs,
   type DurationStat,
   type DurationStats,
@@ -65,6 +69,7 @@ import {
   monthBounds,
   sortGroups,
   standingField,
+  utcDay,
   utcMonth,
 } from './cycle-metrics';
 import { changedIn, type DealTimeline, timelineAt } from './deal-timeline';
@@ -686,22 +691,49 @@ function movedBetween(store: ReadModelStore, { fromStart, boundary }: NearerEnd,
   return fromStart ? dealsWithEventsIn(store, boundary + 1, horizon, maxDeals) : dealsWithEventsIn(store, horizon + 1, boundary, maxDeals);
 }
 
+/** A division of business time whose units index each deal's first and last event in them. */
+interface EventsCalendar {
+  bounds(time: number): { readonly first: number; readonly next: number };
+  firstIndex(time: number): string;
+  lastIndex(time: number): string;
+  /** The finer calendar a span inside one unit is read by, if every deal is kept in it. */
+  readonly inside?: { readonly calendar: EventsCalendar; readonly kept: string };
+}
+
+const eventDays: EventsCalendar = {
+  bounds: dayBounds,
+  firstIndex: (time) => changeDayFirstIndex(utcDay(time)),
+  lastIndex: (time) => changeDayLastIndex(utcDay(time)),
+};
+
+const eventMonths: EventsCalendar = {
+  bounds: monthBounds,
+  firstIndex: (time) => changeFirstIndex(utcMonth(time)),
+  lastIndex: (time) => changeLastIndex(utcMonth(time)),
+  inside: { calendar: eventDays, kept: keptChangeDays },
+};
+
 /**
  * The deals with an event at a time from `from` to `until` (both included), from each UTC month's
  * first and last events (`analytics:cf`, `analytics:cl`): exactly those where the span starts at a
- * month's start or ends at its end (Math.max below). Undefined beyond `maxDeals`.
+ * month's start or ends at its end (Math.max below). A span inside a month is read the same way a
+ * day at a time (`analytics:df`, `analytics:dl`), and one inside a day from that day's two indexes
+ * met (straddling). Undefined beyond `maxDeals`.
  */
-async function dealsWithEventsIn(store: ReadModelStore, from: number, until: number, maxDeals: number): Promise<string[] | undefined> {
+async function dealsWithEventsIn(store: ReadModelStore, from: number, until: number, maxDeals: number, calendar = eventMonths): Promise<string[] | undefined> {
   const deals = new Set<string>();
-  for (let month = monthBounds(from).first; month <= until; month = monthBounds(month).next) {
-    const { first, next } = monthBounds(month);
-    const span = { start: Math.max(from, first), end: Math.min(until, next - 1), month: utcMonth(month) };
+  for (let unit = calendar.bounds(from).first; unit <= until; unit = calendar.bounds(unit).next) {
+    const { first, next } = calendar.bounds(unit);
+    const span = { start: Math.max(from, first), end: Math.min(until, next - 1), firstIndex: calendar.firstIndex(unit), lastIndex: calendar.lastIndex(unit) };
+    const { inside } = calendar;
     const members =
       span.start === first
-        ? membersOf(await store.range(changeFirstIndex(span.month), { max: span.end, limit: maxDeals + 1 }))
+        ? membersOf(await store.range(span.firstIndex, { max: span.end, limit: maxDeals + 1 }))
         : span.end === next - 1
-          ? membersOf(await store.range(changeLastIndex(span.month), { min: span.start, limit: maxDeals + 1 }))
-          : await straddling(store, span, maxDeals);
+          ? membersOf(await store.range(span.lastIndex, { min: span.start, limit: maxDeals + 1 }))
+          : inside !== undefined && (await keptForEveryDeal(store, inside.kept))
+            ? await dealsWithEventsIn(store, span.start, span.end, maxDeals, inside.calendar)
+            : await straddling(store, span, maxDeals);
     if (members === undefined) return undefined;
     for (const member of members) deals.add(member);
     if (deals.size > maxDeals) return undefined;
@@ -709,26 +741,33 @@ async function dealsWithEventsIn(store: ReadModelStore, from: number, until: num
   return [...deals];
 }
 
-/** Entries of a month's first and last events one span inside it reads to find the deals with an event in it. */
+/** Entries of a unit's first and last events one span inside it reads to find the deals with an event in it. */
 const maxStraddleReads = 4 * maxPastDeals;
 
+interface SpanInside {
+  readonly start: number;
+  readonly end: number;
+  /** The unit's first and last events (EventsCalendar). */
+  readonly firstIndex: string;
+  readonly lastIndex: string;
+}
+
 /**
- * Inside one month, the deals whose first event in it is at or before the span's end and whose last
+ * Inside one unit, the deals whose first event in it is at or before the span's end and whose last
  * is at or after its start: those with an event in the span, and those with events before and after
  * it and none in it, whose correction changes nothing. Either index alone lists them among many
- * more (mid-month, about half the month's deals), so the two are read and met, unless one alone
+ * more (mid-unit, about half its deals), so the two are read and met, unless one alone
  * lists few enough. Undefined beyond `maxDeals`, or when either lists more than `maxStraddleReads`.
  */
-async function straddling(store: ReadModelStore, { month, start, end }: { readonly month: string; readonly start: number; readonly end: number }, maxDeals: number): Promise<string[] | undefined> {
-  const [firstEvents, lastEvents] = [changeFirstIndex(month), changeLastIndex(month)];
-  const [byFirst, byLast] = await Promise.all([store.count(firstEvents, undefined, end, maxStraddleReads + 1), store.count(lastEvents, start, undefined, maxStraddleReads + 1)]);
+async function straddling(store: ReadModelStore, { start, end, firstIndex, lastIndex }: SpanInside, maxDeals: number): Promise<string[] | undefined> {
+  const [byFirst, byLast] = await Promise.all([store.count(firstIndex, undefined, end, maxStraddleReads + 1), store.count(lastIndex, start, undefined, maxStraddleReads + 1)]);
   if (Math.min(byFirst, byLast) <= maxDeals) {
-    return membersOf(byFirst <= byLast ? await store.range(firstEvents, { max: end, limit: maxDeals + 1 }) : await store.range(lastEvents, { min: start, limit: maxDeals + 1 }));
+    return membersOf(byFirst <= byLast ? await store.range(firstIndex, { max: end, limit: maxDeals + 1 }) : await store.range(lastIndex, { min: start, limit: maxDeals + 1 }));
   }
   if (Math.max(byFirst, byLast) > maxStraddleReads) return undefined;
   // Counted and read in two states, perhaps: the reads' own limits say whether they hold every entry.
   const limit = maxStraddleReads + 1;
-  const [startedBy, endedAfter] = await Promise.all([store.range(firstEvents, { max: end, limit }), store.range(lastEvents, { min: start, limit })]);
+  const [startedBy, endedAfter] = await Promise.all([store.range(firstIndex, { max: end, limit }), store.range(lastIndex, { min: start, limit })]);
   if (Math.max(startedBy.length, endedAfter.length) === limit) return undefined;
   const after = new Set(membersOf(endedAfter));
   return membersOf(startedBy).filter((member) => after.has(member));

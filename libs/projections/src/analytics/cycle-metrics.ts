@@ -187,6 +187,15 @@ export function monthBounds(time: number): { readonly first: number; readonly ne
   return { first: Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1), next: Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1) };
 }
 
+/** The first instant of an instant's UTC day, and of the day after it. */
+export function dayBounds(time: number): { readonly first: number; readonly next: number } {
+  const first = Math.floor(time / dayMs) * dayMs;
+  return { first, next: first + dayMs };
+}
+
+/** The UTC day of an instant, e.g. 2025-06-30. */
+export const utcDay = (time: number): string => new Date(time).toISOString().slice(0, 10);
+
 /** The UTC month of an instant, e.g. 2025-06: how capture months are named. */
 export function utcMonth(time: number): string {
   const day = Math.floor(time / dayMs);

@@ -2,13 +2,14 @@ import type { StoredDealEvent } from '@deals/deal-streams';
 import { seededRandom } from '@deals/platform';
 import { eur, leadCaptured } from '../pipeline/testing/deal-events';
 import { dealStream, type InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
+import { analyticsKeptCounter, keptChangeDays } from './analytics-aggregates';
 import { AnalyticsMemo } from './analytics-memo';
 import { analyticsProjection } from './analytics.projection';
 import { fromKeptScan, maxCorrectedDeals, queryCycleLength } from './analytics.query';
 import { type AnalyticsOptions, analyticsOfSums, computeCycleAnalytics, createCycleAnalytics, type DealShare, dealShares, dayMs, type GroupBy, monthBounds } from './cycle-metrics';
 import { changedIn, type DealTimeline } from './deal-timeline';
 import { correctedSums } from './scan-sums';
-import { projected, readsOf, timelines } from './testing/projected-deals';
+import { eventTimes, projected, readsOf, timelines } from './testing/projected-deals';
 import { randomDeals, randomDealsStart as start } from './testing/random-deals';
 
 const month = (m: number) => Date.UTC(2025, m - 1, 1);
@@ -98,6 +99,9 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
     ['from a month’s start', month(4) - 1, month(4) + 6 * dayMs + 777],
     ['to a month’s end', month(4) + 20 * dayMs + 777, month(5) - 1],
     ['over whole months', month(3) - 1, month(5) - 1],
+    ['over days inside a month', month(4) + 10 * dayMs + 777, month(4) + 12 * dayMs + 5 * hour],
+    ['from a day’s start inside a month', month(4) + 10 * dayMs - 1, month(4) + 10 * dayMs + 5 * hour],
+    ['to a day’s end inside a month', month(4) + 10 * dayMs + 5 * hour, month(4) + 11 * dayMs - 1],
   ])('given a span %s, then exactly the deals with an event in it are read', async (_, kept, asked) => {
     const { store, memo } = given();
     await fromKeptScan(store, { ...periodByOwner, asOf: kept }, memo);
@@ -107,18 +111,28 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
     expect(read.sort()).toEqual(timelines(store).filter((deal) => changedIn(deal, kept, asked)).map((deal) => deal.dealId).sort());
   });
 
-  it('given a span inside a month, then it reads the deals whose first event in the month is before its end and last after its start, not all of either', async () => {
-    const [kept, asked] = [month(4) + 10 * dayMs + 777, month(4) + 11 * dayMs];
-    const inApril = (deal: DealTimeline) => eventTimes(deal).filter((time) => time >= month(4) && time < month(5));
-    const straddling = timelines(projected(events)).filter((deal) => {
-      const times = inApril(deal);
+  /** The deals with an event inside [from, until), whose first such event is at or before `asked` and last after `kept`, and how many of each side. */
+  function straddlersOf(deals: readonly DealTimeline[], from: number, until: number, kept: number, asked: number) {
+    const inside = (deal: DealTimeline) => eventTimes(deal).filter((time) => time >= from && time < until);
+    const straddling = deals.filter((deal) => {
+      const times = inside(deal);
       return times.length > 0 && Math.min(...times) <= asked && Math.max(...times) > kept;
     });
-    const byFirst = timelines(projected(events)).filter((deal) => inApril(deal).some((time) => time <= asked)).length;
-    const byLast = timelines(projected(events)).filter((deal) => inApril(deal).some((time) => time > kept)).length;
+    const byFirst = deals.filter((deal) => inside(deal).some((time) => time <= asked)).length;
+    const byLast = deals.filter((deal) => inside(deal).some((time) => time > kept)).length;
+    return { straddling, byFirst, byLast };
+  }
+
+  it.each([
+    // A read model projected before the day indexes counts them one deal short, and reads the month's.
+    ['inside a month, in a read model projected before the day indexes', month(4), month(5), month(4) + 10 * dayMs + 777, month(4) + 11 * dayMs, true],
+    ['inside a day', month(4) + 6 * dayMs, month(4) + 7 * dayMs, month(4) + 6 * dayMs + 6 * hour, month(4) + 6 * dayMs + 18 * hour, false],
+  ])('given a span %s, then it reads the deals whose first event there is before its end and last after its start, not all of either', async (_, from, until, kept, asked, older) => {
+    const { straddling, byFirst, byLast } = straddlersOf(timelines(projected(events)), from, until, kept, asked);
     expect(straddling.length).toBeLessThan(Math.min(byFirst, byLast));
     for (const [maxDeals, scansThen] of [[straddling.length, 1], [straddling.length - 1, 2]] as const) {
       const { store, scans, memo } = given();
+      if (older) store.apply([{ kind: 'increment', counter: analyticsKeptCounter, field: keptChangeDays, by: -1 }]);
       await fromKeptScan(store, { ...periodByOwner, asOf: kept }, memo, maxDeals);
       const options = { ...periodByOwner, asOf: asked };
       const { answer, read } = await readsOf(store, () => fromKeptScan(store, options, memo, maxDeals));
@@ -269,11 +283,6 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
     });
   });
 });
-
-function eventTimes(deal: DealTimeline): number[] {
-  const times = [deal.capturedAt, deal.closedAt, ...deal.stints.flatMap((stint) => [stint.enteredAt, stint.leftAt]), ...deal.values.map((change) => change.at)];
-  return times.filter((time): time is number => time !== null);
-}
 
 /** The events projected as the next timelines are read: a commit landing between a correction's reads. */
 function projectWhileReading(store: InMemoryReadModelStore, events: readonly StoredDealEvent[]): void {

@@ -25,3 +25,9 @@ export async function readsOf<T>(model: InMemoryReadModelStore, ask: () => Promi
     reads.mockRestore();
   }
 }
+
+/** Every instant something happened to the deal. */
+export function eventTimes(deal: DealTimeline): number[] {
+  const times = [deal.capturedAt, deal.closedAt, ...deal.stints.flatMap((stint) => [stint.enteredAt, stint.leftAt]), ...deal.values.map((change) => change.at)];
+  return times.filter((time): time is number => time !== null);
+}
