@@ -82,7 +82,7 @@ export class AnalyticsMemo {
 
   keepScan(key: string, scan: KeptScan): void {
     let durations = 0;
-    for (const sums of [scan.sums.overall, ...scan.sums.groups.values()]) for (const { sorted } of sums.durations.values()) durations += sorted.length;
+    for (const sums of [scan.sums.overall, ...scan.sums.groups.values()]) for (const { held } of sums.durations.values()) durations += held;
     if (durations <= maxKeptScanDurations) this.scans.set(key, scan);
     else this.scans.delete(key);
   }

@@ -56,7 +56,6 @@ import {
   type CycleMetrics,
   createCycleAnalytics,
   type CycleSums,
-  type DealShare,
   dealShares,
   dayBounds,
   dayMs,
@@ -73,7 +72,7 @@ import {
   utcMonth,
 } from './cycle-metrics';
 import { changedIn, type DealTimeline, timelineAt } from './deal-timeline';
-import { correctedSums } from './scan-sums';
+import { correctedSums, type ShareMove } from './scan-sums';
 
 export interface CycleLengthRequest {
   readonly basis: Basis;
@@ -427,20 +426,17 @@ async function correctedScan(
     const [after, until] = [Math.min(kept.horizon, horizon), Math.min(Math.max(kept.horizon, horizon), latest)];
     const moved = await dealsWithEventsIn(store, after + 1, until, maxDeals);
     if (moved === undefined) return undefined;
-    const out: DealShare[] = [];
-    const into: DealShare[] = [];
+    const moves: ShareMove[] = [];
     for (const document of await store.getMany(analyticsDealCollection, moved, { frozen: true })) {
       const deal = document as unknown as DealTimeline | undefined;
       // The indexes list some deals with events before and after the span and none in it.
       if (deal === undefined || !changedIn(deal, after, until)) continue;
-      const [was, is] = [then(deal), now(deal)];
-      if (was !== undefined) out.push(was);
-      if (is !== undefined) into.push(is);
+      moves.push({ was: then(deal), is: now(deal) });
     }
     // A timeline cut at the kept horizon is the one the kept sums added up only while no event arrives late.
     if (!(await unchangedLate(store, question))) return undefined;
     if (stateUnchanged !== undefined && !(await stateUnchanged())) continue;
-    const corrected = { horizon, late: question.late, sums: correctedSums(kept.sums, out, into) };
+    const corrected = { horizon, late: question.late, sums: correctedSums(kept.sums, moves) };
     if (settled) memo.keepScan(question.key, corrected);
     return corrected;
   }

@@ -1,5 +1,6 @@
 import { type OpenStage, openStages } from '@deals/domain';
 import { type DealTimeline, timelineAt } from './deal-timeline';
+import { SortedDurations } from './sorted-durations';
 
 /**
  * The cycle-length analytics, as pure functions over deal timelines. Every definition here is
@@ -130,21 +131,8 @@ export function durationStatsOf(n: number, sumMs: number, msAtRank: (rank: numbe
   };
 }
 
-/** A duration statistic's values in ascending order, with their exact sum: all its figures come from these. */
-export interface SortedDurations {
-  readonly sorted: Float64Array;
-  readonly sumMs: number;
-}
-
-export function sortedDurations(durationsMs: readonly number[]): SortedDurations {
-  // A typed array sorts numerically in native code: several times faster than a comparator over a
-  // scan's hundred thousand values.
-  const sorted = Float64Array.from(durationsMs).sort();
-  return { sorted, sumMs: sorted.reduce((sum, value) => sum + value, 0) };
-}
-
-export function statsOfSorted({ sorted, sumMs }: SortedDurations): DurationStats {
-  return durationStatsOf(sorted.length, sumMs, (rank) => sorted[rank]!);
+export function statsOfSorted(durations: SortedDurations): DurationStats {
+  return durationStatsOf(durations.count, durations.sumMs, (rank) => durations.at(rank));
 }
 
 const rank = (stage: FunnelStage): number => funnelStages.indexOf(stage);
@@ -417,10 +405,9 @@ export interface CycleSums {
   readonly groups: ReadonlyMap<string, Sums>;
 }
 
-const noDurations: SortedDurations = { sorted: new Float64Array(0), sumMs: 0 };
 
 export function metricsOfSums({ fields, durations }: Sums): CycleMetrics {
-  return metricsFrom(fields, (stat) => statsOfSorted(durations.get(stat) ?? noDurations));
+  return metricsFrom(fields, (stat) => statsOfSorted(durations.get(stat) ?? SortedDurations.none));
 }
 
 export function analyticsOfSums({ overall, groups }: CycleSums): CycleAnalytics {
@@ -443,7 +430,7 @@ class Accumulator implements ContributionSink {
   }
 
   sums(): Sums {
-    return { fields: this.fields, durations: new Map([...this.durationsMs].map(([stat, values]) => [stat, sortedDurations(values)])) };
+    return { fields: this.fields, durations: new Map([...this.durationsMs].map(([stat, values]) => [stat, SortedDurations.of(values)])) };
   }
 }
 

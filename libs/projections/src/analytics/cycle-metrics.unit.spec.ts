@@ -5,12 +5,12 @@ import {
   groupKey,
   percentile,
   reachedAt,
-  sortedDurations,
   standingField,
   statsOfSorted,
   timeInStage,
 } from './cycle-metrics';
 import { type DealTimeline, timelineAt } from './deal-timeline';
+import { SortedDurations } from './sorted-durations';
 import { cycleFixtureTimelines as deals, day } from './testing/cycle-fixture';
 
 // Every expectation below is worked out by hand from the table in testing/cycle-fixture.ts;
@@ -34,8 +34,8 @@ describe('percentile (linear interpolation between closest ranks)', () => {
 
 describe('duration statistics', () => {
   it('count, mean, median and p90 in days; null figures when there is nothing to measure', () => {
-    expect(statsOfSorted(sortedDurations([20, 11, 13].map((days) => days * 86_400_000)))).toEqual({ count: 3, meanDays: 14.67, medianDays: 13, p90Days: 18.6 });
-    expect(statsOfSorted(sortedDurations([]))).toEqual({ count: 0, meanDays: null, medianDays: null, p90Days: null });
+    expect(statsOfSorted(SortedDurations.of([20, 11, 13].map((days) => days * 86_400_000)))).toEqual({ count: 3, meanDays: 14.67, medianDays: 13, p90Days: 18.6 });
+    expect(statsOfSorted(SortedDurations.of([]))).toEqual({ count: 0, meanDays: null, medianDays: null, p90Days: null });
   });
 });
 

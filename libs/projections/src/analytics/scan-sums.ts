@@ -1,27 +1,39 @@
-import type { CycleSums, DealShare, DurationStat, SortedDurations, Sums } from './cycle-metrics';
+import type { CycleSums, DealShare, DurationStat, Sums } from './cycle-metrics';
+import { SortedDurations } from './sorted-durations';
+
+/** A deal's share at the kept horizon and at the asked one: undefined where the deal does not count. */
+export interface ShareMove {
+  readonly was: DealShare | undefined;
+  readonly is: DealShare | undefined;
+}
 
 /**
- * Sums kept from a scan, corrected deal by deal: each deal in `out` has its share taken out, each
- * in `into` its share put in. Figures of a question whose deals' shares differ from a scanned one's
- * only for a few deals (the same window, its end moved past a few events) are then these sums'
- * figures, exactly: every figure is a sum of shares or an order statistic of the durations they
- * hold (cycle-metrics.ts). The kept sums are not changed; what no share touches is shared.
+ * Sums kept from a scan, corrected deal by deal: each deal moved has its share `was` taken out and
+ * its share `is` put in. Figures of a question whose deals' shares differ from a scanned one's only
+ * for a few deals (the same window, its end moved past a few events) are then these sums' figures,
+ * exactly: every figure is a sum of shares or an order statistic of the durations they hold
+ * (cycle-metrics.ts). The kept sums are not changed; what no share touches is shared.
  *
  * Throws when a share taken out is not in the sums (a duration they do not hold): the sums were not
  * of the shares the caller says, and no figure may come from them.
  */
-export function correctedSums(base: CycleSums, out: readonly DealShare[], into: readonly DealShare[]): CycleSums {
+export function correctedSums(base: CycleSums, moves: readonly ShareMove[]): CycleSums {
   const overall = new Correction();
   const groups = new Map<string, Correction>();
-  const apply = (share: DealShare, sign: 1 | -1) => {
-    overall.apply(share, sign);
-    if (share.group === undefined) return;
-    let group = groups.get(share.group);
-    if (group === undefined) groups.set(share.group, (group = new Correction()));
-    group.apply(share, sign);
+  const groupMove = (group: string | undefined, was: DealShare | undefined, is: DealShare | undefined) => {
+    if (group === undefined) return;
+    let correction = groups.get(group);
+    if (correction === undefined) groups.set(group, (correction = new Correction()));
+    correction.move(was, is);
   };
-  for (const share of out) apply(share, -1);
-  for (const share of into) apply(share, 1);
+  for (const { was, is } of moves) {
+    overall.move(was, is);
+    if (was?.group === is?.group) groupMove(was?.group ?? is?.group, was, is);
+    else {
+      groupMove(was?.group, was, undefined);
+      groupMove(is?.group, undefined, is);
+    }
+  }
   const correctedGroups = new Map(base.groups);
   for (const [key, correction] of groups) {
     const sums = correction.of(base.groups.get(key) ?? noSums);
@@ -33,19 +45,40 @@ export function correctedSums(base: CycleSums, out: readonly DealShare[], into: 
 }
 
 const noSums: Sums = { fields: new Map(), durations: new Map() };
+const noShare: DealShare = { group: undefined, fields: [], durations: [] };
 
-/** What the shares moved in one set of sums: each field by how much, each duration's values out and in. */
+/** What the moves changed in one set of sums: each field by how much, each duration's values out and in. */
 class Correction {
   private readonly fields = new Map<string, number>();
   private readonly durations = new Map<DurationStat, { readonly out: number[]; readonly into: number[] }>();
 
-  apply(share: DealShare, sign: 1 | -1): void {
-    for (const [field, by] of share.fields) this.fields.set(field, (this.fields.get(field) ?? 0) + sign * by);
-    for (const [stat, ms] of share.durations) {
-      let moved = this.durations.get(stat);
-      if (moved === undefined) this.durations.set(stat, (moved = { out: [], into: [] }));
-      (sign < 0 ? moved.out : moved.into).push(ms);
+  /**
+   * Takes one share out and puts the other in, but for what the two hold alike in the same place:
+   * `contribute` hands out a deal's share in one order, so a deal that moved past one event keeps
+   * most of it in place (its capture, the stints it had left), and a duration taken out and put
+   * back would cost the sorted values two moves for nothing.
+   */
+  move(was = noShare, is = noShare): void {
+    for (let index = 0; index < Math.max(was.fields.length, is.fields.length); index++) {
+      const taken = was.fields[index];
+      const added = is.fields[index];
+      if (taken !== undefined && added !== undefined && taken[0] === added[0] && taken[1] === added[1]) continue;
+      if (taken !== undefined) this.fields.set(taken[0], (this.fields.get(taken[0]) ?? 0) - taken[1]);
+      if (added !== undefined) this.fields.set(added[0], (this.fields.get(added[0]) ?? 0) + added[1]);
     }
+    for (let index = 0; index < Math.max(was.durations.length, is.durations.length); index++) {
+      const taken = was.durations[index];
+      const added = is.durations[index];
+      if (taken !== undefined && added !== undefined && taken[0] === added[0] && taken[1] === added[1]) continue;
+      if (taken !== undefined) this.moved(taken[0]).out.push(taken[1]);
+      if (added !== undefined) this.moved(added[0]).into.push(added[1]);
+    }
+  }
+
+  private moved(stat: DurationStat): { readonly out: number[]; readonly into: number[] } {
+    let moved = this.durations.get(stat);
+    if (moved === undefined) this.durations.set(stat, (moved = { out: [], into: [] }));
+    return moved;
   }
 
   of(sums: Sums): Sums {
@@ -53,59 +86,10 @@ class Correction {
     for (const [field, by] of this.fields) if (by !== 0) fields.set(field, (fields.get(field) ?? 0) + by);
     const durations = new Map(sums.durations);
     for (const [stat, { out, into }] of this.durations) {
-      const corrected = mergedDurations(sums.durations.get(stat), out, into);
-      if (corrected.sorted.length > 0) durations.set(stat, corrected);
+      const corrected = (sums.durations.get(stat) ?? SortedDurations.none).moved(out, into);
+      if (corrected.count > 0) durations.set(stat, corrected);
       else durations.delete(stat);
     }
     return { fields, durations };
   }
-}
-
-/**
- * The sorted values without one of each of `out`, with `into`: the runs between the values taken out
- * and put in are copied whole (a few dozen moves in a hundred thousand values).
- */
-function mergedDurations(kept: SortedDurations | undefined, out: number[], into: number[]): SortedDurations {
-  const values = kept?.sorted ?? new Float64Array(0);
-  const removed = Float64Array.from(out).sort();
-  const added = Float64Array.from(into).sort();
-  const sorted = new Float64Array(values.length - removed.length + added.length);
-  let [at, next, skip, add] = [0, 0, 0, 0];
-  const copyUpTo = (end: number) => {
-    sorted.set(values.subarray(next, end), at);
-    at += end - next;
-    next = end;
-  };
-  while (skip < removed.length || add < added.length) {
-    if (add === added.length || (skip < removed.length && removed[skip]! <= added[add]!)) {
-      const value = removed[skip++]!;
-      copyUpTo(firstPast(values, value, next, true));
-      if (values[next] !== value) throw new Error('The kept sums do not hold a duration the correction takes out');
-      next++;
-    } else {
-      const value = added[add++]!;
-      copyUpTo(firstPast(values, value, next, false));
-      sorted[at++] = value;
-    }
-  }
-  copyUpTo(values.length);
-  let sumMs = kept?.sumMs ?? 0;
-  for (const ms of removed) sumMs -= ms;
-  for (const ms of added) sumMs += ms;
-  return { sorted, sumMs };
-}
-
-/**
- * The first index from `from` on whose value is past `value` (values.length if none): at or above
- * it where a value equal to it is to be taken out, above it where one is to be put in after its equals.
- */
-function firstPast(values: Float64Array, value: number, from: number, equalIsPast: boolean): number {
-  let [low, high] = [from, values.length];
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    const at = values[middle]!;
-    if (at < value || (at === value && !equalIsPast)) low = middle + 1;
-    else high = middle;
-  }
-  return low;
 }

@@ -8,7 +8,7 @@ import { analyticsProjection } from './analytics.projection';
 import { fromKeptScan, maxCorrectedDeals, queryCycleLength } from './analytics.query';
 import { type AnalyticsOptions, analyticsOfSums, computeCycleAnalytics, createCycleAnalytics, type DealShare, dealShares, dayMs, type GroupBy, monthBounds } from './cycle-metrics';
 import { changedIn, type DealTimeline } from './deal-timeline';
-import { correctedSums } from './scan-sums';
+import { correctedSums, type ShareMove } from './scan-sums';
 import { eventTimes, projected, readsOf, timelines } from './testing/projected-deals';
 import { randomDeals, randomDealsStart as start } from './testing/random-deals';
 
@@ -22,7 +22,9 @@ describe('scan sums, corrected deal by deal', () => {
     for (const deal of deals) scan.add(deal);
     return scan.sums();
   };
-  const sharesOf = (options: AnalyticsOptions, moved: typeof deals): DealShare[] => moved.flatMap((deal) => dealShares(options)(deal) ?? []);
+  /** Each deal's share under one question and under another (none: taken out). */
+  const movesOf = (was: AnalyticsOptions, is: AnalyticsOptions | undefined, moved: typeof deals): ShareMove[] =>
+    moved.map((deal) => ({ was: dealShares(was)(deal), is: is === undefined ? undefined : dealShares(is)(deal) }));
 
   it.each([
     ['a period by owner, its end moved on', { basis: 'period', from: month(2) + 12_345, groupBy: 'owner' }, month(4) + 3 * dayMs, month(4) + 9 * dayMs],
@@ -34,7 +36,7 @@ describe('scan sums, corrected deal by deal', () => {
     const [before, after] = [{ ...question, asOf: kept } as AnalyticsOptions, { ...question, asOf: asked } as AnalyticsOptions];
     const moved = deals.filter((deal) => changedIn(deal, Math.min(kept, asked), Math.max(kept, asked)));
     expect(moved.length).toBeGreaterThan(0);
-    const corrected = correctedSums(sumsAt(before), sharesOf(before, moved), sharesOf(after, moved));
+    const corrected = correctedSums(sumsAt(before), movesOf(before, after, moved));
     expect(analyticsOfSums(corrected)).toEqual(computeCycleAnalytics(deals, after));
   });
 
@@ -43,14 +45,14 @@ describe('scan sums, corrected deal by deal', () => {
     const kept = sumsAt(options);
     const before = analyticsOfSums(kept);
     const moved = deals.slice(0, 40);
-    correctedSums(kept, sharesOf(options, moved), []);
+    correctedSums(kept, movesOf(options, undefined, moved));
     expect(analyticsOfSums(kept)).toEqual(before);
   });
 
   it('given a group’s every deal taken out, then the group is gone, as a scan would not show it', () => {
     const options: AnalyticsOptions = { basis: 'cohort', groupBy: 'owner', asOf: month(8) };
     const ann = deals.filter((deal) => deal.owner === 'ann');
-    const corrected = correctedSums(sumsAt(options), sharesOf(options, ann), []);
+    const corrected = correctedSums(sumsAt(options), movesOf(options, undefined, ann));
     expect(analyticsOfSums(corrected)).toEqual(computeCycleAnalytics(deals.filter((deal) => deal.owner !== 'ann'), options));
     expect([...corrected.groups.keys()]).not.toContain('ann');
   });
@@ -58,9 +60,27 @@ describe('scan sums, corrected deal by deal', () => {
   it('given a share taken out that the sums do not hold, then it refuses, rather than give figures of other shares', () => {
     const options: AnalyticsOptions = { basis: 'cohort', asOf: month(8) };
     const won = deals.find((deal) => deal.outcome === 'won')!;
-    const [share] = sharesOf(options, [won]);
-    const foreign: DealShare = { ...share!, durations: share!.durations.map(([stat, ms]) => [stat, ms + 0.5] as const) };
-    expect(() => correctedSums(sumsAt(options), [foreign], [])).toThrow('do not hold a duration');
+    const share = dealShares(options)(won)!;
+    const foreign: DealShare = { ...share, durations: share.durations.map(([stat, ms]) => [stat, ms + 0.5] as const) };
+    expect(() => correctedSums(sumsAt(options), [{ was: foreign, is: undefined }])).toThrow('do not hold a duration');
+  });
+
+  it('given a deal whose share moved only in part, then only what changed moves: the durations it kept are not taken out and put back', () => {
+    const options: AnalyticsOptions = { basis: 'cohort', asOf: month(8) };
+    const kept = sumsAt(options);
+    const won = deals.find((deal) => deal.outcome === 'won')!;
+    const share = dealShares(options)(won)!;
+    const unchanged = correctedSums(kept, [{ was: share, is: share }]);
+    expect(unchanged.overall.fields).toEqual(kept.overall.fields);
+    for (const [stat, durations] of kept.overall.durations) expect(unchanged.overall.durations.get(stat)).toBe(durations);
+    // One duration a little longer: only its statistic's values are made again.
+    const [moved, ...same] = share.durations;
+    const longer: DealShare = { ...share, durations: [[moved![0], moved![1] + 1], ...same] };
+    const corrected = correctedSums(kept, [{ was: share, is: longer }]);
+    for (const [stat, durations] of kept.overall.durations) {
+      if (stat === moved![0]) expect(corrected.overall.durations.get(stat)!.sumMs).toBe(durations.sumMs + 1);
+      else expect(corrected.overall.durations.get(stat)).toBe(durations);
+    }
   });
 });
 
