@@ -145,7 +145,11 @@ const rank = (stage: FunnelStage): number => funnelStages.indexOf(stage);
 export function reachedAt(deal: DealTimeline, stage: FunnelStage): number | undefined {
   if (stage !== 'won') {
     const minimum = rank(stage);
-    for (const stint of deal.stints) if (rank(stint.stage) >= minimum) return stint.enteredAt;
+    // Index loops here and below: a scan runs them for every deal, and `for … of` left iterator results to collect.
+    for (let index = 0; index < deal.stints.length; index++) {
+      const stint = deal.stints[index]!;
+      if (rank(stint.stage) >= minimum) return stint.enteredAt;
+    }
   }
   return deal.outcome === 'won' ? (deal.closedAt ?? undefined) : undefined;
 }
@@ -154,7 +158,8 @@ export function reachedAt(deal: DealTimeline, stage: FunnelStage): number | unde
 export function timeInStage(deal: DealTimeline, stage: OpenStage): { readonly cumulativeMs: number; readonly latestStintMs: number; readonly leftAt: number } | 'in stage' | undefined {
   let cumulativeMs = 0;
   let latest: DealTimeline['stints'][number] | undefined;
-  for (const stint of deal.stints) {
+  for (let index = 0; index < deal.stints.length; index++) {
+    const stint = deal.stints[index]!;
     if (stint.stage !== stage) continue;
     if (stint.leftAt === null) return 'in stage';
     cumulativeMs += stint.leftAt - stint.enteredAt;
@@ -303,7 +308,8 @@ export function contribute(deal: DealTimeline, counts: (time: number) => boolean
     const next = funnelStages[index + 1];
     if (next !== undefined && reachedAt(deal, next) !== undefined) sink.count(nextFields[index]!, 1, reached);
   }
-  for (const { stage, still, cumulative, latest } of stageNames) {
+  for (let index = 0; index < stageNames.length; index++) {
+    const { stage, still, cumulative, latest } = stageNames[index]!;
     const time = timeInStage(deal, stage);
     if (time === undefined) continue;
     if (time === 'in stage') {

@@ -43,7 +43,8 @@ export function timelineAt(timeline: DealTimeline, horizon: number): DealTimelin
   if (latestTime(timeline) <= horizon) return timeline;
   const closed = timeline.closedAt !== null && timeline.closedAt <= horizon;
   const stints: StageStint[] = [];
-  for (const stint of timeline.stints) {
+  for (let index = 0; index < timeline.stints.length; index++) {
+    const stint = timeline.stints[index]!;
     if (stint.enteredAt > horizon) break;
     stints.push(stint.leftAt !== null && stint.leftAt > horizon ? { ...stint, leftAt: null } : stint);
   }
@@ -66,8 +67,11 @@ export function latestTime(timeline: DealTimeline): number {
 export function changedIn(timeline: DealTimeline, after: number, until: number): boolean {
   // Loops, not closures: a correction asks it of a few thousand deals.
   if (within(timeline.capturedAt, after, until) || within(timeline.closedAt, after, until)) return true;
-  for (const stint of timeline.stints) if (within(stint.enteredAt, after, until) || within(stint.leftAt, after, until)) return true;
-  for (const change of timeline.values) if (within(change.at, after, until)) return true;
+  for (let index = 0; index < timeline.stints.length; index++) {
+    const stint = timeline.stints[index]!;
+    if (within(stint.enteredAt, after, until) || within(stint.leftAt, after, until)) return true;
+  }
+  for (let index = 0; index < timeline.values.length; index++) if (within(timeline.values[index]!.at, after, until)) return true;
   return false;
 }
 

@@ -121,7 +121,8 @@ function countOf(values: ArrayLike<number>, value: number): number {
 function meet(values: readonly number[], among: readonly number[]): { readonly common: number[]; readonly rest: number[] } {
   const [common, rest]: [number[], number[]] = [[], []];
   let at = 0;
-  for (const value of values) {
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index]!;
     while (at < among.length && among[at]! < value) at++;
     if (at < among.length && among[at] === value) {
       common.push(value);
@@ -136,7 +137,8 @@ function merged(values: readonly number[], more: readonly number[]): number[] {
   if (more.length === 0) return values as number[];
   const all: number[] = [];
   let at = 0;
-  for (const value of values) {
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index]!;
     while (at < more.length && more[at]! < value) all.push(more[at++]!);
     all.push(value);
   }
@@ -149,7 +151,8 @@ function without(values: readonly number[], less: readonly number[]): number[] {
   if (less.length === 0) return values as number[];
   const rest: number[] = [];
   let at = 0;
-  for (const value of values) {
+  for (let index = 0; index < values.length; index++) {
+    const value = values[index]!;
     if (at < less.length && less[at] === value) at++;
     else rest.push(value);
   }
