@@ -46,14 +46,14 @@ export class SortedDurations {
     if (this.removed.length === 0 && this.added.length === 0) return this.base[rank]!;
     // The smallest value with more than `rank` values at or below it lies in base or among those
     // added; the smallest such of each side is found alone, and the lower of the two is it.
-    const past = (value: number) => this.countUpTo(value) > rank;
-    const inBase = firstWhere(this.base.length, (index) => past(this.base[index]!));
-    const inAdded = firstWhere(this.added.length, (index) => past(this.added[index]!));
+    const inBase = firstWhere(this.base.length, (index) => this.countUpTo(this.base[index]!, index) > rank);
+    const inAdded = firstWhere(this.added.length, (index) => this.countUpTo(this.added[index]!, 0) > rank);
     return Math.min(this.base[inBase] ?? Infinity, this.added[inAdded] ?? Infinity);
   }
 
-  private countUpTo(value: number): number {
-    return firstAbove(this.base, value) - firstAbove(this.removed, value) + firstAbove(this.added, value);
+  /** How many values are at or below `value`; base holds none above it before `from`. */
+  private countUpTo(value: number, from: number): number {
+    return firstAbove(this.base, value, from) - firstAbove(this.removed, value) + firstAbove(this.added, value);
   }
 
   /**
@@ -108,9 +108,23 @@ function firstWhere(length: number, holds: (index: number) => boolean): number {
   return low;
 }
 
-/** How many of the sorted values are at or below `value`. */
-function firstAbove(values: ArrayLike<number>, value: number): number {
-  return firstWhere(values.length, (index) => values[index]! > value);
+/**
+ * How many of the sorted values are at or below `value`, none of them above it before `from`: found
+ * by steps doubling from there, so a value of base's own costs a step or two, not a search of all.
+ */
+function firstAbove(values: ArrayLike<number>, value: number, from = 0): number {
+  let [low, step] = [from, 1];
+  while (low + step <= values.length && values[low + step - 1]! <= value) {
+    low += step;
+    step *= 2;
+  }
+  let high = Math.min(values.length, low + step);
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (values[middle]! > value) high = middle;
+    else low = middle + 1;
+  }
+  return low;
 }
 
 function countOf(values: ArrayLike<number>, value: number): number {
