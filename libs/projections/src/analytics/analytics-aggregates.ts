@@ -1,5 +1,5 @@
 import type { JsonObject, ReadModelChange, ReadModelStore } from '@deals/read-models';
-import { contribute, dayBounds, type DurationStat, durationStatNames, type DurationStats, durationStatsOf, groupKey, monthBounds, percentileRanks, utcDay, utcMonth } from './cycle-metrics';
+import { contribute, type DurationStat, durationStatNames, type DurationStats, durationStatsOf, groupKey, monthBounds, percentileRanks, utcDay, utcMonth } from './cycle-metrics';
 import { type DealTimeline, latestTime, timelineAt } from './deal-timeline';
 
 /**
@@ -30,7 +30,7 @@ import { type DealTimeline, latestTime, timelineAt } from './deal-timeline';
  * keep the values their duration indexes replace (`analytics:w:<stat>`, `<YYYY-MM>:<deal id>` → the
  * deal's value at the month's start, where it differs from the one at its end) and, per deal changed
  * in a month, the business time of its first and its last change then (`analytics:cf:<YYYY-MM>`,
- * `analytics:cl:<YYYY-MM>`), and in a day (`analytics:df:<YYYY-MM-DD>`, `analytics:dl:<YYYY-MM-DD>`);
+ * `analytics:cl:<YYYY-MM>`), and of its last change in a day (`analytics:dl:<YYYY-MM-DD>`);
  * `analytics:groups` counts each month's deals.
  */
 export const analyticsActiveIndex = 'analytics:active';
@@ -89,8 +89,11 @@ export const startValueKey = (member: string): string => member.slice(0, member.
 export const changeFirstIndex = (month: string): string => `analytics:cf:${month}`;
 /** Deal id → business time of its last change in a UTC month. */
 export const changeLastIndex = (month: string): string => `analytics:cl:${month}`;
-/** The same per UTC day, for a span inside a month: deal id → its first, and its last, change that day. */
-export const changeDayFirstIndex = (day: string): string => `analytics:df:${day}`;
+/**
+ * Deal id → business time of its last change in a UTC day, for a span inside a month. Only the last:
+ * a first-change index too cost the rebuild as much again for a span that ends inside a day, whose
+ * deals that changed later that day only are read and left out instead.
+ */
 export const changeDayLastIndex = (day: string): string => `analytics:dl:${day}`;
 /** Deal id → capture time: which deals of a month had been captured by an instant. */
 export const analyticsCapturesIndex = 'analytics:captures';
@@ -376,9 +379,7 @@ function changeMonthChanges(changes: ReadModelChange[], before: DealTimeline | u
     changes.push({ kind: 'increment', counter: analyticsGroupsCounter, field: scope, by: 1 });
   }
   changes.push({ kind: 'index', index: changeLastIndex(month), member: after.dealId, score: at });
-  const day = utcDay(at);
-  if (before === undefined || latestTime(before) < dayBounds(at).first) changes.push({ kind: 'index', index: changeDayFirstIndex(day), member: after.dealId, score: at });
-  changes.push({ kind: 'index', index: changeDayLastIndex(day), member: after.dealId, score: at });
+  changes.push({ kind: 'index', index: changeDayLastIndex(utcDay(at)), member: after.dealId, score: at });
   totalsChanges(changes, scope, cohort.deltas);
   subBinChanges(changes, scope, cohort.moved);
   if (cohort.moved.length === 0) return;

@@ -11,7 +11,6 @@ import {
   analyticsMetaCollection,
   analyticsRevisionsCounter,
   atMonthEnd,
-  changeDayFirstIndex,
   changeDayLastIndex,
   changeFirstIndex,
   changeLastIndex,
@@ -687,10 +686,10 @@ function movedBetween(store: ReadModelStore, { fromStart, boundary }: NearerEnd,
   return fromStart ? dealsWithEventsIn(store, boundary + 1, horizon, maxDeals) : dealsWithEventsIn(store, horizon + 1, boundary, maxDeals);
 }
 
-/** A division of business time whose units index each deal's first and last event in them. */
+/** A division of business time whose units index each deal's last event in them, and perhaps its first. */
 interface EventsCalendar {
   bounds(time: number): { readonly first: number; readonly next: number };
-  firstIndex(time: number): string;
+  firstIndex?: (time: number) => string;
   lastIndex(time: number): string;
   /** The finer calendar a span inside one unit is read by, if every deal is kept in it. */
   readonly inside?: { readonly calendar: EventsCalendar; readonly kept: string };
@@ -698,7 +697,6 @@ interface EventsCalendar {
 
 const eventDays: EventsCalendar = {
   bounds: dayBounds,
-  firstIndex: (time) => changeDayFirstIndex(utcDay(time)),
   lastIndex: (time) => changeDayLastIndex(utcDay(time)),
 };
 
@@ -712,24 +710,25 @@ const eventMonths: EventsCalendar = {
 /**
  * The deals with an event at a time from `from` to `until` (both included), from each UTC month's
  * first and last events (`analytics:cf`, `analytics:cl`): exactly those where the span starts at a
- * month's start or ends at its end (Math.max below). A span inside a month is read the same way a
- * day at a time (`analytics:df`, `analytics:dl`), and one inside a day from that day's two indexes
- * met (straddling). Undefined beyond `maxDeals`.
+ * month's start or ends at its end (Math.max below). A span inside a month is read a day at a time
+ * from each day's last events (`analytics:dl`): exactly those for a day it covers to the end, and
+ * for the day it ends in, every deal with an event that day from the span's start on, of which those
+ * with none in the span are read and left out. Undefined beyond `maxDeals`.
  */
 async function dealsWithEventsIn(store: ReadModelStore, from: number, until: number, maxDeals: number, calendar = eventMonths): Promise<string[] | undefined> {
   const deals = new Set<string>();
   for (let unit = calendar.bounds(from).first; unit <= until; unit = calendar.bounds(unit).next) {
     const { first, next } = calendar.bounds(unit);
-    const span = { start: Math.max(from, first), end: Math.min(until, next - 1), firstIndex: calendar.firstIndex(unit), lastIndex: calendar.lastIndex(unit) };
-    const { inside } = calendar;
+    const span = { start: Math.max(from, first), end: Math.min(until, next - 1) };
+    const { firstIndex, inside } = calendar;
     const members =
-      span.start === first
-        ? membersOf(await store.range(span.firstIndex, { max: span.end, limit: maxDeals + 1 }))
-        : span.end === next - 1
-          ? membersOf(await store.range(span.lastIndex, { min: span.start, limit: maxDeals + 1 }))
+      firstIndex !== undefined && span.start === first
+        ? membersOf(await store.range(firstIndex(unit), { max: span.end, limit: maxDeals + 1 }))
+        : firstIndex === undefined || span.end === next - 1
+          ? membersOf(await store.range(calendar.lastIndex(unit), { min: span.start, limit: maxDeals + 1 }))
           : inside !== undefined && (await keptForEveryDeal(store, inside.kept))
             ? await dealsWithEventsIn(store, span.start, span.end, maxDeals, inside.calendar)
-            : await straddling(store, span, maxDeals);
+            : await straddling(store, { ...span, firstIndex: firstIndex(unit), lastIndex: calendar.lastIndex(unit) }, maxDeals);
     if (members === undefined) return undefined;
     for (const member of members) deals.add(member);
     if (deals.size > maxDeals) return undefined;
@@ -737,23 +736,24 @@ async function dealsWithEventsIn(store: ReadModelStore, from: number, until: num
   return [...deals];
 }
 
-/** Entries of a unit's first and last events one span inside it reads to find the deals with an event in it. */
+/** Entries of a month's first and last events one span inside it reads to find the deals with an event in it. */
 const maxStraddleReads = 4 * maxPastDeals;
 
 interface SpanInside {
   readonly start: number;
   readonly end: number;
-  /** The unit's first and last events (EventsCalendar). */
+  /** The month's first and last events. */
   readonly firstIndex: string;
   readonly lastIndex: string;
 }
 
 /**
- * Inside one unit, the deals whose first event in it is at or before the span's end and whose last
- * is at or after its start: those with an event in the span, and those with events before and after
- * it and none in it, whose correction changes nothing. Either index alone lists them among many
- * more (mid-unit, about half its deals), so the two are read and met, unless one alone
- * lists few enough. Undefined beyond `maxDeals`, or when either lists more than `maxStraddleReads`.
+ * Inside one month of a read model projected before the day indexes, the deals whose first event in
+ * it is at or before the span's end and whose last is at or after its start: those with an event in
+ * the span, and those with events before and after it and none in it, whose correction changes
+ * nothing. Either index alone lists them among many more (mid-month, about half its deals), so the
+ * two are read and met, unless one alone lists few enough. Undefined beyond `maxDeals`, or when
+ * either lists more than `maxStraddleReads`.
  */
 async function straddling(store: ReadModelStore, { start, end, firstIndex, lastIndex }: SpanInside, maxDeals: number): Promise<string[] | undefined> {
   const [byFirst, byLast] = await Promise.all([store.count(firstIndex, undefined, end, maxStraddleReads + 1), store.count(lastIndex, start, undefined, maxStraddleReads + 1)]);
