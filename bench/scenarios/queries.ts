@@ -150,7 +150,7 @@ const alone: readonly Kind[] = [
     name: 'cycle-length period Q1 2025 ?groupBy=owner, its end a day on',
     path: (request) => `/analytics/cycle-length?basis=period&from=2025-01-01&to=${distinctInstant('2025-03-02', dayStep(request) - request)}&groupBy=owner`,
     weight: 1,
-    note: keptScanNote('the deals with an event in that day: about 570, read among the 1,100–3,700 whose events in March straddle it'),
+    note: keptScanNote('the deals with an event in that day: about 570, listed by the day indexes'),
   },
   { name: 'cycle-length ?asOf=a year back, asked again', path: '/analytics/cycle-length?asOf=2025-06-30', weight: 1, note: settledNote },
   { name: 'cycle-length period Q1 2025, asked again', path: '/analytics/cycle-length?basis=period&from=2025-01-01&to=2025-04-01', weight: 1, note: settledNote },
