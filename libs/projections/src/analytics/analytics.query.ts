@@ -428,7 +428,7 @@ async function correctedScan(
     const moves: ShareMove[] = [];
     for (const document of await store.getMany(analyticsDealCollection, moved, { frozen: true })) {
       const deal = document as unknown as DealTimeline | undefined;
-      // The indexes list some deals with events before and after the span and none in it.
+      // The indexes list some deals with no event in the span: later on the day it ends in, or (months only) before and after it.
       if (deal === undefined || !changedIn(deal, after, until)) continue;
       moves.push({ was: then(deal), is: now(deal) });
     }
