@@ -249,7 +249,7 @@ async function watchState(store: ReadModelStore): Promise<() => Promise<boolean>
 async function computeFigures(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo | undefined): Promise<{ readonly figures: CycleAnalytics; readonly fromTotals: boolean }> {
   const aggregated = await fromAggregates(store, options, { memo });
   if (aggregated !== undefined) return { figures: aggregated, fromTotals: true };
-  if (memo === undefined) return { figures: (await fromRecentDeals(store, options)) ?? analyticsOfSums(await scanSums(store, options)), fromTotals: false };
+  if (memo === undefined) return { figures: (await fromRecentDeals(store, options)) ?? (await scanTimelines(store, options)), fromTotals: false };
   // Asked about now again after a commit (a dashboard's), a window with more deals changed since its
   // start than a correction reads is worth a kept scan: the recent deals are all read again at every
   // commit, the kept scan's correction reads only the last hours'.
@@ -325,6 +325,10 @@ async function metaOf(store: ReadModelStore): Promise<AnalyticsMeta | undefined>
   return analyticsMeta(await store.get(analyticsMetaCollection, revisionsMetaId));
 }
 
+async function scanTimelines(store: ReadModelStore, options: AnalyticsOptions): Promise<CycleAnalytics> {
+  return analyticsOfSums(await scanSums(store, options));
+}
+
 async function scanSums(store: ReadModelStore, options: AnalyticsOptions): Promise<CycleSums> {
   const analytics = createCycleAnalytics(options);
   for await (const { document } of store.scan(analyticsDealCollection, { pageSize })) {
@@ -350,7 +354,7 @@ async function scanSums(store: ReadModelStore, options: AnalyticsOptions): Promi
  */
 export async function fromKeptScan(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo, maxDeals = maxPastDeals): Promise<CycleAnalytics> {
   const meta = await metaOf(store);
-  if (meta?.latest === undefined || !(await keptForEveryDeal(store, keptChangeMonths))) return analyticsOfSums(await scanSums(store, options));
+  if (meta?.latest === undefined || !(await keptForEveryDeal(store, keptChangeMonths))) return scanTimelines(store, options);
   const { horizon } = analyticsWindow(options);
   const settledBefore = meta.latest - lateAfterMs;
   const question: KeptScanQuestion = { key: keptScanKey(meta.generation, options), generation: meta.generation, late: meta.late ?? 0 };
@@ -366,10 +370,10 @@ export async function fromKeptScan(store: ReadModelStore, options: AnalyticsOpti
   }
   if (horizon < settledBefore) return analyticsOfSums((await scannedAndKept(store, options, memo, question, horizon)).sums);
   // About now: worth a scan at the settled instant before it only if the deals moved since are few enough to correct.
-  if ((await dealsWithEventsIn(store, settled + 1, Math.min(horizon, meta.latest), maxDeals)) === undefined) return analyticsOfSums(await scanSums(store, options));
+  if ((await dealsWithEventsIn(store, settled + 1, Math.min(horizon, meta.latest), maxDeals)) === undefined) return scanTimelines(store, options);
   const base = await scannedAndKept(store, options, memo, question, settled);
   const corrected = await correctedScan(store, options, memo, question, base, false, maxDeals);
-  return analyticsOfSums(corrected?.sums ?? (await scanSums(store, options)));
+  return corrected === undefined ? scanTimelines(store, options) : analyticsOfSums(corrected.sums);
 }
 
 interface KeptScanQuestion {

@@ -411,8 +411,7 @@ export interface CycleSums {
   readonly groups: ReadonlyMap<string, Sums>;
 }
 
-
-export function metricsOfSums({ fields, durations }: Sums): CycleMetrics {
+function metricsOfSums({ fields, durations }: Sums): CycleMetrics {
   return metricsFrom(fields, (stat) => statsOfSorted(durations.get(stat) ?? SortedDurations.none));
 }
 
