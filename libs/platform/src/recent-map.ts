@@ -42,6 +42,11 @@ export class RecentMap<K, V> {
     this.entries.clear();
   }
 
+  /** The entries' values, oldest first; reading them does not make them newer. */
+  values(): IterableIterator<V> {
+    return this.entries.values();
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -53,6 +53,14 @@ describe('RecentMap', () => {
     expect(map.size).toBeLessThanOrEqual(17);
   });
 
+  it('lists its values oldest first without making them newer', () => {
+    const map = new RecentMap<string, number>(2);
+    map.set('a', 1).set('b', 2);
+    expect([...map.values()]).toEqual([1, 2]);
+    map.set('c', 3);
+    expect([...map.values()]).toEqual([2, 3]);
+  });
+
   it('forgets a deleted key and everything on clear', () => {
     const map = new RecentMap<string, number>(4);
     map.set('a', 1).set('b', 2);

@@ -5,6 +5,11 @@ import type { CycleAnalytics, CycleMetrics, CycleSums } from './cycle-metrics';
 
 /** A scan's sums (CycleSums) at a settled horizon, kept for questions that differ from it by a few deals. */
 export interface KeptScan {
+  /** The kind of question it answers: what a question must share with it to be corrected from it (analytics.query.ts). */
+  readonly kind: string;
+  /** Its window: a question of its kind with another window is corrected for the deals with an event between the two starts, or ends. */
+  readonly from: number | undefined;
+  readonly to: number | undefined;
   readonly horizon: number;
   /** The count of late events when it was scanned: one more, and the timelines it cut may have changed. */
   readonly late: number;
@@ -39,6 +44,9 @@ export const maxKeptScanDurations = 2_000_000;
  * clock has left behind (settledAnswer), and about one at or after its latest event (currentAnswer).
  * And the sums of a scan, per kind of question, which a question at another horizon corrects (keptScan).
  */
+/** One entry per kind and window: a scan at another horizon of the same window replaces it. */
+const keptScanKey = ({ kind, from, to }: KeptScan): string => JSON.stringify([kind, from ?? null, to ?? null]);
+
 export class AnalyticsMemo {
   private readonly figuresOf: RecentMap<string, Remembered<CycleMetrics | null>>;
   private readonly settled: RecentMap<string, Remembered<CycleAnalytics>>;
@@ -64,7 +72,7 @@ export class AnalyticsMemo {
     this.aboutNow = new RecentMap(answerCapacity);
   }
 
-  /** Whether a kind of question (keptScan's key) was asked about now before; notes that it was. */
+  /** Whether a question about now (its options but the horizon) was asked before; notes that it was. */
   askedAboutNow(key: string): boolean {
     const before = this.aboutNow.has(key);
     this.aboutNow.set(key, true);
@@ -72,19 +80,24 @@ export class AnalyticsMemo {
   }
 
   /**
-   * The sums of the scan last kept for a kind of question (its window and grouping, whatever its
-   * horizon), from which a question with another horizon corrects only the deals with an event in
-   * between (analytics.query.ts, fromKeptScan).
+   * The sums of the scans kept for a kind of question (its basis and grouping), each at its own
+   * window and horizon, from which a question of that kind corrects only the deals with an event
+   * between its window and horizon and theirs (analytics.query.ts, fromKeptScan).
    */
-  keptScan(key: string): KeptScan | undefined {
-    return this.scans.get(key);
+  keptScans(kind: string): KeptScan[] {
+    const kept: KeptScan[] = [];
+    for (const scan of this.scans.values()) if (scan.kind === kind) kept.push(scan);
+    return kept;
   }
 
-  keepScan(key: string, scan: KeptScan): void {
+  /** Keeps a scan's sums, in place of those they were corrected from (`replacing`): one line of corrections holds one entry. */
+  keepScan(scan: KeptScan, replacing?: KeptScan): void {
+    if (replacing !== undefined) this.scans.delete(keptScanKey(replacing));
+
     let durations = 0;
     for (const sums of [scan.sums.overall, ...scan.sums.groups.values()]) for (const { held } of sums.durations.values()) durations += held;
-    if (durations <= maxKeptScanDurations) this.scans.set(key, scan);
-    else this.scans.delete(key);
+    if (durations <= maxKeptScanDurations) this.scans.set(keptScanKey(scan), scan);
+    else this.scans.delete(keptScanKey(scan));
   }
 
   figures(

@@ -3,7 +3,8 @@ import type { Checkpoint, CounterChanges, GetOptions, JsonObject } from '@deals/
 import { at, eur, leadCaptured, qualified } from '../pipeline/testing/deal-events';
 import { dealStream } from '../pipeline/testing/in-memory-read-model';
 import { InMemoryReadModelStore } from '../pipeline/testing/in-memory-read-model';
-import { AnalyticsMemo } from './analytics-memo';
+import { AnalyticsMemo, type KeptScan, maxKeptScanDurations } from './analytics-memo';
+import { SortedDurations } from './sorted-durations';
 import { analyticsDealCollection, analyticsProjection, analyticsProjectionName } from './analytics.projection';
 import { fromAggregates, queryCycleLength } from './analytics.query';
 import { type AnalyticsOptions, computeCycleAnalytics, dayMs, type CycleAnalytics } from './cycle-metrics';
@@ -415,6 +416,36 @@ describe('analytics memo, answers as of now', () => {
     expect(memo.currentSize).toBe(0);
     expect(strip(await ask(store, memo, sinceEver))).toEqual(exact(store, sinceEver));
     expect(memo.currentSize).toBe(1);
+  });
+});
+
+describe('scans kept per kind', () => {
+  const sums = (durations: number) => ({ overall: { fields: new Map(), durations: new Map([['cycle' as const, SortedDurations.of(Array.from({ length: durations }, (_, index) => index))]]) }, groups: new Map() });
+  const scan = (kind: string, from: number | undefined, horizon: number, durations = 1): KeptScan => ({ kind, from, to: undefined, horizon, late: 0, sums: sums(durations) });
+
+  it('given scans of two kinds at several windows, then each kind lists its own, one per window, the latest horizon of each', () => {
+    const memo = new AnalyticsMemo();
+    memo.keepScan(scan('by owner', 1, 10));
+    memo.keepScan(scan('by owner', 2, 10));
+    memo.keepScan(scan('by source', 1, 10));
+    memo.keepScan(scan('by owner', 1, 20));
+    expect(memo.keptScans('by owner').map(({ from, horizon }) => [from, horizon])).toEqual([[2, 10], [1, 20]]);
+    expect(memo.keptScans('by source')).toHaveLength(1);
+  });
+
+  it('given a scan kept in place of the one it was corrected from, then only the new one is kept', () => {
+    const memo = new AnalyticsMemo();
+    const first = scan('by owner', 1, 10);
+    memo.keepScan(first);
+    memo.keepScan(scan('by owner', 5, 12), first);
+    expect(memo.keptScans('by owner').map(({ from }) => from)).toEqual([5]);
+  });
+
+  it('given a scan holding more durations than the memo keeps, then it is not kept, nor the one at its window before', () => {
+    const memo = new AnalyticsMemo();
+    memo.keepScan(scan('by owner', 1, 10));
+    memo.keepScan(scan('by owner', 1, 20, maxKeptScanDurations + 1));
+    expect(memo.keptScans('by owner')).toEqual([]);
   });
 });
 

@@ -263,7 +263,7 @@ async function computeFigures(store: ReadModelStore, options: AnalyticsOptions, 
 async function askedAgainAboutNow(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo): Promise<boolean> {
   const meta = await metaOf(store);
   if (meta?.latest === undefined || analyticsWindow(options).horizon < meta.latest - lateAfterMs) return false;
-  return memo.askedAboutNow(keptScanKey(meta.generation, options));
+  return memo.askedAboutNow(questionKey(meta.generation, options));
 }
 
 /**
@@ -338,12 +338,15 @@ async function scanSums(store: ReadModelStore, options: AnalyticsOptions): Promi
 }
 
 /**
- * A question only a scan answers, from the sums of the scan last kept for its kind (its window and
- * grouping, whatever its horizon): the deals with an event between the two horizons have their share
- * at the kept one taken out and their share at the question's put in (scan-sums.ts); every other
- * deal's timeline is the same cut at either, and so is its share. So an analyst who moves a long
- * window's end, or a dashboard asking "from January, by owner, as of now" after each commit, pays
- * for the deals that moved in between, not for a scan.
+ * A question only a scan answers, from the sums of a scan kept for its kind (its basis and grouping):
+ * the nearest one, whatever its window and horizon. The deals with an event between the two horizons,
+ * or between the two windows' starts (or, in cohort basis, ends), have their share in the kept scan
+ * taken out and their share in the question put in (scan-sums.ts); every other deal's share is the
+ * same in both: its timeline cut at either horizon is the same, and what a window counts of it (its
+ * capture in cohort basis, its closes and stage entries and exits in period basis) happened outside
+ * the spans between the windows' bounds. So an analyst who moves a long window's start or end, or
+ * a dashboard asking "from January, by owner, as of now" after each commit, pays for the deals that
+ * moved in between, not for a scan.
  *
  * Sums are kept only at a settled horizon (more than `lateAfterMs` before the projection's latest
  * event), where each timeline cut is the same in every state until an event arrives late, and under
@@ -357,10 +360,10 @@ export async function fromKeptScan(store: ReadModelStore, options: AnalyticsOpti
   if (meta?.latest === undefined || !(await keptForEveryDeal(store, keptChangeMonths))) return scanTimelines(store, options);
   const { horizon } = analyticsWindow(options);
   const settledBefore = meta.latest - lateAfterMs;
-  const question: KeptScanQuestion = { key: keptScanKey(meta.generation, options), generation: meta.generation, late: meta.late ?? 0 };
+  const question: KeptScanQuestion = { kind: JSON.stringify([meta.generation, options.basis, options.groupBy ?? null]), generation: meta.generation, late: meta.late ?? 0 };
   const settled = settledBefore - 1;
-  const kept = memo.keptScan(question.key);
-  if (kept?.late === question.late) {
+  const kept = nearestKept(memo.keptScans(question.kind), options, question.late);
+  if (kept !== undefined) {
     const aboutNow = horizon >= settledBefore;
     // About now, sums kept more than an hour before the settled instant are first brought up to it
     // (and kept there): a question asked all day then corrects the last hours' deals, not the day's.
@@ -377,14 +380,14 @@ export async function fromKeptScan(store: ReadModelStore, options: AnalyticsOpti
 }
 
 interface KeptScanQuestion {
-  /** The generation and the question's kind: its options but the horizon. */
-  readonly key: string;
+  /** The generation and the question's kind: its basis and grouping. */
+  readonly kind: string;
   readonly generation: string;
   readonly late: number;
 }
 
-/** A question's kind in a generation: its options but the horizon. */
-function keptScanKey(generation: string, options: AnalyticsOptions): string {
+/** A question's options but its horizon, in a generation: what is asked again about now. */
+function questionKey(generation: string, options: AnalyticsOptions): string {
   return JSON.stringify([generation, atHorizon(options, 0)]);
 }
 
@@ -393,10 +396,47 @@ function atHorizon(options: AnalyticsOptions, horizon: number): AnalyticsOptions
   return { ...options, asOf: horizon, to: options.basis === 'period' ? undefined : options.to };
 }
 
+/** The question a kept scan added up: the asked one with the kept window and horizon. */
+function keptQuestion(options: AnalyticsOptions, kept: KeptScan): AnalyticsOptions {
+  return { ...atHorizon(options, kept.horizon), from: kept.from, to: kept.to };
+}
+
+/**
+ * The spans, as (after, until], whose events may make a deal's share differ between a kept scan and
+ * the question at `horizon`: between the horizons, and between the windows' starts and (cohort basis)
+ * ends, where what is counted starts or stops counting. Undefined when a bound is open in one and not
+ * in the other.
+ */
+function spansBetween(kept: KeptScan, options: AnalyticsOptions, horizon: number): Array<readonly [number, number]> | undefined {
+  const to = atHorizon(options, horizon).to;
+  const spans: Array<readonly [number, number]> = [[Math.min(kept.horizon, horizon), Math.max(kept.horizon, horizon)]];
+  for (const [was, is] of [[kept.from, options.from], [kept.to, to]] as const) {
+    if (was === is) continue;
+    if (was === undefined || is === undefined) return undefined;
+    // A window holds its start and not its end: what happened at [min, max) counts in one only.
+    spans.push([Math.min(was, is) - 1, Math.max(was, is) - 1]);
+  }
+  return spans;
+}
+
+/** The kept scan whose window and horizon are the fewest milliseconds from the question's, of those at its count of late events. */
+function nearestKept(kept: readonly KeptScan[], options: AnalyticsOptions, late: number): KeptScan | undefined {
+  const { horizon } = analyticsWindow(options);
+  let nearest: { readonly scan: KeptScan; readonly distance: number } | undefined;
+  for (const scan of kept) {
+    const spans = scan.late === late ? spansBetween(scan, options, horizon) : undefined;
+    if (spans === undefined) continue;
+    const distance = spans.reduce((sum, [after, until]) => sum + until - after, 0);
+    if (nearest === undefined || distance < nearest.distance) nearest = { scan, distance };
+  }
+  return nearest?.scan;
+}
+
 /** The sums of a scan at a settled horizon, kept if no event arrived late while it read. */
 async function scannedAndKept(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo, question: KeptScanQuestion, horizon: number): Promise<KeptScan> {
-  const scanned = { horizon, late: question.late, sums: await scanSums(store, atHorizon(options, horizon)) };
-  if (await unchangedLate(store, question)) memo.keepScan(question.key, scanned);
+  const asked = atHorizon(options, horizon);
+  const scanned: KeptScan = { kind: question.kind, from: asked.from, to: asked.to, horizon, late: question.late, sums: await scanSums(store, asked) };
+  if (await unchangedLate(store, question)) memo.keepScan(scanned);
   return scanned;
 }
 
@@ -407,9 +447,9 @@ async function unchangedLate(store: ReadModelStore, { generation, late }: KeptSc
 
 /**
  * The question's sums (at its horizon) from kept ones, corrected for the deals with an event between
- * their horizon and the question's; kept in their place when the question's horizon is settled too. Undefined
- * beyond `maxDeals`, when an event arrived late meanwhile, or, for a horizon not settled
- * (whose deals may move while they are read), when commits tore both attempts' reads.
+ * their horizons or their windows' bounds (spansBetween); kept in their place when the question's
+ * horizon is settled too. Undefined beyond `maxDeals`, when an event arrived late meanwhile, or, for a
+ * horizon not settled (whose deals may move while they are read), when commits tore both attempts' reads.
  */
 async function correctedScan(
   store: ReadModelStore,
@@ -421,26 +461,34 @@ async function correctedScan(
   maxDeals: number,
 ): Promise<KeptScan | undefined> {
   const { horizon } = analyticsWindow(options);
-  const [then, now] = [dealShares(atHorizon(options, kept.horizon)), dealShares(atHorizon(options, horizon))];
+  const asked = atHorizon(options, horizon);
+  const spans = spansBetween(kept, options, horizon);
+  if (spans === undefined) return undefined;
+  const [then, now] = [dealShares(keptQuestion(options, kept)), dealShares(asked)];
   for (let attempt = 0; attempt < (settled ? 1 : 2); attempt++) {
     const stateUnchanged = settled ? undefined : await watchState(store);
     // No event of the state read happened after its latest: the months after it need no reads.
     const latest = settled ? Infinity : ((await metaOf(store))?.latest ?? Infinity);
-    const [after, until] = [Math.min(kept.horizon, horizon), Math.min(Math.max(kept.horizon, horizon), latest)];
-    const moved = await dealsWithEventsIn(store, after + 1, until, maxDeals);
-    if (moved === undefined) return undefined;
+    const read = spans.map(([after, until]) => [after, Math.min(until, latest)] as const).filter(([after, until]) => after < until);
+    const moved = new Set<string>();
+    for (const [after, until] of read) {
+      const deals = await dealsWithEventsIn(store, after + 1, until, maxDeals);
+      if (deals === undefined) return undefined;
+      for (const deal of deals) moved.add(deal);
+      if (moved.size > maxDeals) return undefined;
+    }
     const moves: ShareMove[] = [];
-    for (const document of await store.getMany(analyticsDealCollection, moved, { frozen: true })) {
+    for (const document of await store.getMany(analyticsDealCollection, [...moved], { frozen: true })) {
       const deal = document as unknown as DealTimeline | undefined;
-      // The indexes list some deals with no event in the span: later on the day it ends in, or (months only) before and after it.
-      if (deal === undefined || !changedIn(deal, after, until)) continue;
+      // The indexes list some deals with no event in a span: later on the day it ends in, or (months only) before and after it.
+      if (deal === undefined || !read.some(([after, until]) => changedIn(deal, after, until))) continue;
       moves.push({ was: then(deal), is: now(deal) });
     }
     // A timeline cut at the kept horizon is the one the kept sums added up only while no event arrives late.
     if (!(await unchangedLate(store, question))) return undefined;
     if (stateUnchanged !== undefined && !(await stateUnchanged())) continue;
-    const corrected = { horizon, late: question.late, sums: correctedSums(kept.sums, moves) };
-    if (settled) memo.keepScan(question.key, corrected);
+    const corrected: KeptScan = { kind: question.kind, from: asked.from, to: asked.to, horizon, late: question.late, sums: correctedSums(kept.sums, moves) };
+    if (settled) memo.keepScan(corrected, kept);
     return corrected;
   }
   return undefined;

@@ -188,6 +188,74 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
     expect(scans.mock.calls.length).toBeLessThanOrEqual(kinds.length);
   });
 
+  it('given a question scanned once, when its start moves back and forth, then only the deals with an event between the two starts are read, and each answer is the scan’s', async () => {
+    const { store, scans, memo } = given();
+    await fromKeptScan(store, periodByOwner, memo);
+    let kept = periodByOwner.from!;
+    for (const from of [kept + 1, kept + 5 * dayMs + 777, month(2) + 3 * dayMs, month(1) + 20 * dayMs, month(2)]) {
+      const options = { ...periodByOwner, from };
+      const { answer, read } = await readsOf(store, () => fromKeptScan(store, options, memo));
+      expect(answer).toEqual(computeCycleAnalytics(timelines(store), options));
+      // The deals with an event from the earlier start up to the later, and at most those later on the day that span ends in.
+      const [earlier, later] = [Math.min(kept, from), Math.max(kept, from)];
+      const moved = timelines(store).filter((deal) => changedIn(deal, earlier - 1, later - 1));
+      expect(read).toEqual(expect.arrayContaining(moved.map((deal) => deal.dealId)));
+      const dayEnd = Math.ceil(later / dayMs) * dayMs - 1;
+      const listed = new Set(timelines(store).filter((deal) => changedIn(deal, earlier - 1, dayEnd)).map((deal) => deal.dealId));
+      expect(read.filter((id) => !listed.has(id))).toEqual([]);
+      kept = from;
+    }
+    expect(scans).toHaveBeenCalledTimes(1);
+  });
+
+  it('given a cohort window scanned once, when both its bounds and its horizon move, then the answer is the scan’s without another scan', async () => {
+    const { store, scans, memo } = given();
+    const cohort: AnalyticsOptions = { basis: 'cohort', from: month(2) + 3, to: month(4) + 3, groupBy: 'source', asOf: month(5) };
+    await fromKeptScan(store, cohort, memo);
+    for (const moved of [
+      { ...cohort, from: month(2) + 2 * dayMs },
+      { ...cohort, from: month(2) + 2 * dayMs, to: month(4) - 3 * dayMs, asOf: month(5) + 4 * dayMs },
+      { ...cohort, from: month(1) + 25 * dayMs, to: month(4) + 3 * dayMs, asOf: month(4) + 10 * dayMs },
+    ]) {
+      expect(await fromKeptScan(store, moved, memo)).toEqual(computeCycleAnalytics(timelines(store), moved));
+    }
+    expect(scans).toHaveBeenCalledTimes(1);
+  });
+
+  it('given kept scans of a kind, then a question corrects the nearest, and a window open at a bound the kept ones close is scanned', async () => {
+    const { store, scans, memo } = given();
+    const cohort: AnalyticsOptions = { basis: 'cohort', from: month(2), groupBy: 'owner', asOf: month(7) };
+    await fromKeptScan(store, cohort, memo);
+    await fromKeptScan(store, { ...cohort, from: month(5) }, memo, 0);
+    expect(scans).toHaveBeenCalledTimes(2);
+    // A millisecond from the second: at most that day's deals are read, where the first would need three months'.
+    const near = { ...cohort, from: month(5) + 1 };
+    const { answer, read } = await readsOf(store, () => fromKeptScan(store, near, memo));
+    expect(answer).toEqual(computeCycleAnalytics(timelines(store), near));
+    const thatDay = new Set(timelines(store).filter((deal) => changedIn(deal, month(5) - 1, month(5) + dayMs - 1)).map((deal) => deal.dealId));
+    expect(read.filter((id) => !thatDay.has(id))).toEqual([]);
+    expect(timelines(store).filter((deal) => changedIn(deal, month(2) - 1, month(5))).length).toBeGreaterThan(5 * thatDay.size);
+    expect(scans).toHaveBeenCalledTimes(2);
+    const sinceEver = { ...cohort, from: undefined };
+    expect(await fromKeptScan(store, sinceEver, memo)).toEqual(computeCycleAnalytics(timelines(store), sinceEver));
+    expect(scans).toHaveBeenCalledTimes(3);
+  });
+
+  it('given random windows and horizons of kinds only a scan answers, asked one after another, then every answer is the scan’s', async () => {
+    const { store, scans, memo } = given();
+    const random = seededRandom(7);
+    const kinds: AnalyticsOptions[] = [periodByOwner, { basis: 'cohort', groupBy: 'source', asOf: 0 }, { basis: 'period', asOf: 0, groupBy: 'month' }];
+    const near = (time: number, days: number) => time + Math.floor((random() - 0.5) * days * dayMs);
+    for (let ask = 0; ask < 60; ask++) {
+      const kind = kinds[ask % kinds.length]!;
+      const from = near(month(2), 40);
+      const options: AnalyticsOptions = { ...kind, from, to: kind.basis === 'cohort' ? near(month(5), 40) : undefined, asOf: near(month(5), 60) };
+      expect(await fromKeptScan(store, options, memo)).toEqual(computeCycleAnalytics(timelines(store), options));
+    }
+    // One scan per kind, the rest corrected (some windows far from every kept one scan again).
+    expect(scans.mock.calls.length).toBeLessThan(20);
+  });
+
   it('given more deals moved in between than it corrects, then it scans again, exactly', async () => {
     const { store, scans, memo } = given();
     await fromKeptScan(store, periodByOwner, memo, 5);
