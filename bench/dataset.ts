@@ -4,10 +4,10 @@ import { dirname } from 'node:path';
 import { type DealCommand, type DealEvent, decide, type DealState, evolve, initialDealState } from '@deals/domain';
 import { dealStreamId, toEventToAppend } from '@deals/deal-streams';
 import { EmbeddedEventStore } from '@deals/event-store';
+import { dayMs } from '@deals/projections';
 import { v5 as uuidv5 } from 'uuid';
 
 const namespace = '0d5c7a4e-2b1f-4c8e-9a63-7e4b2d1c9f05';
-const day = 86_400_000;
 const owners = Array.from({ length: 24 }, (_, i) => `owner-${String(i + 1).padStart(2, '0')}`);
 const sources = ['web', 'referral', 'event', 'outbound', 'partner', 'webinar'];
 
@@ -20,11 +20,11 @@ function dealHistory(index: number, next: () => number, now: number): { dealId: 
   const dealId = uuidv5(`deal-${index}`, namespace);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const currency = next() < 0.7 ? 'EUR' : next() < 0.85 ? 'USD' : 'GBP';
-  let at = now - Math.floor(next() * 730 * day) - 120 * day;
+  let at = now - Math.floor(next() * 730 * dayMs) - 120 * dayMs;
   let amount = Math.round(5_000 + next() * 495_000);
   const commands: DealCommand[] = [];
   const step = (days: number) => {
-    at = Math.min(at + Math.round((0.5 + next() * days) * day), now - 1_000);
+    at = Math.min(at + Math.round((0.5 + next() * days) * dayMs), now - 1_000);
     return new Date(at).toISOString();
   };
   commands.push({
@@ -52,7 +52,7 @@ function dealHistory(index: number, next: () => number, now: number): { dealId: 
         const occurredAt = step(10);
         commands.push({
           type: 'SendProposal',
-          data: { amount: { amount, currency }, validUntil: new Date(Date.parse(occurredAt) + 30 * day).toISOString() },
+          data: { amount: { amount, currency }, validUntil: new Date(Date.parse(occurredAt) + 30 * dayMs).toISOString() },
           occurredAt,
         });
       };

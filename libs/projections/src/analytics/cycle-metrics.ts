@@ -169,10 +169,21 @@ export function timeInStage(deal: DealTimeline, stage: OpenStage): { readonly cu
   return { cumulativeMs, latestStintMs: latest.leftAt - latest.enteredAt, leftAt: latest.leftAt };
 }
 
-// The instants of one day share its month: its text is made once per day seen (every event of a
-// rebuild and every deal a question adds up asks for its capture month).
-const monthOfDay = new Map<number, string>();
+// The instants of one day share its day and month: their texts are made once per day seen (every
+// event of a rebuild asks for its day and month, and every deal a question adds up for its capture month).
+const textsOfDay = new Map<number, { readonly day: string; readonly month: string }>();
 const maxDaysKept = 100_000;
+
+function textsOf(time: number): { readonly day: string; readonly month: string } {
+  const day = Math.floor(time / dayMs);
+  let texts = textsOfDay.get(day);
+  if (texts === undefined) {
+    const iso = new Date(day * dayMs).toISOString();
+    texts = { day: iso.slice(0, 10), month: iso.slice(0, 7) };
+    if (textsOfDay.size < maxDaysKept) textsOfDay.set(day, texts);
+  }
+  return texts;
+}
 
 /** The first instant of an instant's UTC month, and of the month after it. */
 export function monthBounds(time: number): { readonly first: number; readonly next: number } {
@@ -187,18 +198,10 @@ export function dayBounds(time: number): { readonly first: number; readonly next
 }
 
 /** The UTC day of an instant, e.g. 2025-06-30. */
-export const utcDay = (time: number): string => new Date(time).toISOString().slice(0, 10);
+export const utcDay = (time: number): string => textsOf(time).day;
 
 /** The UTC month of an instant, e.g. 2025-06: how capture months are named. */
-export function utcMonth(time: number): string {
-  const day = Math.floor(time / dayMs);
-  let month = monthOfDay.get(day);
-  if (month === undefined) {
-    month = new Date(time).toISOString().slice(0, 7);
-    if (monthOfDay.size < maxDaysKept) monthOfDay.set(day, month);
-  }
-  return month;
-}
+export const utcMonth = (time: number): string => textsOf(time).month;
 
 export function groupKey(deal: DealTimeline, groupBy: GroupBy): string {
   switch (groupBy) {

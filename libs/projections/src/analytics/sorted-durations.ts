@@ -77,7 +77,8 @@ export class SortedDurations {
   private folded(): SortedDurations {
     const sorted = new Float64Array(this.count);
     let [at, skip, add] = [0, 0, 0];
-    for (const value of this.base) {
+    for (let index = 0; index < this.base.length; index++) {
+      const value = this.base[index]!;
       while (add < this.added.length && this.added[add]! < value) sorted[at++] = this.added[add++]!;
       if (skip < this.removed.length && this.removed[skip] === value) skip++;
       else sorted[at++] = value;
