@@ -126,4 +126,20 @@ for (const kind of readModelStoreKinds) describeForStore(kind)(`cycle-length pre
     expect(scans).toHaveBeenCalledTimes(1);
     scans.mockRestore();
   });
+
+  it('answer a question only a scan answers from the scan kept for its kind, its start and end moved, as a scan does', async () => {
+    const memo = new AnalyticsMemo();
+    const cohort = (from: number, to: number): AnalyticsOptions => ({ basis: 'cohort', from, to, groupBy: 'source', asOf: Date.UTC(2025, 5, 1) });
+    const scans = jest.spyOn(target, 'scan');
+    for (const [from, to] of [
+      [Date.UTC(2025, 1, 3, 5), Date.UTC(2025, 3, 12)],
+      [Date.UTC(2025, 1, 3, 5) + 1, Date.UTC(2025, 3, 12)],
+      [Date.UTC(2025, 1, 9), Date.UTC(2025, 3, 2, 7)],
+      [Date.UTC(2025, 0, 28, 13), Date.UTC(2025, 3, 20)],
+    ]) {
+      expect(await fromKeptScan(target, cohort(from!, to!), memo)).toEqual(computeCycleAnalytics(timelines, cohort(from!, to!)));
+    }
+    expect(scans).toHaveBeenCalledTimes(1);
+    scans.mockRestore();
+  });
 });
