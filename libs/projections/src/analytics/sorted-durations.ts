@@ -40,9 +40,13 @@ export class SortedDurations {
   at(rank: number): number {
     if (this.removed.length === 0 && this.added.length === 0) return this.base[rank]!;
     // The smallest value with more than `rank` values at or below it lies in base or among those
-    // added; the smallest such of each side is found alone, and the lower of the two is it.
-    const inBase = firstWhere(this.base.length, (index) => this.countUpTo(this.base[index]!, index) > rank);
-    const inAdded = firstWhere(this.added.length, (index) => this.countUpTo(this.added[index]!, 0) > rank);
+    // added; the smallest such of each side is found alone, and the lower of the two is it. In base it
+    // lies from `rank − added` on (a value before that, if it held, is the one there too: ties) and by
+    // `rank + removed` (that one holds), so only those are searched; among those added, by `rank`.
+    const low = Math.max(0, rank - this.added.length);
+    const high = Math.min(this.base.length, rank + this.removed.length + 1);
+    const inBase = low + firstWhere(high - low, (offset) => this.countUpTo(this.base[low + offset]!, low + offset) > rank);
+    const inAdded = firstWhere(Math.min(this.added.length, rank + 1), (index) => this.countUpTo(this.added[index]!, 0) > rank);
     return Math.min(this.base[inBase] ?? Infinity, this.added[inAdded] ?? Infinity);
   }
 
