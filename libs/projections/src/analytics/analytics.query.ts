@@ -124,8 +124,8 @@ export const maxPastDeals = 5_000;
  * up the event months to its end; other windows that start recently, in either basis, add up the
  * timelines of the deals changed since; everything else (a window that starts long ago otherwise,
  * asOf far back by owner or source) scans every timeline, page by page, keeping only a few numbers
- * per deal, and with a memo keeps the scan's sums, which the next question of its kind at another
- * horizon corrects (fromKeptScan). All give the same figures, and
+ * per deal, and with a memo keeps the scan's sums, which the next question of its kind (its basis
+ * and grouping) at another window or horizon corrects (fromKeptScan). All give the same figures, and
  * answers about a settled past are remembered: docs/analytics.md, "How queries stay fast".
  */
 export async function queryCycleLength(store: ReadModelStore, request: CycleLengthRequest, now: Date, memo?: AnalyticsMemo): Promise<CycleLengthView> {
