@@ -42,7 +42,8 @@ export const maxKeptScanDurations = 2_000_000;
  * capture month a year back hardly changes; so are the change months' sub-bin counts, which asOf
  * far back reads a dozen or more of per percentile. And whole answers: about an instant the projection's
  * clock has left behind (settledAnswer), and about one at or after its latest event (currentAnswer).
- * And the sums of scans, per kind of question and window, which a question of that kind at another window or horizon corrects (keptScans).
+ * And the sums of scans, per kind of question and window, which a question of that kind at another
+ * window or horizon corrects (keptScans).
  */
 /** One entry per kind and window: a scan at another horizon of the same window replaces it. */
 const keptScanKey = ({ kind, from, to }: KeptScan): string => JSON.stringify([kind, from ?? null, to ?? null]);
