@@ -23,6 +23,9 @@ export interface KeptScan {
  */
 export const maxKeptScanDurations = 2_000_000;
 
+/** One entry per kind and window: a scan at another horizon of the same window replaces it. */
+const keptScanKey = ({ kind, from, to }: KeptScan): string => JSON.stringify([kind, from ?? null, to ?? null]);
+
 /**
  * The figures of a scope (or of a union of scopes, such as the months of a quarter) remembered under
  * the revision of each scope they were computed at, so that a dashboard asking the same `groupBy`
@@ -45,9 +48,6 @@ export const maxKeptScanDurations = 2_000_000;
  * And the sums of scans, per kind of question and window, which a question of that kind at another
  * window or horizon corrects (keptScans).
  */
-/** One entry per kind and window: a scan at another horizon of the same window replaces it. */
-const keptScanKey = ({ kind, from, to }: KeptScan): string => JSON.stringify([kind, from ?? null, to ?? null]);
-
 export class AnalyticsMemo {
   private readonly figuresOf: RecentMap<string, Remembered<CycleMetrics | null>>;
   private readonly settled: RecentMap<string, Remembered<CycleAnalytics>>;
@@ -94,7 +94,6 @@ export class AnalyticsMemo {
   /** Keeps a scan's sums, in place of those they were corrected from (`replacing`): one line of corrections holds one entry. */
   keepScan(scan: KeptScan, replacing?: KeptScan): void {
     if (replacing !== undefined) this.scans.delete(keptScanKey(replacing));
-
     let durations = 0;
     for (const sums of [scan.sums.overall, ...scan.sums.groups.values()]) for (const { held } of sums.durations.values()) durations += held;
     if (durations <= maxKeptScanDurations) this.scans.set(keptScanKey(scan), scan);

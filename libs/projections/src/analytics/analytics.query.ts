@@ -360,7 +360,7 @@ export async function fromKeptScan(store: ReadModelStore, options: AnalyticsOpti
   if (meta?.latest === undefined || !(await keptForEveryDeal(store, keptChangeMonths))) return scanTimelines(store, options);
   const { horizon } = analyticsWindow(options);
   const settledBefore = meta.latest - lateAfterMs;
-  const question: KeptScanQuestion = { kind: JSON.stringify([meta.generation, options.basis, options.groupBy ?? null]), generation: meta.generation, late: meta.late ?? 0 };
+  const question: KeptScanQuestion = { kind: scanKind(meta.generation, options), generation: meta.generation, late: meta.late ?? 0 };
   const settled = settledBefore - 1;
   const kept = nearestKept(memo.keptScans(question.kind), options, question.late);
   if (kept !== undefined) {
@@ -384,6 +384,16 @@ interface KeptScanQuestion {
   readonly kind: string;
   readonly generation: string;
   readonly late: number;
+}
+
+/** A question's kind in a generation: its basis and grouping, what a kept scan must share with it to be corrected to it. */
+function scanKind(generation: string, options: AnalyticsOptions): string {
+  return JSON.stringify([generation, options.basis, options.groupBy ?? null]);
+}
+
+/** The sums of a question (at its horizon, atHorizon) kept for later questions of its kind. */
+function keptScanOf({ kind, late }: KeptScanQuestion, asked: AnalyticsOptions, sums: CycleSums): KeptScan {
+  return { kind, from: asked.from, to: asked.to, horizon: asked.asOf, late, sums };
 }
 
 /** A question's options but its horizon, in a generation: what is asked again about now. */
@@ -435,7 +445,7 @@ function nearestKept(kept: readonly KeptScan[], options: AnalyticsOptions, late:
 /** The sums of a scan at a settled horizon, kept if no event arrived late while it read. */
 async function scannedAndKept(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo, question: KeptScanQuestion, horizon: number): Promise<KeptScan> {
   const asked = atHorizon(options, horizon);
-  const scanned: KeptScan = { kind: question.kind, from: asked.from, to: asked.to, horizon, late: question.late, sums: await scanSums(store, asked) };
+  const scanned = keptScanOf(question, asked, await scanSums(store, asked));
   if (await unchangedLate(store, question)) memo.keepScan(scanned);
   return scanned;
 }
@@ -487,7 +497,7 @@ async function correctedScan(
     // A timeline cut at the kept horizon is the one the kept sums added up only while no event arrives late.
     if (!(await unchangedLate(store, question))) return undefined;
     if (stateUnchanged !== undefined && !(await stateUnchanged())) continue;
-    const corrected: KeptScan = { kind: question.kind, from: asked.from, to: asked.to, horizon, late: question.late, sums: correctedSums(kept.sums, moves) };
+    const corrected = keptScanOf(question, asked, correctedSums(kept.sums, moves));
     if (settled) memo.keepScan(corrected, kept);
     return corrected;
   }
