@@ -2,6 +2,7 @@ import { RecentMap } from '@deals/platform';
 import { type Remembered, sharedAnswer } from '../shared-answer';
 import type { ScopeCounters } from './analytics-aggregates';
 import type { CycleAnalytics, CycleMetrics, CycleSums } from './cycle-metrics';
+import { maxResidentDeals, type ResidentTimelines } from './resident-timelines';
 
 /** A scan's sums (CycleSums) at a settled horizon, kept for questions that differ from it by a few deals. */
 export interface KeptScan {
@@ -26,6 +27,13 @@ export const maxKeptScanDurations = 2_000_000;
 /** One entry per kind and window: a scan at another horizon of the same window replaces it. */
 const keptScanKey = ({ kind, from, to }: KeptScan): string => JSON.stringify([kind, from ?? null, to ?? null]);
 
+export interface MemoCapacities {
+  readonly capacity?: number;
+  readonly answerCapacity?: number;
+  readonly scanCapacity?: number;
+  readonly residentCapacity?: number;
+}
+
 /**
  * The figures of a scope (or of a union of scopes, such as the months of a quarter) remembered under
  * the revision of each scope they were computed at, so that a dashboard asking the same `groupBy`
@@ -46,7 +54,8 @@ const keptScanKey = ({ kind, from, to }: KeptScan): string => JSON.stringify([ki
  * far back reads a dozen or more of per percentile. And whole answers: about an instant the projection's
  * clock has left behind (settledAnswer), and about one at or after its latest event (currentAnswer).
  * And the sums of scans, per kind of question and window, which a question of that kind at another
- * window or horizon corrects (keptScans).
+ * window or horizon corrects (keptScans); and every deal's timeline, read by the first scan, which a
+ * question far from every kept scan adds up without reading the store (residentTimelines).
  */
 export class AnalyticsMemo {
   private readonly figuresOf: RecentMap<string, Remembered<CycleMetrics | null>>;
@@ -57,9 +66,14 @@ export class AnalyticsMemo {
   private readonly latest: RecentMap<string, { readonly stamp: number; readonly counters: ScopeCounters }>;
   private readonly scans: RecentMap<string, KeptScan>;
   private readonly aboutNow: RecentMap<string, true>;
+  private resident: ResidentTimelines | undefined;
+
+  /** The most timelines kept resident: with none, every question no kept scan is near scans the store. */
+  readonly residentCapacity: number;
 
   /** A whole answer holds a group per owner or month: fewer of them than of per-scope figures. */
-  constructor(capacity = 4_096, answerCapacity = 256, scanCapacity = 8) {
+  constructor({ capacity = 4_096, answerCapacity = 256, scanCapacity = 8, residentCapacity = maxResidentDeals }: MemoCapacities = {}) {
+    this.residentCapacity = residentCapacity;
     this.figuresOf = new RecentMap(capacity);
     this.settled = new RecentMap(answerCapacity);
     this.current = new RecentMap(answerCapacity);
@@ -98,6 +112,17 @@ export class AnalyticsMemo {
     for (const sums of [scan.sums.overall, ...scan.sums.groups.values()]) for (const { held } of sums.durations.values()) durations += held;
     if (durations <= maxKeptScanDurations) this.scans.set(keptScanKey(scan), scan);
     else this.scans.delete(keptScanKey(scan));
+  }
+
+  /** The timelines kept resident, for the generation and count of late events they were read at. */
+  residentTimelines(generation: string, late: number): ResidentTimelines | undefined {
+    const resident = this.resident;
+    return resident?.generation === generation && resident.late === late ? resident : undefined;
+  }
+
+  /** Keeps them in place of those kept before; beyond `residentCapacity` it keeps none, and frees those. */
+  keepResident(resident: ResidentTimelines | undefined): void {
+    this.resident = resident !== undefined && resident.size <= this.residentCapacity ? resident : undefined;
   }
 
   figures(

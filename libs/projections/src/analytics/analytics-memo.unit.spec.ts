@@ -271,7 +271,7 @@ describe('analytics memo', () => {
   it('keeps at most its capacity of scope sets, dropping the least recently asked', async () => {
     const store = await given(events);
     // One whole answer kept: the questions asked again below reach the figures per scope set.
-    const memo = new AnalyticsMemo(2, 1);
+    const memo = new AnalyticsMemo({ capacity: 2, answerCapacity: 1 });
     await queryCycleLength(store, { basis: 'cohort' }, now, memo);
     await queryCycleLength(store, { basis: 'cohort', from: new Date(Date.UTC(2025, 1, 1)), to: new Date(Date.UTC(2025, 3, 1)) }, now, memo);
     await queryCycleLength(store, { basis: 'cohort', from: new Date(Date.UTC(2025, 2, 1)), to: new Date(Date.UTC(2025, 4, 1)) }, now, memo);

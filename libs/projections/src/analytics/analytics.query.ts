@@ -71,6 +71,7 @@ import {
   utcMonth,
 } from './cycle-metrics';
 import { changedIn, type DealTimeline, timelineAt } from './deal-timeline';
+import { ResidentTimelines } from './resident-timelines';
 import { correctedSums, type ShareMove } from './scan-sums';
 
 export interface CycleLengthRequest {
@@ -329,10 +330,13 @@ async function scanTimelines(store: ReadModelStore, options: AnalyticsOptions): 
   return analyticsOfSums(await scanSums(store, options));
 }
 
-async function scanSums(store: ReadModelStore, options: AnalyticsOptions): Promise<CycleSums> {
+/** Every timeline added up; also collected in `read`, up to one more than `keepAtMost`. */
+async function scanSums(store: ReadModelStore, options: AnalyticsOptions, read: DealTimeline[] = [], keepAtMost = -1): Promise<CycleSums> {
   const analytics = createCycleAnalytics(options);
   for await (const { document } of store.scan(analyticsDealCollection, { pageSize })) {
-    analytics.add(document as unknown as DealTimeline);
+    const timeline = document as unknown as DealTimeline;
+    analytics.add(timeline);
+    if (read.length <= keepAtMost) read.push(timeline);
   }
   return analytics.sums();
 }
@@ -360,8 +364,8 @@ export async function fromKeptScan(store: ReadModelStore, options: AnalyticsOpti
   if (meta?.latest === undefined || !(await keptForEveryDeal(store, keptChangeMonths))) return scanTimelines(store, options);
   const { horizon } = analyticsWindow(options);
   const settledBefore = meta.latest - lateAfterMs;
-  const question: KeptScanQuestion = { kind: scanKind(meta.generation, options), generation: meta.generation, late: meta.late ?? 0 };
   const settled = settledBefore - 1;
+  const question: KeptScanQuestion = { kind: scanKind(meta.generation, options), generation: meta.generation, late: meta.late ?? 0, settled };
   const kept = nearestKept(memo.keptScans(question.kind), options, question.late);
   if (kept !== undefined) {
     const aboutNow = horizon >= settledBefore;
@@ -371,10 +375,10 @@ export async function fromKeptScan(store: ReadModelStore, options: AnalyticsOpti
     const corrected = await correctedScan(store, options, memo, question, advanced ?? kept, !aboutNow, maxDeals);
     if (corrected !== undefined) return analyticsOfSums(corrected.sums);
   }
-  if (horizon < settledBefore) return analyticsOfSums((await scannedAndKept(store, options, memo, question, horizon)).sums);
+  if (horizon < settledBefore) return analyticsOfSums((await scannedAndKept(store, options, memo, question, horizon, maxDeals)).sums);
   // About now: worth a scan at the settled instant before it only if the deals moved since are few enough to correct.
   if ((await dealsWithEventsIn(store, settled + 1, Math.min(horizon, meta.latest), maxDeals)) === undefined) return scanTimelines(store, options);
-  const base = await scannedAndKept(store, options, memo, question, settled);
+  const base = await scannedAndKept(store, options, memo, question, settled, maxDeals);
   const corrected = await correctedScan(store, options, memo, question, base, false, maxDeals);
   return corrected === undefined ? scanTimelines(store, options) : analyticsOfSums(corrected.sums);
 }
@@ -384,6 +388,8 @@ interface KeptScanQuestion {
   readonly kind: string;
   readonly generation: string;
   readonly late: number;
+  /** The settled instant of the state the question started from: what a scan's timelines are exact up to. */
+  readonly settled: number;
 }
 
 /** A question's kind in a generation: its basis and grouping, what a kept scan must share with it to be corrected to it. */
@@ -442,12 +448,44 @@ function nearestKept(kept: readonly KeptScan[], options: AnalyticsOptions, late:
   return nearest?.scan;
 }
 
-/** The sums of a scan at a settled horizon, kept if no event arrived late while it read. */
-async function scannedAndKept(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo, question: KeptScanQuestion, horizon: number): Promise<KeptScan> {
+/**
+ * The sums of a scan at a settled horizon, kept if no event arrived late while it read: added up
+ * from the resident timelines where they reach it, else from a scan whose timelines stay resident.
+ */
+async function scannedAndKept(
+  store: ReadModelStore,
+  options: AnalyticsOptions,
+  memo: AnalyticsMemo,
+  question: KeptScanQuestion,
+  horizon: number,
+  maxDeals: number,
+): Promise<KeptScan> {
   const asked = atHorizon(options, horizon);
-  const scanned = keptScanOf(question, asked, await scanSums(store, asked));
-  if (await unchangedLate(store, question)) memo.keepScan(scanned);
+  const resident = await residentReaching(store, memo, question, maxDeals);
+  const read: DealTimeline[] = [];
+  const scanned = keptScanOf(question, asked, resident === undefined ? await scanSums(store, asked, read, memo.residentCapacity) : await resident.sums(asked));
+  if (await unchangedLate(store, question)) {
+    memo.keepScan(scanned);
+    if (resident === undefined) memo.keepResident(ResidentTimelines.of(question.generation, question.late, question.settled, read));
+  }
   return scanned;
+}
+
+/**
+ * The resident timelines of the question's generation and count of late events, brought up to its
+ * settled instant if they stop short of it: the deals with an event in between are read again.
+ * Undefined when none are resident, or beyond `maxDeals` such deals.
+ */
+async function residentReaching(store: ReadModelStore, memo: AnalyticsMemo, question: KeptScanQuestion, maxDeals: number): Promise<ResidentTimelines | undefined> {
+  const resident = memo.residentTimelines(question.generation, question.late);
+  if (resident === undefined || resident.settled >= question.settled) return resident;
+  const moved = await dealsWithEventsIn(store, resident.settled + 1, question.settled, maxDeals);
+  if (moved === undefined) return undefined;
+  const read = (await store.getMany(analyticsDealCollection, moved, { frozen: true })) as ReadonlyArray<DealTimeline | undefined>;
+  const advanced = resident.advanced(question.settled, read);
+  if (!(await unchangedLate(store, question))) return undefined;
+  memo.keepResident(advanced);
+  return advanced;
 }
 
 async function unchangedLate(store: ReadModelStore, { generation, late }: KeptScanQuestion): Promise<boolean> {

@@ -89,10 +89,11 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
   const latest = Math.max(...events.map((event) => Date.parse(event.event.occurredAt)));
   const periodByOwner: AnalyticsOptions = { basis: 'period', from: month(2) + 12_345, groupBy: 'owner', asOf: month(4) + 3 * dayMs };
 
+  // The kept scans alone: resident timelines (resident-timelines.unit.spec.ts) answer, without a scan, what they do not.
   function given() {
     const store = projected(events);
     const scans = jest.spyOn(store, 'scan');
-    return { store, scans, memo: new AnalyticsMemo() };
+    return { store, scans, memo: new AnalyticsMemo({ residentCapacity: 0 }) };
   }
 
   it('given a question scanned once, when its end moves back and forth, then only the deals with an event in between are read, and each answer is the scan’s', async () => {
