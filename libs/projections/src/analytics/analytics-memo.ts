@@ -67,6 +67,7 @@ export class AnalyticsMemo {
   private readonly scans: RecentMap<string, KeptScan>;
   private readonly aboutNow: RecentMap<string, true>;
   private resident: ResidentTimelines | undefined;
+  private reading: { readonly key: string; readonly timelines: Promise<ResidentTimelines | undefined> } | undefined;
 
   /** The most timelines kept resident: with none, every question no kept scan is near scans the store. */
   readonly residentCapacity: number;
@@ -118,6 +119,29 @@ export class AnalyticsMemo {
   residentTimelines(generation: string, late: number): ResidentTimelines | undefined {
     const resident = this.resident;
     return resident?.generation === generation && resident.late === late ? resident : undefined;
+  }
+
+  /**
+   * The timelines resident for a generation and count of late events, else those `read` returns,
+   * kept: questions asking while they are read share that one read (each would hold every timeline).
+   */
+  residentOrRead(generation: string, late: number, read: () => Promise<ResidentTimelines | undefined>): Promise<ResidentTimelines | undefined> {
+    const resident = this.residentTimelines(generation, late);
+    if (resident !== undefined) return Promise.resolve(resident);
+    const key = JSON.stringify([generation, late]);
+    if (this.reading?.key !== key) {
+      const timelines = read().then((timelines) => {
+        this.keepResident(timelines);
+        return timelines;
+      });
+      const reading = { key, timelines };
+      this.reading = reading;
+      const done = () => {
+        if (this.reading === reading) this.reading = undefined;
+      };
+      timelines.then(done, done);
+    }
+    return this.reading!.timelines;
   }
 
   /** Keeps them in place of those kept before; beyond `residentCapacity` it keeps none, and frees those. */

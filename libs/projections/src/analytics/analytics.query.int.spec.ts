@@ -117,7 +117,8 @@ for (const kind of readModelStoreKinds) describeForStore(kind)(`cycle-length pre
   });
 
   it('answer a question only a scan answers from the scan kept for it, its end moved across a few events, as a scan does', async () => {
-    const memo = new AnalyticsMemo();
+    // The kept scans alone: resident timelines would answer without a scan what they do not.
+    const memo = new AnalyticsMemo({ residentCapacity: 0 });
     const period = (asOf: number): AnalyticsOptions => ({ basis: 'period', from: Date.UTC(2025, 1, 3, 5), groupBy: 'owner', asOf });
     const scans = jest.spyOn(target, 'scan');
     for (const asOf of [Date.UTC(2025, 3, 12), Date.UTC(2025, 3, 19, 7), Date.UTC(2025, 3, 1), Date.UTC(2025, 4, 1) - 1, Date.UTC(2025, 5, 15)]) {
@@ -128,7 +129,8 @@ for (const kind of readModelStoreKinds) describeForStore(kind)(`cycle-length pre
   });
 
   it('answer a question only a scan answers from the scan kept for its kind, its start and end moved, as a scan does', async () => {
-    const memo = new AnalyticsMemo();
+    // The kept scans alone: resident timelines would answer without a scan what they do not.
+    const memo = new AnalyticsMemo({ residentCapacity: 0 });
     const cohort = (from: number, to: number): AnalyticsOptions => ({ basis: 'cohort', from, to, groupBy: 'source', asOf: Date.UTC(2025, 5, 1) });
     const scans = jest.spyOn(target, 'scan');
     for (const [from, to] of [
@@ -138,6 +140,21 @@ for (const kind of readModelStoreKinds) describeForStore(kind)(`cycle-length pre
       [Date.UTC(2025, 0, 28, 13), Date.UTC(2025, 3, 20)],
     ]) {
       expect(await fromKeptScan(target, cohort(from!, to!), memo)).toEqual(computeCycleAnalytics(timelines, cohort(from!, to!)));
+    }
+    expect(scans).toHaveBeenCalledTimes(1);
+    scans.mockRestore();
+  });
+
+  it('answer questions only a scan answers, of other kinds and far apart, from the timelines one scan left resident, as a scan does', async () => {
+    const memo = new AnalyticsMemo();
+    const scans = jest.spyOn(target, 'scan');
+    for (const options of [
+      { basis: 'period', from: Date.UTC(2025, 1, 3, 5), to: Date.UTC(2025, 2, 1), groupBy: 'owner', asOf: end },
+      { basis: 'cohort', from: Date.UTC(2025, 0, 9), to: Date.UTC(2025, 1, 20), groupBy: 'source', asOf: Date.UTC(2025, 5, 1) },
+      { basis: 'period', from: Date.UTC(2025, 4, 17), groupBy: 'month', asOf: Date.UTC(2025, 6, 2) },
+      { basis: 'cohort', from: Date.UTC(2025, 3, 30, 7), groupBy: 'owner', asOf: end },
+    ] satisfies AnalyticsOptions[]) {
+      expect(await fromKeptScan(target, options, memo)).toEqual(computeCycleAnalytics(timelines, options));
     }
     expect(scans).toHaveBeenCalledTimes(1);
     scans.mockRestore();

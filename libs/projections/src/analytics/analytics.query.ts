@@ -330,13 +330,10 @@ async function scanTimelines(store: ReadModelStore, options: AnalyticsOptions): 
   return analyticsOfSums(await scanSums(store, options));
 }
 
-/** Every timeline added up; also collected in `read`, up to one more than `keepAtMost`. */
-async function scanSums(store: ReadModelStore, options: AnalyticsOptions, read: DealTimeline[] = [], keepAtMost = -1): Promise<CycleSums> {
+async function scanSums(store: ReadModelStore, options: AnalyticsOptions): Promise<CycleSums> {
   const analytics = createCycleAnalytics(options);
   for await (const { document } of store.scan(analyticsDealCollection, { pageSize })) {
-    const timeline = document as unknown as DealTimeline;
-    analytics.add(timeline);
-    if (read.length <= keepAtMost) read.push(timeline);
+    analytics.add(document as unknown as DealTimeline);
   }
   return analytics.sums();
 }
@@ -462,22 +459,18 @@ async function scannedAndKept(
 ): Promise<KeptScan> {
   const asked = atHorizon(options, horizon);
   const resident = await residentReaching(store, memo, question, maxDeals);
-  const read: DealTimeline[] = [];
-  const scanned = keptScanOf(question, asked, resident === undefined ? await scanSums(store, asked, read, memo.residentCapacity) : await resident.sums(asked));
-  if (await unchangedLate(store, question)) {
-    memo.keepScan(scanned);
-    if (resident === undefined) memo.keepResident(ResidentTimelines.of(question.generation, question.late, question.settled, read));
-  }
+  const scanned = keptScanOf(question, asked, resident === undefined ? await scanSums(store, asked) : await resident.sums(asked));
+  if (await unchangedLate(store, question)) memo.keepScan(scanned);
   return scanned;
 }
 
 /**
  * The resident timelines of the question's generation and count of late events, brought up to its
  * settled instant if they stop short of it: the deals with an event in between are read again.
- * Undefined when none are resident, or beyond `maxDeals` such deals.
+ * Read first if none are (residentRead). Undefined when they cannot be, or beyond `maxDeals` such deals.
  */
 async function residentReaching(store: ReadModelStore, memo: AnalyticsMemo, question: KeptScanQuestion, maxDeals: number): Promise<ResidentTimelines | undefined> {
-  const resident = memo.residentTimelines(question.generation, question.late);
+  const resident = await memo.residentOrRead(question.generation, question.late, () => residentRead(store, memo, question));
   if (resident === undefined || resident.settled >= question.settled) return resident;
   const moved = await dealsWithEventsIn(store, resident.settled + 1, question.settled, maxDeals);
   if (moved === undefined) return undefined;
@@ -486,6 +479,18 @@ async function residentReaching(store: ReadModelStore, memo: AnalyticsMemo, ques
   if (!(await unchangedLate(store, question))) return undefined;
   memo.keepResident(advanced);
   return advanced;
+}
+
+/**
+ * Every timeline, read to stay resident up to the question's settled instant: none beyond the memo's
+ * capacity (counted first, so that they are not read for nothing), or when an event arrived late meanwhile.
+ */
+async function residentRead(store: ReadModelStore, memo: AnalyticsMemo, question: KeptScanQuestion): Promise<ResidentTimelines | undefined> {
+  const { deals = 0 } = await store.counters(totalsCounter(allScope), ['deals']);
+  if (deals > memo.residentCapacity) return undefined;
+  const timelines: DealTimeline[] = [];
+  for await (const { document } of store.scan(analyticsDealCollection, { pageSize })) timelines.push(document as unknown as DealTimeline);
+  return (await unchangedLate(store, question)) ? ResidentTimelines.of(question.generation, question.late, question.settled, timelines) : undefined;
 }
 
 async function unchangedLate(store: ReadModelStore, { generation, late }: KeptScanQuestion): Promise<boolean> {

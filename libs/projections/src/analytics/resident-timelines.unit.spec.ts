@@ -101,6 +101,13 @@ describe('a question no kept scan is near, from the resident timelines', () => {
     expect(scans).toHaveBeenCalledTimes(1);
   });
 
+  it('given questions asked together before any timeline is resident, then one read serves them all', async () => {
+    const { store, scans, memo } = given();
+    const answers = await Promise.all([periodByOwner, ...farApart].map((options) => fromKeptScan(store, options, memo)));
+    [periodByOwner, ...farApart].forEach((options, index) => expect(answers[index]).toEqual(computeCycleAnalytics(timelines(store), options)));
+    expect(scans).toHaveBeenCalledTimes(1);
+  });
+
   it('given more deals than the memo keeps resident, then none are kept, and each such question scans', async () => {
     const { store, scans, memo } = given(new AnalyticsMemo({ residentCapacity: timelines(projected(events)).length - 1 }));
     await fromKeptScan(store, periodByOwner, memo);
