@@ -60,6 +60,11 @@ export interface AppConfig {
    * a deal's successive events into one change; a lone event after a quiet spell still commits at once.
    */
   readonly projectionCommitIntervalMs: number;
+  /**
+   * The most deals whose timelines an API keeps in memory, once a question only a scan answers has
+   * read them, for every later such question (about 800 bytes each); 0 keeps none.
+   */
+  readonly analyticsResidentDeals: number;
 }
 
 export interface KafkaSettings {
@@ -115,6 +120,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     leaseTtlMs: integer(env, 'LEASE_TTL_MS', 15_000, 3_000, 600_000),
     logFormat: oneOf(env, 'LOG_FORMAT', ['text', 'json'] as const, 'text'),
     projectionCommitIntervalMs: integer(env, 'PROJECTION_COMMIT_INTERVAL_MS', 100, 0, 10_000),
+    analyticsResidentDeals: integer(env, 'ANALYTICS_RESIDENT_DEALS', 150_000, 0, 10_000_000),
   };
 }
 

@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       leaseTtlMs: 15000,
       logFormat: 'text',
       projectionCommitIntervalMs: 100,
+      analyticsResidentDeals: 150_000,
     });
   });
 
@@ -52,6 +53,7 @@ describe('loadConfig', () => {
         KAFKA_BROKERS: 'kafka-1:9092, kafka-2:9092',
         KAFKA_TOPIC: 'deals.v1',
         LEASE_TTL_MS: '30000',
+        ANALYTICS_RESIDENT_DEALS: '0',
       },
       cwd,
     );
@@ -68,6 +70,7 @@ describe('loadConfig', () => {
       stageProbabilities: { ...defaultStageProbabilities, lead: 0.05, negotiation: 0.8 },
       rottingDays: { ...defaultRottingDays, proposal: 10 },
       apiKeys: [{ key: 'sales-key-0123456789', actor: 'jane', roles: ['sales', 'analyst'] }],
+      analyticsResidentDeals: 0,
       apiWorkers: 'off',
       kafka: { brokers: ['kafka-1:9092', 'kafka-2:9092'], topic: 'deals.v1' },
       leaseTtlMs: 30000,
@@ -101,6 +104,7 @@ describe('loadConfig', () => {
     [{ SEED_DEMO: 'yes' }, 'SEED_DEMO'],
     [{ LOG_FORMAT: 'JSON' }, 'LOG_FORMAT'],
     [{ PROJECTION_COMMIT_INTERVAL_MS: '-1' }, 'PROJECTION_COMMIT_INTERVAL_MS'],
+    [{ ANALYTICS_RESIDENT_DEALS: '1e6' }, 'ANALYTICS_RESIDENT_DEALS'],
     [{ STAGE_PROBABILITIES: 'lead=1.5' }, 'STAGE_PROBABILITIES'],
     [{ STAGE_PROBABILITIES: 'closing=0.5' }, 'STAGE_PROBABILITIES'],
     [{ ROTTING_DAYS: 'won=10' }, 'ROTTING_DAYS'],

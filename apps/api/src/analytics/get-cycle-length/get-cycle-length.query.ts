@@ -1,8 +1,8 @@
-import { Clock } from '@deals/platform';
+import { type AppConfig, Clock } from '@deals/platform';
 import type { ReadModelStore } from '@deals/read-models';
 import { Inject } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { READ_MODEL_STORE } from '../../infrastructure/tokens';
+import { APP_CONFIG, READ_MODEL_STORE } from '../../infrastructure/tokens';
 import { type ProjectionLag, projectionLag } from '../../projections/projection-lag';
 import { ProjectionStatusService } from '../../projections/projection-status.service';
 import { AnalyticsMemo, analyticsProjectionName, type CycleLengthRequest, type CycleLengthView, queryCycleLength } from '@deals/projections';
@@ -20,13 +20,16 @@ export class GetCycleLengthQuery extends Query<CycleLengthAnswer> {
 @QueryHandler(GetCycleLengthQuery)
 export class GetCycleLengthHandler implements IQueryHandler<GetCycleLengthQuery, CycleLengthAnswer> {
   /** Dashboards ask the same questions over and over; answers hold until the projection commits again. */
-  private readonly memo = new AnalyticsMemo();
+  private readonly memo: AnalyticsMemo;
 
   constructor(
     @Inject(READ_MODEL_STORE) private readonly store: ReadModelStore,
+    @Inject(APP_CONFIG) config: AppConfig,
     private readonly clock: Clock,
     private readonly projections: ProjectionStatusService,
-  ) {}
+  ) {
+    this.memo = new AnalyticsMemo({ residentCapacity: config.analyticsResidentDeals });
+  }
 
   async execute({ request }: GetCycleLengthQuery): Promise<CycleLengthAnswer> {
     const projection = await projectionLag(this.projections, analyticsProjectionName);
