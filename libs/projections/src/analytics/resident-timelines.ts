@@ -28,6 +28,8 @@ const dealsPerTurn = 4_096;
  */
 export class ResidentTimelines {
   private index: TimeIndex | undefined;
+  /** Each deal's place, made when first advanced: the first question need not wait for it. */
+  private positions: ReadonlyMap<string, number> | undefined;
   private readonly closedBy = new Map<GroupBy | undefined, ReadonlyMap<string | undefined, Float64Array>>();
 
   private constructor(
@@ -38,11 +40,10 @@ export class ResidentTimelines {
     readonly settled: number,
     /** In the order a scan reads them. */
     private readonly timelines: readonly DealTimeline[],
-    private readonly positions: ReadonlyMap<string, number>,
   ) {}
 
   static of(generation: string, late: number, settled: number, timelines: readonly DealTimeline[]): ResidentTimelines {
-    return new ResidentTimelines(generation, late, settled, timelines, new Map(timelines.map((timeline, index) => [timeline.dealId, index])));
+    return new ResidentTimelines(generation, late, settled, timelines);
   }
 
   get size(): number {
@@ -55,14 +56,16 @@ export class ResidentTimelines {
    */
   advanced(settled: number, read: ReadonlyArray<DealTimeline | undefined>): ResidentTimelines {
     const timelines = [...this.timelines];
-    const positions = new Map(this.positions);
+    const positions = new Map(this.positions ?? this.timelines.map((timeline, index) => [timeline.dealId, index]));
     for (const timeline of read) {
       if (timeline === undefined) continue;
       const position = positions.get(timeline.dealId);
       if (position !== undefined) timelines[position] = timeline;
       else positions.set(timeline.dealId, timelines.push(timeline) - 1);
     }
-    return new ResidentTimelines(this.generation, this.late, settled, timelines, positions);
+    const advanced = new ResidentTimelines(this.generation, this.late, settled, timelines);
+    advanced.positions = positions;
+    return advanced;
   }
 
   /** A question's sums, as a scan adds them up; its horizon must be at or before `settled`. */
