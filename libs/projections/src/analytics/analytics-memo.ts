@@ -144,6 +144,11 @@ export class AnalyticsMemo {
     return this.reading!.timelines;
   }
 
+  /** Frees them, unless others were kept in their place meanwhile. */
+  dropResident(stale: ResidentTimelines): void {
+    if (this.resident === stale) this.resident = undefined;
+  }
+
   /** Keeps them in place of those kept before; beyond `residentCapacity` it keeps none, and frees those. */
   keepResident(resident: ResidentTimelines | undefined): void {
     this.resident = resident !== undefined && resident.size <= this.residentCapacity ? resident : undefined;

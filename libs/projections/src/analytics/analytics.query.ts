@@ -126,7 +126,8 @@ export const maxPastDeals = 5_000;
  * timelines of the deals changed since; everything else (a window that starts long ago otherwise,
  * asOf far back by owner or source) scans every timeline, page by page, keeping only a few numbers
  * per deal, and with a memo keeps the scan's sums, which the next question of its kind (its basis
- * and grouping) at another window or horizon corrects (fromKeptScan). All give the same figures, and
+ * and grouping) at another window or horizon corrects (fromKeptScan), and keeps every timeline
+ * resident, which a question no kept scan is near adds up from memory. All give the same figures, and
  * answers about a settled past are remembered: docs/analytics.md, "How queries stay fast".
  */
 export async function queryCycleLength(store: ReadModelStore, request: CycleLengthRequest, now: Date, memo?: AnalyticsMemo): Promise<CycleLengthView> {
@@ -353,8 +354,10 @@ async function scanSums(store: ReadModelStore, options: AnalyticsOptions): Promi
  * event), where each timeline cut is the same in every state until an event arrives late, and under
  * the count of late events. A question about now scans at the settled instant before it, keeps that,
  * and corrects from there, when few enough deals had an event since; its reads, then, must be of one
- * state. Scans as before where the change months' first and last events do not list every deal (a
- * read model projected before them), beyond `maxDeals`, or when commits tore both attempts.
+ * state. A question no kept scan is near (beyond `maxDeals` deals to correct) adds up the timelines
+ * kept resident, read by the first such question. Scans as before where the change months' first and
+ * last events do not list every deal (a read model projected before them), with more deals than the
+ * memo keeps resident, or when commits tore both attempts.
  */
 export async function fromKeptScan(store: ReadModelStore, options: AnalyticsOptions, memo: AnalyticsMemo, maxDeals = maxPastDeals): Promise<CycleAnalytics> {
   const meta = await metaOf(store);
@@ -447,7 +450,8 @@ function nearestKept(kept: readonly KeptScan[], options: AnalyticsOptions, late:
 
 /**
  * The sums of a scan at a settled horizon, kept if no event arrived late while it read: added up
- * from the resident timelines where they reach it, else from a scan whose timelines stay resident.
+ * from the resident timelines (read first if none are), else, beyond the memo's capacity for them
+ * or an event late meanwhile, from a scan of the store.
  */
 async function scannedAndKept(
   store: ReadModelStore,
@@ -466,14 +470,21 @@ async function scannedAndKept(
 
 /**
  * The resident timelines of the question's generation and count of late events, brought up to its
- * settled instant if they stop short of it: the deals with an event in between are read again.
- * Read first if none are (residentRead). Undefined when they cannot be, or beyond `maxDeals` such deals.
+ * settled instant if they stop short of it: the deals with an event in between are read again, or,
+ * beyond `maxDeals` such deals, every timeline. Read first if none are (residentRead). Undefined when
+ * they cannot be kept.
  */
 async function residentReaching(store: ReadModelStore, memo: AnalyticsMemo, question: KeptScanQuestion, maxDeals: number): Promise<ResidentTimelines | undefined> {
-  const resident = await memo.residentOrRead(question.generation, question.late, () => residentRead(store, memo, question));
+  const readAll = () => memo.residentOrRead(question.generation, question.late, () => residentRead(store, memo, question));
+  const resident = await readAll();
   if (resident === undefined || resident.settled >= question.settled) return resident;
   const moved = await dealsWithEventsIn(store, resident.settled + 1, question.settled, maxDeals);
-  if (moved === undefined) return undefined;
+  if (moved === undefined) {
+    memo.dropResident(resident);
+    // A read another question started may stop short of this one's settled instant too.
+    const again = await readAll();
+    return again !== undefined && again.settled >= question.settled ? again : undefined;
+  }
   const read = (await store.getMany(analyticsDealCollection, moved, { frozen: true })) as ReadonlyArray<DealTimeline | undefined>;
   const advanced = resident.advanced(question.settled, read);
   if (!(await unchangedLate(store, question))) return undefined;

@@ -148,4 +148,18 @@ describe('a question no kept scan is near, from the resident timelines', () => {
     expect(await fromKeptScan(store, another, memo)).toEqual(computeCycleAnalytics(timelines(store), another));
     expect(scans).toHaveBeenCalledTimes(1);
   });
+
+  it('given more deals with an event since they were read than it reads again, then every timeline is read again, and kept', async () => {
+    const cut = Math.floor(events.length * 0.8);
+    const store = projected(events.slice(0, cut));
+    const scans = jest.spyOn(store, 'scan');
+    const memo = new AnalyticsMemo();
+    await fromKeptScan(store, periodByOwner, memo, 5);
+    store.project(analyticsProjection, events.slice(cut));
+    for (const options of farApart) {
+      const after = { ...options, asOf: latest - 2 * lateAfterMs };
+      expect(await fromKeptScan(store, after, memo, 5)).toEqual(computeCycleAnalytics(timelines(store), after));
+    }
+    expect(scans).toHaveBeenCalledTimes(2);
+  });
 });
