@@ -284,6 +284,9 @@ describe('analytics memo', () => {
   });
 });
 
+/** The remembered answers alone: resident timelines would compute again without reading the timelines what these tests tell apart by the reads. */
+const answersAlone = () => new AnalyticsMemo({ residentCapacity: 0 });
+
 describe('analytics memo, answers about an instant the projection has left behind', () => {
   const events = history(120, 5);
   const [early, later] = [events.slice(0, 300), events.slice(300)];
@@ -300,7 +303,7 @@ describe('analytics memo, answers about an instant the projection has left behin
 
   it('given a period well before the latest event, when events that happened after it are committed, then it is answered again without reading the timelines, exactly', async () => {
     const store = await given(early);
-    const memo = new AnalyticsMemo();
+    const memo = answersAlone();
     const first = await ask(store, memo, period);
     expect(store.timelineReads).toBe(1);
     await store.commitEvents(later);
@@ -312,7 +315,7 @@ describe('analytics memo, answers about an instant the projection has left behin
 
   it('given a past period, when it is asked as of another instant after its end, then it is the same question', async () => {
     const store = await given(early);
-    const memo = new AnalyticsMemo();
+    const memo = answersAlone();
     const first = await ask(store, memo, period);
     const again = await ask(store, memo, { ...period, asOf: period.to! + dayMs });
     expect(store.timelineReads).toBe(1);
@@ -321,7 +324,7 @@ describe('analytics memo, answers about an instant the projection has left behin
 
   it('given a remembered answer, when an event that happened inside the period arrives late, then the next answer is computed again and counts it', async () => {
     const store = await given(early);
-    const memo = new AnalyticsMemo();
+    const memo = answersAlone();
     const before = await ask(store, memo, period);
     await store.commitEvents(importedLate);
     const after = await ask(store, memo, period);
@@ -332,7 +335,7 @@ describe('analytics memo, answers about an instant the projection has left behin
 
   it('given an event arriving late while a remembered-to-be answer reads the timelines, then it is not kept', async () => {
     const store = await given(early);
-    const memo = new AnalyticsMemo();
+    const memo = answersAlone();
     store.duringNextTimelines = () => store.commitEvents(importedLate);
     await ask(store, memo, period);
     expect(memo.settledSize).toBe(0);
@@ -342,7 +345,7 @@ describe('analytics memo, answers about an instant the projection has left behin
 
   it('given an instant within the hour before the latest event, then nothing is remembered and each answer is computed', async () => {
     const store = await given(early);
-    const memo = new AnalyticsMemo();
+    const memo = answersAlone();
     const recent: AnalyticsOptions = { ...period, to: latest - 3_600_000 + 2 };
     await ask(store, memo, recent);
     await ask(store, memo, recent);
@@ -352,7 +355,7 @@ describe('analytics memo, answers about an instant the projection has left behin
 
   it('given an asOf some days back, answered from the aggregates, then it is remembered, and not when a commit lands while it is computed', async () => {
     const store = await given(early);
-    const memo = new AnalyticsMemo();
+    const memo = answersAlone();
     const asOf: AnalyticsOptions = { basis: 'cohort', groupBy: 'owner', asOf: latest - 3 * dayMs };
     store.duringNextRead = () => store.commitEvents(later.slice(0, 5));
     await ask(store, memo, asOf);
@@ -377,7 +380,7 @@ describe('analytics memo, answers as of now', () => {
 
   it('given an unchanged read model, when a question about now is asked again, at any instant after the latest event, then it is answered without reading the timelines', async () => {
     const store = await given(early);
-    const memo = new AnalyticsMemo();
+    const memo = answersAlone();
     const first = await ask(store, memo, sinceEver);
     const again = await ask(store, memo, { ...sinceEver, asOf: latest });
     expect(store.timelineReads).toBe(1);
@@ -388,7 +391,7 @@ describe('analytics memo, answers as of now', () => {
 
   it('given a remembered answer, when the projection commits, then the next answer is computed again and is the new state’s', async () => {
     const store = await given(early);
-    const memo = new AnalyticsMemo();
+    const memo = answersAlone();
     const before = await ask(store, memo, sinceEver);
     await store.commitEvents(later);
     const after = await ask(store, memo, sinceEver);
@@ -399,7 +402,7 @@ describe('analytics memo, answers as of now', () => {
 
   it('given an instant before the latest event (within the hour), then no answer about now serves it', async () => {
     const store = await given(early);
-    const memo = new AnalyticsMemo();
+    const memo = answersAlone();
     await ask(store, memo, sinceEver);
     const justBefore: AnalyticsOptions = { ...sinceEver, asOf: latest - 1 };
     expect(strip(await ask(store, memo, justBefore))).toEqual(exact(store, justBefore));
@@ -410,7 +413,7 @@ describe('analytics memo, answers as of now', () => {
 
   it('given a commit that lands while an answer about now is computed, then it is not kept', async () => {
     const store = await given(early);
-    const memo = new AnalyticsMemo();
+    const memo = answersAlone();
     store.duringNextTimelines = () => store.commitEvents(later);
     await ask(store, memo, sinceEver);
     expect(memo.currentSize).toBe(0);
