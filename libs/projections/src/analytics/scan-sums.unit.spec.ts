@@ -90,10 +90,11 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
   const periodByOwner: AnalyticsOptions = { basis: 'period', from: month(2) + 12_345, groupBy: 'owner', asOf: month(4) + 3 * dayMs };
 
   // The kept scans alone: resident timelines (resident-timelines.unit.spec.ts) answer, without a scan, what they do not.
+  const keptScansAlone = () => new AnalyticsMemo({ residentCapacity: 0 });
   function given() {
     const store = projected(events);
     const scans = jest.spyOn(store, 'scan');
-    return { store, scans, memo: new AnalyticsMemo({ residentCapacity: 0 }) };
+    return { store, scans, memo: keptScansAlone() };
   }
 
   it('given a question scanned once, when its end moves back and forth, then only the deals with an event in between are read, and each answer is the scan’s', async () => {
@@ -297,7 +298,7 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
     it('given a question about now, then it scans at the settled instant before it and corrects from there; after commits, it corrects again without a scan', async () => {
       const store = projected(early);
       const scans = jest.spyOn(store, 'scan');
-      const memo = new AnalyticsMemo();
+      const memo = keptScansAlone();
       expect(await fromKeptScan(store, aboutNow, memo)).toEqual(computeCycleAnalytics(timelines(store), aboutNow));
       for (const batch of [later.slice(0, 20), later.slice(20, 40)]) {
         store.project(analyticsProjection, batch);
@@ -308,7 +309,7 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
 
     it('given the clock moved on by more than an hour since the kept sums, then they are brought up to the settled instant, and the next question reads only the deals since', async () => {
       const store = projected(early);
-      const memo = new AnalyticsMemo();
+      const memo = keptScansAlone();
       await fromKeptScan(store, aboutNow, memo);
       const firstBatch = later.slice(0, 60);
       store.project(analyticsProjection, firstBatch);
@@ -330,7 +331,7 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
       const cutAt = Math.floor(many.length * 0.9);
       const store = projected(many.slice(0, cutAt));
       const scans = jest.spyOn(store, 'scan');
-      const memo = new AnalyticsMemo();
+      const memo = keptScansAlone();
       const now = new Date(Date.parse(many.at(-1)!.event.occurredAt) + dayMs);
       const sinceEver = { basis: 'period', from: new Date(start - dayMs), groupBy: 'owner' } as const;
       const exactNow = () => computeCycleAnalytics(timelines(store), { ...sinceEver, from: start - dayMs, asOf: now.getTime() });
@@ -349,7 +350,7 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
 
     it('given a read model whose latest event is years before now, then the months after it are not read', async () => {
       const store = projected(early);
-      const memo = new AnalyticsMemo();
+      const memo = keptScansAlone();
       const yearsOn: AnalyticsOptions = { ...periodByOwner, asOf: latest + 3 * 365 * dayMs };
       await fromKeptScan(store, yearsOn, memo);
       store.project(analyticsProjection, later.slice(0, 20));
@@ -360,7 +361,7 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
 
     it('given a commit that lands while the deals moved since are read, then the reads are taken again, and the answer is the new state’s', async () => {
       const store = projected(early);
-      const memo = new AnalyticsMemo();
+      const memo = keptScansAlone();
       await fromKeptScan(store, aboutNow, memo);
       projectWhileReading(store, later);
       expect(await fromKeptScan(store, aboutNow, memo)).toEqual(computeCycleAnalytics(timelines(store), aboutNow));
@@ -372,7 +373,7 @@ describe('a question only a scan answers, from the scan kept for its kind', () =
       // Every deal captured within the hour before the latest event: none of them settled.
       const recent = timelines(store).filter((deal) => changedIn(deal, latest - hour - 1, latest)).length;
       expect(recent).toBeGreaterThan(0);
-      expect(await fromKeptScan(store, aboutNow, new AnalyticsMemo(), recent - 1)).toEqual(computeCycleAnalytics(timelines(store), aboutNow));
+      expect(await fromKeptScan(store, aboutNow, keptScansAlone(), recent - 1)).toEqual(computeCycleAnalytics(timelines(store), aboutNow));
       expect(scans).toHaveBeenCalledTimes(1);
     });
   });
