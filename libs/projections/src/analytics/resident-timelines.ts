@@ -3,9 +3,9 @@ import { type AnalyticsOptions, analyticsWindow, createCycleAnalytics, type Cycl
 import { type DealTimeline, latestTime } from './deal-timeline';
 
 /**
- * The timelines kept resident at most (AnalyticsMemo's default): about 800 bytes of heap each,
- * 120 MB at this bound. A read model with more deals is scanned for each question no kept scan is
- * near, as before.
+ * The timelines kept resident at most, unless ANALYTICS_RESIDENT_DEALS says otherwise (AnalyticsMemo's
+ * default): about 800 bytes of heap each, 120 MB at this bound. A read model with more deals is
+ * scanned for each question no kept scan is near, as before.
  */
 export const maxResidentDeals = 150_000;
 
@@ -19,12 +19,12 @@ const dealsPerTurn = 4_096;
  * sees one state.
  *
  * A question adds up only the deals it can count more of than themselves, in the order a scan reads
- * them (so that its sums are the scan's, to the last bit): in cohort basis those captured in its
- * window, which an index by capture time finds; in period basis those captured by its horizon whose
- * latest event is at or after the window's start, which an index by latest event finds, and the
- * deals still open or in a stage, few. Every other deal a period counts was closed, in no stage,
- * before its window: it counts only itself (`deals`), which per group is a binary search of their
- * latest events' times.
+ * them (those read again later in their places, new ones after the rest): in cohort basis those
+ * captured in its window, which an index by capture time finds; in period basis those captured by its
+ * horizon whose latest event is at or after the window's start, which an index by latest event finds,
+ * and the deals still open or in a stage, few. Every other deal a period counts was closed, in no
+ * stage, before its window: it counts only itself (`deals`), which per group is a binary search of
+ * their latest events' times.
  */
 export class ResidentTimelines {
   private index: TimeIndex | undefined;
