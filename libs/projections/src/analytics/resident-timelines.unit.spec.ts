@@ -127,14 +127,18 @@ describe('a question no kept scan is near, from the resident timelines', () => {
     expect(scans).toHaveBeenCalledTimes(2);
   });
 
-  it('given the settled instant moved on, then only the deals with an event in between are read again, and answers after it are the scan’s', async () => {
+  /** Most events projected, the rest to come: the settled instant moves on when they are. */
+  function givenEarly() {
     const cut = Math.floor(events.length * 0.8);
     const store = projected(events.slice(0, cut));
-    const scans = jest.spyOn(store, 'scan');
-    const memo = new AnalyticsMemo();
-    const settledThen = Date.parse(events[cut - 1]!.event.occurredAt) - lateAfterMs - 1;
+    return { store, scans: jest.spyOn(store, 'scan'), memo: new AnalyticsMemo(), early: events.slice(0, cut), rest: events.slice(cut) };
+  }
+
+  it('given the settled instant moved on, then only the deals with an event in between are read again, and answers after it are the scan’s', async () => {
+    const { store, scans, memo, early, rest } = givenEarly();
+    const settledThen = Date.parse(early.at(-1)!.event.occurredAt) - lateAfterMs - 1;
     await fromKeptScan(store, periodByOwner, memo);
-    store.project(analyticsProjection, events.slice(cut));
+    store.project(analyticsProjection, rest);
     // Its horizon after the settled instant the timelines were read up to: no kept scan is near, the resident timelines are brought up to it.
     const after: AnalyticsOptions = { basis: 'cohort', from: month(3) + 5, groupBy: 'source', asOf: latest - 2 * lateAfterMs };
     expect(after.asOf).toBeGreaterThan(settledThen);
@@ -150,12 +154,9 @@ describe('a question no kept scan is near, from the resident timelines', () => {
   });
 
   it('given more deals with an event since they were read than it reads again, then every timeline is read again, and kept', async () => {
-    const cut = Math.floor(events.length * 0.8);
-    const store = projected(events.slice(0, cut));
-    const scans = jest.spyOn(store, 'scan');
-    const memo = new AnalyticsMemo();
+    const { store, scans, memo, rest } = givenEarly();
     await fromKeptScan(store, periodByOwner, memo, 5);
-    store.project(analyticsProjection, events.slice(cut));
+    store.project(analyticsProjection, rest);
     for (const options of farApart) {
       const after = { ...options, asOf: latest - 2 * lateAfterMs };
       expect(await fromKeptScan(store, after, memo, 5)).toEqual(computeCycleAnalytics(timelines(store), after));
