@@ -272,29 +272,28 @@ const firstScan = {
   note: 'once per API process: a scan of every deal, whose timelines then stay resident (docs/analytics.md)',
 };
 
-async function timedOnce(url: URL, path: string): Promise<Sample> {
+/** One question on a connection of its own, as the analyst, with its latency. */
+async function askedOnce(url: URL, path: string): Promise<{ readonly status: number; readonly body: string; readonly ms: number }> {
   const connection = new HttpConnection(url.hostname, Number(url.port));
   try {
     const started = performance.now();
-    const answer = await connection.request('GET', path, { authorization: `Bearer ${analystKey}` }, '');
-    const latency = performance.now() - started;
-    return sample([latency], latency / 1000, answer.status === 200 ? 0 : 1);
+    const { status, body } = await connection.request('GET', path, { authorization: `Bearer ${analystKey}` }, '');
+    return { status, body, ms: performance.now() - started };
   } finally {
     connection.close();
   }
 }
 
+async function timedOnce(url: URL, path: string): Promise<Sample> {
+  const { status, ms } = await askedOnce(url, path);
+  return sample([ms], ms / 1000, status === 200 ? 0 : 1);
+}
+
 /** The next page's path of a deal list, so that the mix pages with a cursor the service issued. */
 async function secondPage(url: URL): Promise<string | null> {
-  const connection = new HttpConnection(url.hostname, Number(url.port));
-  try {
-    const path = '/pipeline?stage=negotiation&limit=50';
-    const answer = await connection.request('GET', path, { authorization: `Bearer ${analystKey}` }, '');
-    const cursor = (JSON.parse(answer.body) as { deals?: { nextCursor?: string | null } }).deals?.nextCursor;
-    return cursor ? `${path}&cursor=${encodeURIComponent(cursor)}` : null;
-  } finally {
-    connection.close();
-  }
+  const path = '/pipeline?stage=negotiation&limit=50';
+  const cursor = (JSON.parse((await askedOnce(url, path)).body) as { deals?: { nextCursor?: string | null } }).deals?.nextCursor;
+  return cursor ? `${path}&cursor=${encodeURIComponent(cursor)}` : null;
 }
 
 interface Sample {

@@ -55,7 +55,7 @@ export interface MemoCapacities {
  * clock has left behind (settledAnswer), and about one at or after its latest event (currentAnswer).
  * And the sums of scans, per kind of question and window, which a question of that kind at another
  * window or horizon corrects (keptScans); and every deal's timeline, read by the first scan, which a
- * question far from every kept scan adds up without reading the store (residentTimelines).
+ * question far from every kept scan adds up without reading the store (residentOrRead).
  */
 export class AnalyticsMemo {
   private readonly figuresOf: RecentMap<string, Remembered<CycleMetrics | null>>;
@@ -116,7 +116,7 @@ export class AnalyticsMemo {
   }
 
   /** The timelines kept resident, for the generation and count of late events they were read at. */
-  residentTimelines(generation: string, late: number): ResidentTimelines | undefined {
+  private residentTimelines(generation: string, late: number): ResidentTimelines | undefined {
     const resident = this.resident;
     return resident?.generation === generation && resident.late === late ? resident : undefined;
   }

@@ -243,6 +243,15 @@ export function standingField(field: string): boolean {
   return field === 'deals' || field === 'open' || field.startsWith('still:') || (field.startsWith('c:') && field.endsWith(':open'));
 }
 
+/**
+ * Whether the deal is closed and in no stage: then `contribute` counts no standing field of it but
+ * `deals`, so a question that counts nothing it did (a period that starts after its every event)
+ * counts only the deal itself.
+ */
+export function closedInNoStage(deal: DealTimeline): boolean {
+  return deal.outcome !== null && deal.closedAt !== null && deal.stints.at(-1)?.leftAt !== null;
+}
+
 // The field and statistic names `contribute` hands out, made once: a scan or a rebuild calls it for
 // every deal, and names built afresh each time would be hashed afresh by every map they key.
 const reachedFields = funnelStages.map((stage) => `reached:${stage}`);

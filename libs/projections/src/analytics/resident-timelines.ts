@@ -1,6 +1,7 @@
 import { setImmediate } from 'node:timers/promises';
-import { type AnalyticsOptions, analyticsWindow, createCycleAnalytics, type CycleSums, type GroupBy, groupKey } from './cycle-metrics';
+import { type AnalyticsOptions, analyticsWindow, closedInNoStage, createCycleAnalytics, type CycleSums, type GroupBy, groupKey } from './cycle-metrics';
 import { type DealTimeline, latestTime } from './deal-timeline';
+import { firstWhere } from './sorted-durations';
 
 /**
  * The timelines kept resident at most, unless ANALYTICS_RESIDENT_DEALS says otherwise (AnalyticsMemo's
@@ -28,8 +29,6 @@ const dealsPerTurn = 4_096;
  */
 export class ResidentTimelines {
   private index: TimeIndex | undefined;
-  /** Each deal's place, made when first advanced: the first question need not wait for it. */
-  private positions: ReadonlyMap<string, number> | undefined;
   private readonly closedBy = new Map<GroupBy | undefined, ReadonlyMap<string | undefined, Float64Array>>();
 
   private constructor(
@@ -40,6 +39,8 @@ export class ResidentTimelines {
     readonly settled: number,
     /** In the order a scan reads them. */
     private readonly timelines: readonly DealTimeline[],
+    /** Each deal's place, made when first advanced: the first question need not wait for it. */
+    private readonly positions?: ReadonlyMap<string, number>,
   ) {}
 
   static of(generation: string, late: number, settled: number, timelines: readonly DealTimeline[]): ResidentTimelines {
@@ -63,9 +64,7 @@ export class ResidentTimelines {
       if (position !== undefined) timelines[position] = timeline;
       else positions.set(timeline.dealId, timelines.push(timeline) - 1);
     }
-    const advanced = new ResidentTimelines(this.generation, this.late, settled, timelines);
-    advanced.positions = positions;
-    return advanced;
+    return new ResidentTimelines(this.generation, this.late, settled, timelines, positions);
   }
 
   /** A question's sums, as a scan adds them up; its horizon must be at or before `settled`. */
@@ -79,7 +78,7 @@ export class ResidentTimelines {
       const start = Math.min(options.from ?? -Infinity, horizon + 1);
       picked = this.movingSince(start, horizon);
       for (const [group, latest] of this.closedIn(options.groupBy)) {
-        const deals = countBelow(latest, start);
+        const deals = firstWhere(latest.length, (rank) => latest[rank]! >= start);
         if (deals > 0) analytics.addCounts(new Map([['deals', deals]]), group);
       }
     }
@@ -96,7 +95,7 @@ export class ResidentTimelines {
   private capturedIn(from: number, until: number): number[] {
     const { captured, byCapture } = this.timeIndex();
     const picked: number[] = [];
-    for (let at = firstAtOrAfter(byCapture.length, (rank) => captured[byCapture[rank]!]!, from); at < byCapture.length; at++) {
+    for (let at = firstWhere(byCapture.length, (rank) => captured[byCapture[rank]!]! >= from); at < byCapture.length; at++) {
       const deal = byCapture[at]!;
       if (captured[deal]! >= until) break;
       picked.push(deal);
@@ -108,7 +107,7 @@ export class ResidentTimelines {
   private movingSince(start: number, horizon: number): number[] {
     const { captured, latest, byLatest, open } = this.timeIndex();
     const picked: number[] = [];
-    for (let at = firstAtOrAfter(byLatest.length, (rank) => latest[byLatest[rank]!]!, start); at < byLatest.length; at++) {
+    for (let at = firstWhere(byLatest.length, (rank) => latest[byLatest[rank]!]! >= start); at < byLatest.length; at++) {
       const deal = byLatest[at]!;
       if (captured[deal]! <= horizon) picked.push(deal);
     }
@@ -148,7 +147,7 @@ export class ResidentTimelines {
         const timeline = this.timelines[deal]!;
         captured[deal] = timeline.capturedAt;
         latest[deal] = latestTime(timeline);
-        if (timeline.outcome === null || timeline.closedAt === null || timeline.stints.at(-1)?.leftAt === null) open.push(deal);
+        if (!closedInNoStage(timeline)) open.push(deal);
       }
       const ordered = (time: Float64Array) => Uint32Array.from({ length: count }, (_, deal) => deal).sort((a, b) => time[a]! - time[b]!);
       this.index = { captured, latest, byCapture: ordered(captured), byLatest: ordered(latest), open };
@@ -164,19 +163,4 @@ interface TimeIndex {
   readonly byCapture: Uint32Array;
   readonly byLatest: Uint32Array;
   readonly open: readonly number[];
-}
-
-/** The first rank in [0, length) whose value is at or after `time`, of values ascending by rank. */
-function firstAtOrAfter(length: number, valueAt: (rank: number) => number, time: number): number {
-  let [low, high] = [0, length];
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (valueAt(middle) < time) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
-function countBelow(sorted: Float64Array, time: number): number {
-  return firstAtOrAfter(sorted.length, (rank) => sorted[rank]!, time);
 }

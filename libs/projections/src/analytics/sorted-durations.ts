@@ -98,7 +98,7 @@ const maxMovedBeside = 1_024;
 const ascending = (a: number, b: number): number => a - b;
 
 /** The first index from 0 to `length` at which `holds` (false then true) is true; `length` if none. */
-function firstWhere(length: number, holds: (index: number) => boolean): number {
+export function firstWhere(length: number, holds: (index: number) => boolean): number {
   let [low, high] = [0, length];
   while (low < high) {
     const middle = (low + high) >>> 1;
