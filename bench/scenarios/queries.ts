@@ -4,8 +4,9 @@
 // sending a realistic mix of the questions analysts and sales ask. BENCH_QUERIES_DATA_DIR serves a
 // directory prepared before (events.sqlite and read-models.sqlite at the head) instead of rebuilding. One figure per kind of question
 // with its p50 and p99 latency; no baseline counterpart (Emmett has no read side to compare with).
-// Questions the pre-aggregates do not answer (a period that starts long ago, grouped by owner) scan every deal once per
-// kind and are corrected from that scan after (docs/analytics.md, "A scan kept, corrected deal by deal"): they are
+// Questions the pre-aggregates do not answer (a period that starts long ago, grouped by owner or source) are corrected
+// from a scan kept for their kind, or else added up from the timelines the API's first such question (timed once,
+// first) read and kept resident (docs/analytics.md, "A scan kept, corrected deal by deal", "Timelines kept resident"): they are
 // timed apart, one client alone, so that their seconds do not stand in front of the mix's
 // milliseconds; so are two questions of the mix, for their latency without queueing, and two recent
 // windows. The API remembers analytics answers until its projections commit again (AnalyticsMemo), so
@@ -135,7 +136,7 @@ const alone: readonly Kind[] = [
     // A quarter by source, its start two months or more from every one asked before (the month steps
     // by 11 through 24): no aggregate answers it, and too many deals moved in between for a kept scan
     // of its kind to be corrected at the full size, so each adds up the resident timelines of the deals
-    // it can count (the API's first scan, in the mix's warm-up, left them resident; firstScan times one).
+    // it can count (firstScan, asked before the mix, left them resident).
     name: 'cycle-length period, a quarter ?groupBy=source, months from any asked before',
     path: (request) => {
       // From April 2024, the data set's first full month, to March 2026.
